@@ -1,0 +1,26 @@
+/*
+ * npy.h - read and write NumPy .npy files of binary32 (format 1.0/2.0/3.0,
+ * little-endian '<f4', C order), so users can feed their own activations
+ * and re-check our numbers with their own tools.
+ */
+#ifndef LNBENCH_NPY_H
+#define LNBENCH_NPY_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+/* Write a 2-D (ndim 2: rows x dim) or 1-D (ndim 1: dim) '<f4' array to an
+ * open stream; data rows are `stride` floats apart.  Returns 0 or -1 (I/O
+ * error; errno set). */
+int ln_npy_write(FILE *f, const float *data, size_t rows, size_t dim,
+                 size_t stride, int ndim);
+
+/* Read a '<f4' C-order array of 1 or 2 dimensions.  A 1-D array of n reads
+ * as rows = 1, dim = n.  *data is malloc'd (caller frees).  Returns 0, or -1
+ * with a one-line reason in err ("not a .npy file", "dtype is '<f8', need
+ * '<f4' (binary32)", "Fortran order is not supported", "file is truncated:
+ * header promises N bytes", ...). */
+int ln_npy_read(const char *path, float **data, size_t *rows, size_t *dim,
+                int *ndim, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,23 @@
+/*
+ * provenance.h - where a result came from: recorded in every result file.
+ */
+#ifndef LNBENCH_PROVENANCE_H
+#define LNBENCH_PROVENANCE_H
+
+#include "json.h"
+
+const char *ln_prov_version(void);    /* lnbench version */
+const char *ln_prov_git_commit(void); /* at configure time, "-dirty" if so */
+const char *ln_prov_compiler(void);   /* e.g. "GNU 12.2.0" */
+const char *ln_prov_c_flags(void);    /* the flags the C sources were built with */
+const char *ln_prov_build_type(void); /* Release, Debug, ... */
+const char *ln_prov_cpu_model(void);  /* from /proc/cpuinfo (or "unknown") */
+const char *ln_prov_hostname(void);
+/* "2026-11-21T23:59:59Z" of this call, UTC */
+void ln_prov_timestamp(char *buf, size_t len);
+
+/* Writes "key": value members for all of the above (plus the available
+ * ISAs from the kernel registry's probes) into the currently open object. */
+void ln_prov_write_json(ln_json *j);
+
+#endif

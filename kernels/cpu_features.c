@@ -1,0 +1,90 @@
+/*
+ * cpu_features.c - ISA probes with an environment mask, and the LLC size.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "cpu_features.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *const isa_names[LN_ISA_COUNT] = {"avx2", "avx512", "neon"};
+
+const char *ln_isa_name(ln_isa isa)
+{
+    return (unsigned)isa < LN_ISA_COUNT ? isa_names[isa] : "?";
+}
+
+/* True when LNBENCH_DISABLE_ISA names this ISA (or says "all"). */
+static int isa_masked(ln_isa isa)
+{
+    const char *env = getenv("LNBENCH_DISABLE_ISA");
+    if (!env || !*env)
+        return 0;
+    const char *name = ln_isa_name(isa);
+    size_t len = strlen(name);
+    for (const char *p = env; *p;) {
+        size_t n = strcspn(p, ",");
+        if ((n == len && strncmp(p, name, len) == 0) ||
+            (n == 3 && strncmp(p, "all", 3) == 0))
+            return 1;
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    return 0;
+}
+
+const char *ln_isa_unavailable(ln_isa isa)
+{
+    if (isa_masked(isa))
+        return "masked by LNBENCH_DISABLE_ISA";
+    switch (isa) {
+    case LN_ISA_AVX2_FMA:
+#if defined(__x86_64__) || defined(__i386__)
+        /* __builtin_cpu_supports also checks, through XGETBV, that the OS
+         * saves the YMM/ZMM state: a CPU flag alone is not enough. */
+        __builtin_cpu_init();
+        if (!__builtin_cpu_supports("avx2"))
+            return "CPU or OS lacks AVX2";
+        if (!__builtin_cpu_supports("fma"))
+            return "CPU lacks FMA";
+        return NULL;
+#else
+        return "not an x86-64 build";
+#endif
+    case LN_ISA_AVX512F:
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_cpu_init();
+        if (!__builtin_cpu_supports("avx512f"))
+            return "CPU or OS lacks AVX-512F";
+        return NULL;
+#else
+        return "not an x86-64 build";
+#endif
+    case LN_ISA_NEON:
+#if defined(__aarch64__)
+        return NULL; /* Advanced SIMD is mandatory in AArch64 */
+#else
+        return "not an AArch64 build";
+#endif
+    default:
+        return "unknown ISA";
+    }
+}
+
+size_t ln_llc_bytes(void)
+{
+    static size_t cached;
+    if (cached)
+        return cached;
+    long v = -1;
+#ifdef _SC_LEVEL3_CACHE_SIZE
+    v = sysconf(_SC_LEVEL3_CACHE_SIZE);
+    if (v <= 0)
+        v = sysconf(_SC_LEVEL2_CACHE_SIZE);
+#endif
+    /* 32 MiB when the OS will not say: errs toward cached stores. */
+    cached = v > 0 ? (size_t)v : (size_t)32 << 20;
+    return cached;
+}

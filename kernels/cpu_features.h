@@ -1,0 +1,33 @@
+/*
+ * cpu_features.h - which instruction sets this host may use, and cache sizes.
+ *
+ * Each SIMD kernel's availability probe asks ln_isa_unavailable().  The
+ * environment variable LNBENCH_DISABLE_ISA (a comma list such as
+ * "avx512" or "avx512,avx2", or "all") masks ISAs off so that every code path
+ * can be exercised on a host that has them all.
+ */
+#ifndef LNBENCH_CPU_FEATURES_H
+#define LNBENCH_CPU_FEATURES_H
+
+#include <stddef.h>
+
+typedef enum ln_isa {
+    LN_ISA_AVX2_FMA, /* AVX2 + FMA (x86-64) */
+    LN_ISA_AVX512F,  /* AVX-512 Foundation (x86-64) */
+    LN_ISA_NEON,     /* AArch64 Advanced SIMD */
+    LN_ISA_COUNT
+} ln_isa;
+
+/* Stable lower-case name used by LNBENCH_DISABLE_ISA: "avx2", "avx512", "neon". */
+const char *ln_isa_name(ln_isa isa);
+
+/* NULL when the host supports `isa` (and it is not masked), else a static
+ * one-line reason. */
+const char *ln_isa_unavailable(ln_isa isa);
+
+/* Size in bytes of the last-level data cache (a sane default if unknown).
+ * Kernels use it to choose streaming stores for outputs that cannot stay in
+ * cache. */
+size_t ln_llc_bytes(void);
+
+#endif

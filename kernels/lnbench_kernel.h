@@ -1,0 +1,89 @@
+/*
+ * lnbench_kernel.h - the one ABI every LayerNorm implementation follows.
+ *
+ * A kernel normalises `rows` rows of `dim` binary32 values:
+ *
+ *     y = (x - mean) / sqrt(var + eps) * gamma + beta
+ *
+ * with mean and var the mean and biased variance of the row, eps a binary32
+ * value, gamma and beta per-column vectors of length dim, each of which may be
+ * NULL (MLX's affine=False / bias=False: treated as 1 and 0).
+ *
+ * Adding a kernel: write kernels/<name>.c defining one `const ln_kernel
+ * ln_kernel_<name>` and add one line to kernels/registry.c.  The CLI, the
+ * accuracy tool, the speed harness and the tests all iterate that registry.
+ *
+ * Rules every kernel keeps (the tests check them):
+ *  - any dim >= 1, any row stride >= dim, rows need no particular alignment;
+ *  - no read or write outside the rows (nor past gamma[dim-1], beta[dim-1]);
+ *  - a constant row gives exactly beta (0 when beta is NULL) on every column;
+ *  - NaN or +-Inf anywhere in a row makes every output of that row NaN
+ *    (and its mean and rstd, when asked for, NaN too);
+ *  - kernels never print, never allocate per call in the hot path unless
+ *    documented, and are safe to call from several threads on disjoint rows.
+ */
+#ifndef LNBENCH_KERNEL_H
+#define LNBENCH_KERNEL_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* What the caller wants done with the stores of y. */
+typedef enum ln_store_hint {
+    LN_STORE_AUTO = 0,     /* kernel decides from the output size and the LLC */
+    LN_STORE_CACHED = 1,   /* ordinary stores */
+    LN_STORE_STREAMING = 2 /* non-temporal stores where the kernel has them */
+} ln_store_hint;
+
+/* One call's arguments.  Strides count floats between row starts. */
+typedef struct ln_args {
+    size_t rows, dim;
+    const float *x;
+    size_t x_stride;
+    float *y;
+    size_t y_stride;
+    const float *gamma; /* length dim, or NULL for 1 */
+    const float *beta;  /* length dim, or NULL for 0 */
+    float eps;
+    float *mean;        /* length rows, or NULL: per-row mean out */
+    float *rstd;        /* length rows, or NULL: per-row 1/sqrt(var+eps) out */
+    ln_store_hint store;
+} ln_args;
+
+typedef struct ln_kernel {
+    const char *name;        /* stable, used on the command line and in results */
+    const char *family;      /* "scalar", "avx2", "avx512", "neon", "peer", ... */
+    const char *description; /* one line */
+    /* NULL when this host can run the kernel, otherwise a static one-line
+     * reason ("CPU lacks AVX-512F", "masked by LNBENCH_DISABLE_ISA", ...). */
+    const char *(*unavailable)(void);
+    /* Optional (NULL for plain kernels): build per-shape state outside any
+     * timed loop, e.g. a oneDNN primitive.  The shape is args' rows, dim,
+     * strides and which of gamma/beta/mean/rstd are non-NULL.  Returns 0 on
+     * success; on failure, a static reason in *why. */
+    int (*prepare)(const ln_args *shape, void **state, const char **why);
+    void (*release)(void *state);
+    /* Normalise.  state is what prepare made (NULL without prepare).
+     * Returns 0 on success, non-zero only for a peer library's failure. */
+    int (*forward)(const ln_args *args, void *state);
+} ln_kernel;
+
+/* The registry (kernels/registry.c): every kernel, in a stable order. */
+extern const ln_kernel *const ln_kernels[];
+extern const size_t ln_kernel_count;
+
+/* The kernel named `name`, or NULL. */
+const ln_kernel *ln_kernel_find(const char *name);
+
+/* Convenience: prepare (if any), forward, release.  For callers outside
+ * timed loops (accuracy, tests).  Returns 0 on success; *why on failure. */
+int ln_kernel_run(const ln_kernel *k, const ln_args *args, const char **why);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LNBENCH_KERNEL_H */

@@ -1,0 +1,54 @@
+/*
+ * registry.c - the one list of kernels.  Everything iterates this table.
+ *
+ * Adding a kernel: one file in kernels/ and one line here (plus its source
+ * in kernels/CMakeLists.txt).  Kernels that need an ISA or a library the
+ * build may lack are guarded by the macros kernels/CMakeLists.txt defines.
+ */
+#include "lnbench_kernel.h"
+
+#include <string.h>
+
+extern const ln_kernel ln_kernel_naive_two_pass;
+extern const ln_kernel ln_kernel_welford;
+extern const ln_kernel ln_kernel_textbook_one_pass;
+extern const ln_kernel ln_kernel_two_pass_f64;
+
+const ln_kernel *const ln_kernels[] = {
+    &ln_kernel_naive_two_pass,
+    &ln_kernel_welford,
+    &ln_kernel_textbook_one_pass,
+    &ln_kernel_two_pass_f64,
+};
+
+const size_t ln_kernel_count = sizeof ln_kernels / sizeof ln_kernels[0];
+
+const ln_kernel *ln_kernel_find(const char *name)
+{
+    for (size_t i = 0; i < ln_kernel_count; i++)
+        if (strcmp(ln_kernels[i]->name, name) == 0)
+            return ln_kernels[i];
+    return NULL;
+}
+
+int ln_kernel_run(const ln_kernel *k, const ln_args *args, const char **why)
+{
+    void *state = NULL;
+    const char *reason = NULL;
+    if (k->unavailable && (reason = k->unavailable()) != NULL) {
+        if (why)
+            *why = reason;
+        return -1;
+    }
+    if (k->prepare && k->prepare(args, &state, &reason) != 0) {
+        if (why)
+            *why = reason ? reason : "prepare failed";
+        return -1;
+    }
+    int rc = k->forward(args, state);
+    if (k->release)
+        k->release(state);
+    if (rc != 0 && why)
+        *why = "forward failed";
+    return rc;
+}

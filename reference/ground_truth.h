@@ -1,0 +1,28 @@
+/*
+ * ground_truth.h - the correctly rounded LayerNorm of binary32 inputs (MPFR).
+ *
+ * For each element: t = (x - mean) / sqrt(var + eps) * gamma + beta computed
+ * exactly on the real numbers (biased variance, eps the binary32 value the
+ * kernels use), returned two ways:
+ *   rounded[i]   the binary32 value nearest t (ties to even), proven by a Ziv
+ *                loop, subnormal and overflowing results rounded correctly;
+ *   hi[i]+lo[i]  t itself to >= 106 bits (an unevaluated double-double),
+ *                for the error measure.
+ * Rows holding NaN or Inf have no exact value: their outputs are NaN.
+ */
+#ifndef LNBENCH_GROUND_TRUTH_H
+#define LNBENCH_GROUND_TRUTH_H
+
+#include <stddef.h>
+
+/* x: rows x dim with row stride x_stride; gamma/beta length dim or NULL.
+ * Outputs are rows x dim with row stride out_stride; hi/lo may be NULL.
+ * threads: worker threads to use (0 = one per online CPU).
+ * Returns 0, or -1 with a one-line message in err (e.g. the precision cap
+ * was reached, which would be a bug worth reporting). */
+int ln_ground_truth(const float *x, size_t rows, size_t dim, size_t x_stride,
+                    const float *gamma, const float *beta, float eps,
+                    float *rounded, double *hi, double *lo, size_t out_stride,
+                    unsigned threads, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,44 @@
+/*
+ * ulp_error.h - how wrong a binary32 result is against the exact value.
+ *
+ * ulp(t) = 2^(max(floor(log2|t|), -126) - 23), ulp(0) = 2^-149 (the
+ * convention of Zimmermann's libm accuracy tables and CORE-MATH), so an error
+ * <= 0.5 means r is the correctly rounded value (up to ties).  t is given as
+ * an unevaluated double-double hi + lo.
+ */
+#ifndef LNBENCH_ULP_ERROR_H
+#define LNBENCH_ULP_ERROR_H
+
+#include <stddef.h>
+
+/* ulp of the binary32 format at the real t = hi + lo (hi finite). */
+double ln_ulp(double hi, double lo);
+
+/* |r - t| / ulp(t).  +INFINITY when r is NaN or infinite while t is finite
+ * (a nonfinite mismatch); 0 when t is NaN and r is NaN too; +INFINITY when t
+ * is NaN and r is not. */
+double ln_ulp_error(float r, double hi, double lo);
+
+/* Summary of one kernel's outputs against the truth.  Nonfinite mismatches
+ * are counted in `nonfinite` and make max_ulp +INFINITY; mean_ulp and p99_ulp
+ * are taken over the elements with a finite error.  Fractions are over all
+ * elements (a nonfinite mismatch is neither correctly rounded nor faithful). */
+typedef struct ln_error_stats {
+    size_t count;          /* elements measured */
+    double max_ulp;        /* largest error (+INFINITY with nonfinite > 0) */
+    size_t max_row, max_col; /* where the largest error happened */
+    double mean_ulp;
+    double p99_ulp;        /* 99th percentile */
+    double frac_cr;        /* fraction with error <= 0.5 */
+    double frac_faithful;  /* fraction with error <= 1 */
+    double normwise;       /* max|r - t| / max|t|, in units of 2^-24 */
+    size_t nonfinite;      /* NaN/Inf where t is finite */
+} ln_error_stats;
+
+/* r: rows x dim, row stride r_stride; hi/lo: rows x dim, row stride
+ * t_stride.  Returns 0, or -1 if memory for the percentile ran out. */
+int ln_error_measure(const float *r, size_t r_stride,
+                     const double *hi, const double *lo, size_t t_stride,
+                     size_t rows, size_t dim, ln_error_stats *out);
+
+#endif
