@@ -16,7 +16,10 @@
  * Rules every kernel keeps (the tests check them):
  *  - any dim >= 1, any row stride >= dim, rows need no particular alignment;
  *  - no read or write outside the rows (nor past gamma[dim-1], beta[dim-1]);
- *  - a constant row gives exactly beta (0 when beta is NULL) on every column;
+ *  - a constant row gives exactly beta (0 when beta is NULL) on every column
+ *    (all but the float scalar kernels naive_two_pass, welford and
+ *    textbook_one_pass, whose float mean of a constant row can miss x by an
+ *    ulp: that failure is part of what they demonstrate);
  *  - NaN or +-Inf anywhere in a row makes every output of that row NaN
  *    (and its mean and rstd, when asked for, NaN too);
  *  - kernels never print, never allocate per call in the hot path unless
@@ -53,6 +56,16 @@ typedef struct ln_args {
     ln_store_hint store;
 } ln_args;
 
+/* One promise of accuracy: the largest ulp error the kernel is documented
+ * (and tested) to stay within on `dist` with the default gamma/beta, for
+ * dims up to 12288.  dist "*" matches every distribution not listed before
+ * it; INFINITY means no promise (NaN or garbage is possible).  A kernel's
+ * table ends with {NULL, 0}. */
+typedef struct ln_ulp_bound {
+    const char *dist;
+    double max_ulp;
+} ln_ulp_bound;
+
 typedef struct ln_kernel {
     const char *name;        /* stable, used on the command line and in results */
     const char *family;      /* "scalar", "avx2", "avx512", "neon", "peer", ... */
@@ -69,6 +82,8 @@ typedef struct ln_kernel {
     /* Normalise.  state is what prepare made (NULL without prepare).
      * Returns 0 on success, non-zero only for a peer library's failure. */
     int (*forward)(const ln_args *args, void *state);
+    /* Documented accuracy (see ln_ulp_bound), or NULL for none. */
+    const ln_ulp_bound *bounds;
 } ln_kernel;
 
 /* The registry (kernels/registry.c): every kernel, in a stable order. */
@@ -77,6 +92,10 @@ extern const size_t ln_kernel_count;
 
 /* The kernel named `name`, or NULL. */
 const ln_kernel *ln_kernel_find(const char *name);
+
+/* The documented max-ulp bound of kernel k on distribution `dist`
+ * (INFINITY when none is stated). */
+double ln_kernel_ulp_bound(const ln_kernel *k, const char *dist);
 
 /* Convenience: prepare (if any), forward, release.  For callers outside
  * timed loops (accuracy, tests).  Returns 0 on success; *why on failure. */

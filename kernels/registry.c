@@ -7,6 +7,7 @@
  */
 #include "lnbench_kernel.h"
 
+#include <math.h>
 #include <string.h>
 
 extern const ln_kernel ln_kernel_naive_two_pass;
@@ -51,4 +52,12 @@ int ln_kernel_run(const ln_kernel *k, const ln_args *args, const char **why)
     if (rc != 0 && why)
         *why = "forward failed";
     return rc;
+}
+
+double ln_kernel_ulp_bound(const ln_kernel *k, const char *dist)
+{
+    for (const ln_ulp_bound *b = k->bounds; b && b->dist; b++)
+        if (strcmp(b->dist, dist) == 0 || strcmp(b->dist, "*") == 0)
+            return b->max_ulp;
+    return INFINITY;
 }

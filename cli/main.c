@@ -1,0 +1,52 @@
+/*
+ * main.c - `lnbench <command> [options]`: dispatch to the subcommands.
+ */
+#include "commands.h"
+#include "provenance.h"
+
+#include <stdio.h>
+#include <string.h>
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static const command commands[] = {
+    {"list", cmd_list, "list every kernel and whether this host can run it"},
+    {"accuracy", cmd_accuracy, "ulp error of every kernel against the MPFR ground truth"},
+#ifdef LNBENCH_HAVE_SPEED
+    {"speed", cmd_speed, "time the kernels under Google Benchmark, threads pinned"},
+#endif
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: lnbench <command> [options]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\n`lnbench <command> --help` describes a command's options.\n"
+               "LNBENCH_DISABLE_ISA=avx512,avx2,neon|all masks instruction sets off.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("lnbench %s (%s)\n", ln_prov_version(), ln_prov_git_commit());
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "lnbench: unknown command '%s' (try lnbench --help)\n", argv[1]);
+    return 2;
+}

@@ -1,0 +1,257 @@
+/*
+ * inputs.c - deterministic, seeded input generators.
+ *
+ * Every value is computed in double and rounded once to binary32, and the
+ * only libm calls are log, sqrt, cos and pow (Box-Muller and the log-uniform
+ * magnitudes), so the same (dist, seed, rows, dim) gives the same bits on any
+ * platform whose libm rounds those calls the same way (glibc does on x86-64
+ * and AArch64).
+ *
+ * Streams: one stream per (seed, dist name, dim), consumed row after row.  So
+ * a shape's data does not depend on what else a run generates, and the
+ * first k rows of a (rows, dim) matrix are the same for any rows >= k.
+ */
+#include "inputs.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------------ */
+/* PRNG: xoshiro256** (Blackman & Vigna), seeded by splitmix64.             */
+/* ------------------------------------------------------------------------ */
+
+/* splitmix64: advances *state and returns a well mixed 64-bit value.  Used to
+ * expand one seed into xoshiro's 256-bit state (never all zero in practice)
+ * and to combine seed components. */
+static uint64_t splitmix64(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static uint64_t rotl64(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
+
+void ln_rng_seed(ln_rng *r, uint64_t seed)
+{
+    uint64_t st = seed;
+    for (int i = 0; i < 4; i++)
+        r->s[i] = splitmix64(&st);
+    /* The all-zero state is xoshiro's only fixed point; splitmix64 cannot
+     * produce four zero outputs in a row, but be explicit. */
+    if ((r->s[0] | r->s[1] | r->s[2] | r->s[3]) == 0)
+        r->s[0] = 1;
+}
+
+uint64_t ln_rng_next(ln_rng *r)
+{
+    uint64_t *s = r->s;
+    uint64_t result = rotl64(s[1] * 5, 7) * 9;
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl64(s[3], 45);
+    return result;
+}
+
+double ln_rng_uniform(ln_rng *r)
+{
+    /* The top 53 bits scaled by 2^-53: every value is exact in double. */
+    return (double)(ln_rng_next(r) >> 11) * 0x1.0p-53;
+}
+
+double ln_rng_normal(ln_rng *r)
+{
+    /* Box-Muller, one normal per call (no cached second value, so the state
+     * is just the PRNG and streams can be reasoned about draw by draw).
+     * u1 is in (0, 1] so log(u1) is finite; |z| <= sqrt(2*53*ln 2) ~ 8.6. */
+    double u1 = 1.0 - ln_rng_uniform(r);
+    double u2 = ln_rng_uniform(r);
+    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+/* Uniform index in [0, n) for n >= 1 (53-bit uniform; the bias for any
+ * realistic n is far below anything a test could see). */
+static size_t rng_index(ln_rng *r, size_t n)
+{
+    size_t k = (size_t)(ln_rng_uniform(r) * (double)n);
+    return k < n ? k : n - 1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Distributions.                                                           */
+/* ------------------------------------------------------------------------ */
+
+static void fill_normal(ln_rng *r, float *row, size_t dim)
+{
+    for (size_t j = 0; j < dim; j++)
+        row[j] = (float)ln_rng_normal(r);
+}
+
+static void fill_uniform(ln_rng *r, float *row, size_t dim)
+{
+    for (size_t j = 0; j < dim; j++)
+        row[j] = (float)(2.0 * ln_rng_uniform(r) - 1.0);
+}
+
+static void fill_offset1e3(ln_rng *r, float *row, size_t dim)
+{
+    for (size_t j = 0; j < dim; j++)
+        row[j] = (float)(1e3 + ln_rng_normal(r));
+}
+
+static void fill_offset1e4(ln_rng *r, float *row, size_t dim)
+{
+    for (size_t j = 0; j < dim; j++)
+        row[j] = (float)(1e4 + ln_rng_normal(r));
+}
+
+static void fill_constant(ln_rng *r, float *row, size_t dim)
+{
+    (void)r;
+    /* 3.3 is not dyadic: a kernel whose mean of identical values is not
+     * exactly 3.3f leaves a nonzero deviation and a huge normalised output
+     * where the exact answer is beta. */
+    for (size_t j = 0; j < dim; j++)
+        row[j] = 3.3f;
+}
+
+static void fill_tiny_var(ln_rng *r, float *row, size_t dim)
+{
+    /* mean 1, sigma 1e-6: about 8-17 binary32 ulps around 1, so the
+     * deviations carry only a few bits and the variance is tiny against
+     * eps = 1e-5 (the output is dominated by eps). */
+    for (size_t j = 0; j < dim; j++)
+        row[j] = (float)(1.0 + 1e-6 * ln_rng_normal(r));
+}
+
+static void fill_huge(ln_rng *r, float *row, size_t dim)
+{
+    /* |x| log-uniform in [1e19, 1e30]: x^2 > FLT_MAX (3.4e38), so any kernel
+     * that squares binary32 inputs overflows.  Rounding is monotonic, so the
+     * binary32 result stays within [(float)1e19, (float)1e30]. */
+    for (size_t j = 0; j < dim; j++) {
+        double e = 19.0 + 11.0 * ln_rng_uniform(r);
+        double m = pow(10.0, e);
+        if (m < 1e19) m = 1e19;
+        if (m > 1e30) m = 1e30;
+        int neg = (int)(ln_rng_next(r) >> 63);
+        row[j] = (float)(neg ? -m : m);
+    }
+}
+
+static void fill_subnormal(ln_rng *r, float *row, size_t dim)
+{
+    /* Uniform over the nonzero subnormal binary32 encodings of either sign:
+     * exponent field 0, significand 1 .. 2^23-1 (rejection of 0 keeps it
+     * uniform).  Built from bits: exact, no rounding involved. */
+    for (size_t j = 0; j < dim; j++) {
+        uint64_t v;
+        uint32_t mant;
+        do {
+            v = ln_rng_next(r);
+            mant = (uint32_t)(v >> 41); /* top 23 bits */
+        } while (mant == 0);
+        uint32_t bits = mant | ((uint32_t)(v & 1) << 31);
+        memcpy(&row[j], &bits, sizeof bits);
+    }
+}
+
+static void fill_outlier(ln_rng *r, float *row, size_t dim)
+{
+    /* N(0,1) with one element at +-1e4 (1e4 sigma): the sum of squares is
+     * dominated by a single element, which stresses one-pass formulas and
+     * cancellation in the mean. */
+    fill_normal(r, row, dim);
+    if (dim == 0)
+        return;
+    size_t k = rng_index(r, dim);
+    row[k] = (ln_rng_next(r) >> 63) ? -1e4f : 1e4f;
+}
+
+const ln_dist ln_dists[] = {
+    { "normal",    "N(0,1)",                                      fill_normal },
+    { "uniform",   "U(-1,1)",                                     fill_uniform },
+    { "offset1e3", "1000 + N(0,1)",                               fill_offset1e3 },
+    { "offset1e4", "10000 + N(0,1)",                              fill_offset1e4 },
+    { "constant",  "every element 3.3f (exact output is beta)",   fill_constant },
+    { "tiny_var",  "1 + 1e-6 N(0,1) (sigma = 1e-6 |mean|)",       fill_tiny_var },
+    { "huge",      "|x| log-uniform in [1e19,1e30], random sign (x^2 overflows)", fill_huge },
+    { "subnormal", "random nonzero subnormal binary32, either sign", fill_subnormal },
+    { "outlier",   "N(0,1) with one element per row at +-1e4",    fill_outlier },
+};
+const size_t ln_dist_count = sizeof ln_dists / sizeof ln_dists[0];
+
+const ln_dist *ln_dist_find(const char *name)
+{
+    if (!name)
+        return NULL;
+    for (size_t i = 0; i < ln_dist_count; i++)
+        if (strcmp(ln_dists[i].name, name) == 0)
+            return &ln_dists[i];
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Seeding of streams.                                                      */
+/* ------------------------------------------------------------------------ */
+
+/* FNV-1a, 64-bit: a stable hash of a distribution name (names are part of
+ * the results' identity; the table order is not). */
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+/* Combine seed components; each step passes through splitmix64 so nearby
+ * values (seed 1 vs 2, dim 4096 vs 4097) give unrelated streams. */
+static uint64_t mix3(uint64_t a, uint64_t b, uint64_t c)
+{
+    uint64_t st = a;
+    uint64_t h = splitmix64(&st);
+    st = h ^ b;
+    h = splitmix64(&st);
+    st = h ^ c;
+    return splitmix64(&st);
+}
+
+void ln_generate(const ln_dist *dist, uint64_t seed, size_t rows, size_t dim,
+                 float *x, size_t x_stride)
+{
+    ln_rng r;
+    ln_rng_seed(&r, mix3(seed, fnv1a(dist->name), (uint64_t)dim));
+    for (size_t i = 0; i < rows; i++)
+        dist->fill_row(&r, x + i * x_stride, dim);
+}
+
+void ln_generate_affine(uint64_t seed, size_t dim, float *gamma, float *beta)
+{
+    /* gamma and beta have separate streams, so asking for only one of them
+     * gives the same values as asking for both.  The ':' in the tags keeps
+     * them distinct from every distribution name. */
+    ln_rng r;
+    if (gamma) {
+        ln_rng_seed(&r, mix3(seed, fnv1a("affine:gamma"), (uint64_t)dim));
+        for (size_t j = 0; j < dim; j++)
+            gamma[j] = (float)(1.0 + 0.1 * ln_rng_normal(&r));
+    }
+    if (beta) {
+        ln_rng_seed(&r, mix3(seed, fnv1a("affine:beta"), (uint64_t)dim));
+        for (size_t j = 0; j < dim; j++)
+            beta[j] = (float)(0.1 * ln_rng_normal(&r));
+    }
+}
