@@ -19,7 +19,9 @@ int ln_npy_write(FILE *f, const float *data, size_t rows, size_t dim,
  * as rows = 1, dim = n.  *data is malloc'd (caller frees).  Returns 0, or -1
  * with a one-line reason in err ("not a .npy file", "dtype is '<f8', need
  * '<f4' (binary32)", "Fortran order is not supported", "file is truncated:
- * header promises N bytes", ...). */
+ * header promises N bytes", ...).  The message does not name the file:
+ * callers prefix the path.  Versions 1.0, 2.0 and 3.0 are read; an empty
+ * array (a 0 in the shape) and bytes after the data are errors too. */
 int ln_npy_read(const char *path, float **data, size_t *rows, size_t *dim,
                 int *ndim, char *err, size_t errlen);
 
