@@ -1,0 +1,145 @@
+/*
+ * provenance.c - where a result came from.
+ *
+ * Build facts come from compile definitions set in common/CMakeLists.txt
+ * (captured at configure time); host facts from /proc/cpuinfo, gethostname
+ * and the clock.  Every result file records them, so numbers from different
+ * compilers, flags or machines are never confused.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "provenance.h"
+
+#include "cpu_features.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef LNBENCH_VERSION
+#define LNBENCH_VERSION "unknown"
+#endif
+#ifndef LNBENCH_GIT_COMMIT
+#define LNBENCH_GIT_COMMIT "unknown"
+#endif
+#ifndef LNBENCH_COMPILER
+#define LNBENCH_COMPILER "unknown"
+#endif
+#ifndef LNBENCH_C_FLAGS
+#define LNBENCH_C_FLAGS "unknown"
+#endif
+#ifndef LNBENCH_BUILD_TYPE
+#define LNBENCH_BUILD_TYPE "unknown"
+#endif
+
+const char *ln_prov_version(void) { return LNBENCH_VERSION; }
+const char *ln_prov_git_commit(void) { return LNBENCH_GIT_COMMIT; }
+const char *ln_prov_compiler(void) { return LNBENCH_COMPILER; }
+const char *ln_prov_c_flags(void) { return LNBENCH_C_FLAGS; }
+
+const char *ln_prov_build_type(void)
+{
+    /* Multi-config generators leave CMAKE_BUILD_TYPE empty. */
+    return LNBENCH_BUILD_TYPE[0] ? LNBENCH_BUILD_TYPE : "unknown";
+}
+
+/* The value after "key<blanks>: " on a /proc/cpuinfo line, trimmed, or NULL. */
+static const char *cpuinfo_value(char *line, const char *key)
+{
+    size_t n = strlen(key);
+    if (strncmp(line, key, n) != 0)
+        return NULL;
+    char *p = line + n;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (*p != ':')
+        return NULL;
+    p++;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    size_t len = strlen(p);
+    while (len && (p[len - 1] == '\n' || p[len - 1] == ' ' || p[len - 1] == '\t'))
+        p[--len] = '\0';
+    return len ? p : NULL;
+}
+
+const char *ln_prov_cpu_model(void)
+{
+    static char model[256];
+    if (model[0])
+        return model;
+    snprintf(model, sizeof model, "unknown");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f)
+        return model;
+    /* x86 has "model name"; AArch64 kernels print "CPU implementer" and
+     * "CPU part" codes, some add "Hardware" or "model name" too. */
+    char line[512], hw[128] = "", impl[32] = "", part[32] = "";
+    int found = 0;
+    while (fgets(line, sizeof line, f)) {
+        const char *v;
+        if ((v = cpuinfo_value(line, "model name")) != NULL) {
+            snprintf(model, sizeof model, "%s", v);
+            found = 1;
+            break;
+        }
+        if (!hw[0] && (v = cpuinfo_value(line, "Hardware")) != NULL)
+            snprintf(hw, sizeof hw, "%s", v);
+        if (!impl[0] && (v = cpuinfo_value(line, "CPU implementer")) != NULL)
+            snprintf(impl, sizeof impl, "%s", v);
+        if (!part[0] && (v = cpuinfo_value(line, "CPU part")) != NULL)
+            snprintf(part, sizeof part, "%s", v);
+    }
+    fclose(f);
+    if (!found) {
+        if (hw[0])
+            snprintf(model, sizeof model, "%s", hw);
+        else if (part[0])
+            snprintf(model, sizeof model, "CPU implementer %s part %s",
+                     impl[0] ? impl : "?", part);
+    }
+    return model;
+}
+
+const char *ln_prov_hostname(void)
+{
+    static char host[256];
+    if (host[0])
+        return host;
+    if (gethostname(host, sizeof host - 1) != 0 || !host[0])
+        snprintf(host, sizeof host, "unknown");
+    host[sizeof host - 1] = '\0';
+    return host;
+}
+
+void ln_prov_timestamp(char *buf, size_t len)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    if (len == 0)
+        return;
+    if (!gmtime_r(&t, &tm) || strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(buf, len, "unknown");
+}
+
+void ln_prov_write_json(ln_json *j)
+{
+    char date[32];
+    ln_prov_timestamp(date, sizeof date);
+    ln_json_kv_string(j, "version", ln_prov_version());
+    ln_json_kv_string(j, "git_commit", ln_prov_git_commit());
+    ln_json_kv_string(j, "compiler", ln_prov_compiler());
+    ln_json_kv_string(j, "c_flags", ln_prov_c_flags());
+    ln_json_kv_string(j, "build_type", ln_prov_build_type());
+    ln_json_kv_string(j, "cpu_model", ln_prov_cpu_model());
+    ln_json_kv_string(j, "hostname", ln_prov_hostname());
+    ln_json_kv_string(j, "date", date);
+    /* ISAs this run may use (after LNBENCH_DISABLE_ISA masking). */
+    ln_json_key(j, "isas");
+    ln_json_begin_array(j);
+    for (int i = 0; i < LN_ISA_COUNT; i++)
+        if (ln_isa_unavailable((ln_isa)i) == NULL)
+            ln_json_string(j, ln_isa_name((ln_isa)i));
+    ln_json_end_array(j);
+}
