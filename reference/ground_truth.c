@@ -1,0 +1,494 @@
+/*
+ * ground_truth.c - the correctly rounded LayerNorm of binary32 inputs.
+ *
+ * The algebra.  For one row of n values x_i (biased variance):
+ *
+ *   S    = sum x_i                        mean     = S / n
+ *   d_i  = n x_i - S                      x_i-mean = d_i / n
+ *   Q    = sum d_i^2 = n^2 sum x_i^2 - n S^2
+ *                                         var      = sum (d_i/n)^2 / n = Q / n^3
+ *   W    = Q + n^3 eps                    var+eps  = W / n^3
+ *
+ *   sqrt(var + eps) = sqrt(W) / n^(3/2) = sqrt(n W) / n^2, hence
+ *
+ *   t_i = gamma_i d_i n / sqrt(n W) + beta_i.
+ *
+ * Every binary32 value is an integer times 2^-149 of magnitude below 2^128,
+ * so S, d_i, Q, W and n W are integers times 2^-149 or 2^-298 of bounded
+ * size: MPFR computes them exactly at a precision fixed by n (the ternary
+ * value 0 proves it; we check it).  The one irrational step per row is
+ * sqrt(n W); each element then takes a Ziv loop: evaluate at p bits with a
+ * proven error bound, ask mpfr_can_round whether the binary32 rounding is
+ * decided, and double p if not.
+ *
+ * Termination.  sqrt(n W) of a dyadic rational is either dyadic (then it is
+ * computed exactly at some p) or irrational.  If it is irrational, t_i is
+ * irrational (gamma_i d_i != 0 is handled before the loop).  If it is dyadic,
+ * t_i is rational: a dyadic t_i is computed exactly (all ternaries 0) at
+ * some p and rounded directly; a non-dyadic t_i is neither a rounding
+ * boundary nor zero, so mpfr_can_round succeeds once p is large enough.
+ * A cap on p turns a would-be endless loop (a bug) into a loud failure.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "ground_truth.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <mpfr.h>
+
+/* Ziv loop precisions: GT_P0, 2 GT_P0, ... up to GT_P0 << (GT_LEVELS-1)
+ * = 32768 bits, far beyond anything a real row needs (a dyadic quotient
+ * has at most ~400 bits). */
+#define GT_P0 128
+#define GT_LEVELS 9
+
+/* Correct bits of t demanded relative to |t|, so that hi + lo (which adds
+ * its own 2^-106 relative rounding) stays good to 106 bits or so. */
+#define GT_GOOD_BITS 114
+
+typedef struct gt_ws {
+    size_t n;
+    unsigned long nl;      /* n as an MPFR integer operand */
+    mpfr_t *xv;            /* the row, 24-bit precision (exact) */
+    mpfr_t *x2;            /* x_i^2, 53-bit precision (exact, see below) */
+    mpfr_ptr *pv;          /* pointers for mpfr_sum */
+    mpfr_t S, sumsq, A, B, Q, W, nW, e3;
+    mpfr_t nx, d, N;
+    mpfr_t s[GT_LEVELS];   /* sqrt(n W) rounded to GT_P0 << k bits */
+    int s_state[GT_LEVELS];/* 0 not computed, 1 inexact, 2 exact */
+    mpfr_t P[GT_LEVELS], T[GT_LEVELS], R[GT_LEVELS];
+    char err[200];
+} gt_ws;
+
+static void gt_fail(gt_ws *w, const char *fmt, ...)
+{
+    va_list ap;
+    if (w->err[0] != '\0')
+        return; /* keep the first message */
+    va_start(ap, fmt);
+    vsnprintf(w->err, sizeof w->err, fmt, ap);
+    va_end(ap);
+}
+
+/* Smallest L with n <= 2^L. */
+static unsigned log2_ceil(size_t n)
+{
+    unsigned L = 0;
+    while (L < 63 && ((size_t)1 << L) < n)
+        L++;
+    return L;
+}
+
+static int gt_ws_init(gt_ws *w, size_t n)
+{
+    unsigned L = log2_ceil(n);
+    size_t i;
+    int k;
+    /* Sizes (in bits) of the exact quantities; see the header comment.
+     *  S: integer times 2^-149 below n 2^128: 277 + L bits.
+     *  x_i^2: times 2^-298, below 2^256; their sum below n 2^256: 554 + L.
+     *  n^2 sum x^2, n S^2, Q, n^3 eps, W, n W: times 2^-298 (or 2^-149),
+     *  below 2^(260 + 4L): at most 558 + 4L bits.
+     *  d_i = n x_i - S: times 2^-149, below 2n 2^128: 278 + L bits.
+     *  N_i = gamma_i d_i n: plus 24 + L bits.
+     * Each gets a few bits of slack; exactness is checked anyway. */
+    mpfr_prec_t p_S = 277 + L + 8, p_sq = 554 + L + 8, p_big = 558 + 4 * L + 16;
+    mpfr_prec_t p_d = 278 + L + 8, p_N = p_d + 24 + L + 8;
+
+    memset(w, 0, sizeof *w);
+    w->n = n;
+    w->nl = (unsigned long)n;
+    w->xv = malloc(n * sizeof *w->xv);
+    w->x2 = malloc(n * sizeof *w->x2);
+    w->pv = malloc(n * sizeof *w->pv);
+    if (w->xv == NULL || w->x2 == NULL || w->pv == NULL) {
+        free(w->xv);
+        free(w->x2);
+        free(w->pv);
+        return -1;
+    }
+    for (i = 0; i < n; i++) {
+        mpfr_init2(w->xv[i], 24);
+        mpfr_init2(w->x2[i], 53);
+    }
+    mpfr_init2(w->S, p_S);
+    mpfr_init2(w->sumsq, p_sq);
+    mpfr_inits2(p_big, w->A, w->B, w->Q, w->W, w->nW, w->e3, (mpfr_ptr)0);
+    mpfr_init2(w->nx, 24 + L + 8);
+    mpfr_init2(w->d, p_d);
+    mpfr_init2(w->N, p_N);
+    for (k = 0; k < GT_LEVELS; k++) {
+        mpfr_prec_t p = (mpfr_prec_t)GT_P0 << k;
+        mpfr_inits2(p, w->s[k], w->P[k], w->T[k], w->R[k], (mpfr_ptr)0);
+    }
+    return 0;
+}
+
+static void gt_ws_clear(gt_ws *w)
+{
+    size_t i;
+    int k;
+    for (i = 0; i < w->n; i++) {
+        mpfr_clear(w->xv[i]);
+        mpfr_clear(w->x2[i]);
+    }
+    free(w->xv);
+    free(w->x2);
+    free(w->pv);
+    mpfr_clears(w->S, w->sumsq, w->A, w->B, w->Q, w->W, w->nW, w->e3,
+                w->nx, w->d, w->N, (mpfr_ptr)0);
+    for (k = 0; k < GT_LEVELS; k++)
+        mpfr_clears(w->s[k], w->P[k], w->T[k], w->R[k], (mpfr_ptr)0);
+}
+
+/* Write the binary32 rounding of v and v as a double-double.
+ * hi = RN53(v); v - hi is a multiple of ulp_p(v) below ulp_53(v), so the
+ * subtraction at v's precision (tmp has it) is exact; lo = RN53(v - hi). */
+static void gt_store(mpfr_t v, mpfr_t tmp, float *r, double *hi, double *lo)
+{
+    double h = mpfr_get_d(v, MPFR_RNDN);
+    /* mpfr_get_flt rounds onto the subnormal grid and overflows to
+     * infinity correctly; v itself lives in MPFR's wide exponent range. */
+    *r = mpfr_get_flt(v, MPFR_RNDN);
+    if (hi != NULL)
+        *hi = h;
+    if (lo != NULL) {
+        mpfr_sub_d(tmp, v, h, MPFR_RNDN);
+        *lo = mpfr_get_d(tmp, MPFR_RNDN);
+    }
+}
+
+/* The Ziv loop for one element, N = gamma_i d_i n already in w->N (exact,
+ * nonzero).  Returns 0, or -1 when the precision cap is reached. */
+static int gt_element(gt_ws *w, float b, float *r, double *hi, double *lo)
+{
+    int k;
+
+    for (k = 0; k < GT_LEVELS; k++) {
+        mpfr_prec_t p = (mpfr_prec_t)GT_P0 << k;
+        mpfr_ptr P = w->P[k], T;
+        mpfr_exp_t eP, eT, e, err;
+        int inexact, q;
+
+        /* s = RN_p(sqrt(n W)), shared by the whole row. */
+        if (w->s_state[k] == 0)
+            w->s_state[k] = mpfr_sqrt(w->s[k], w->nW, MPFR_RNDN) ? 1 : 2;
+        inexact = w->s_state[k] == 1;
+        inexact |= mpfr_div(P, w->N, w->s[k], MPFR_RNDN) != 0;
+        if (b != 0.0f) {
+            T = w->T[k];
+            inexact |= mpfr_add_d(T, P, (double)b, MPFR_RNDN) != 0;
+        } else {
+            T = P;
+        }
+        if (!inexact) {
+            /* Every step was exact: T is t itself. */
+            gt_store(T, w->R[k], r, hi, lo);
+            return 0;
+        }
+        if (mpfr_zero_p(T))
+            continue; /* P + beta cancelled to nothing at this precision */
+
+        /* Error bound.  With u = 2^-p and each of the (at most four)
+         * multiplicative roundings (sqrt, division; the bound allows two
+         * more) contributing a factor (1+d) or 1/(1+d), |d| <= u:
+         *   |P - t_P| <= 4.001 u |P| < 2^(EXP(P) + 2 - p)
+         * (|P| < 2^EXP(P) in MPFR's convention |P| in [2^(e-1), 2^e)).
+         * The final addition adds at most half an ulp of T, 2^(EXP(T)-1-p).
+         * Both terms are below 2^(E + 2 - p) with E = max(EXP(P), EXP(T)),
+         * so |T - t| < 2^(E + 3 - p), i.e. 2^(EXP(T) - err) with
+         * err = EXP(T) - (E + 3 - p). */
+        eP = mpfr_get_exp(P);
+        eT = mpfr_get_exp(T);
+        e = eP > eT ? eP : eT;
+        err = eT - (e + 3 - p);
+        if (err < GT_GOOD_BITS)
+            continue;
+
+        /* Target precision: 24 bits for normal results; fewer on the
+         * subnormal grid (ulp 2^-149): |T| in [2^(eT-1), 2^eT) leaves
+         * eT + 149 bits above 2^-149.  The usual trick decides rounding to
+         * nearest with rounding towards zero at one bit more: the exact
+         * value must not straddle any (q+1)-bit number, which includes
+         * every q-bit midpoint and every binade boundary.  For q <= 0
+         * (|T| below 2^-149) one bit decides against 2^-150, the midpoint
+         * between 0 and the smallest subnormal.  The overflow threshold
+         * 2^128 - 2^103 is a 25-bit number, so q = 24 decides it too. */
+        q = (int)(eT + 149);
+        if (q > 24)
+            q = 24;
+        if (q < 0)
+            q = 0;
+        if (!mpfr_can_round(T, err, MPFR_RNDN, MPFR_RNDZ, q + 1))
+            continue;
+        gt_store(T, w->R[k], r, hi, lo);
+        return 0;
+    }
+    return -1;
+}
+
+typedef struct gt_job {
+    const float *x;
+    size_t row0, rows, dim, x_stride;
+    const float *gamma, *beta;
+    float eps;
+    float *rounded;
+    double *hi, *lo;
+    size_t out_stride;
+    gt_ws ws;
+    int ws_ok;
+    int status;
+} gt_job;
+
+static void gt_nan_out(gt_job *j, size_t row, size_t col)
+{
+    size_t o = row * j->out_stride + col;
+    j->rounded[o] = NAN;
+    if (j->hi != NULL)
+        j->hi[o] = NAN;
+    if (j->lo != NULL)
+        j->lo[o] = NAN;
+}
+
+/* Exactness checks: a nonzero ternary value here means a precision above
+ * was sized wrong, a bug. */
+#define GT_EXACT(w, call)                                                   \
+    do {                                                                    \
+        if ((call) != 0) {                                                  \
+            gt_fail((w), "ground truth: inexact step '%s' (bug)", #call);   \
+            return -1;                                                      \
+        }                                                                   \
+    } while (0)
+
+static int gt_row(gt_job *j, size_t row)
+{
+    gt_ws *w = &j->ws;
+    const float *x = j->x + row * j->x_stride;
+    size_t n = j->dim, i;
+    unsigned long nl = w->nl;
+    int k;
+
+    for (i = 0; i < n; i++) {
+        if (!isfinite(x[i])) {
+            /* No exact value: the whole row is NaN, like the kernels. */
+            for (i = 0; i < n; i++)
+                gt_nan_out(j, row, i);
+            return 0;
+        }
+    }
+    if (!isfinite(j->eps)) {
+        for (i = 0; i < n; i++)
+            gt_nan_out(j, row, i);
+        return 0;
+    }
+
+    /* S and sum x_i^2, exactly.  x_i^2 is exact in double: 48 significant
+     * bits, between 2^-298 and 2^256. */
+    for (i = 0; i < n; i++) {
+        mpfr_set_flt(w->xv[i], x[i], MPFR_RNDN);
+        mpfr_set_d(w->x2[i], (double)x[i] * (double)x[i], MPFR_RNDN);
+        w->pv[i] = w->xv[i];
+    }
+    GT_EXACT(w, mpfr_sum(w->S, w->pv, n, MPFR_RNDN));
+    for (i = 0; i < n; i++)
+        w->pv[i] = w->x2[i];
+    GT_EXACT(w, mpfr_sum(w->sumsq, w->pv, n, MPFR_RNDN));
+
+    /* Q = n^2 sum x^2 - n S^2 (= sum (n x_i - S)^2, so Q >= 0). */
+    GT_EXACT(w, mpfr_mul_ui(w->A, w->sumsq, nl, MPFR_RNDN));
+    GT_EXACT(w, mpfr_mul_ui(w->A, w->A, nl, MPFR_RNDN));
+    GT_EXACT(w, mpfr_sqr(w->B, w->S, MPFR_RNDN));
+    GT_EXACT(w, mpfr_mul_ui(w->B, w->B, nl, MPFR_RNDN));
+    GT_EXACT(w, mpfr_sub(w->Q, w->A, w->B, MPFR_RNDN));
+    if (mpfr_sgn(w->Q) < 0) {
+        gt_fail(w, "ground truth: negative sum of squared deviations (bug)");
+        return -1;
+    }
+    /* W = Q + n^3 eps, and n W. */
+    GT_EXACT(w, mpfr_set_flt(w->e3, j->eps, MPFR_RNDN));
+    GT_EXACT(w, mpfr_mul_ui(w->e3, w->e3, nl, MPFR_RNDN));
+    GT_EXACT(w, mpfr_mul_ui(w->e3, w->e3, nl, MPFR_RNDN));
+    GT_EXACT(w, mpfr_mul_ui(w->e3, w->e3, nl, MPFR_RNDN));
+    GT_EXACT(w, mpfr_add(w->W, w->Q, w->e3, MPFR_RNDN));
+    if (mpfr_sgn(w->W) <= 0) {
+        /* var + eps <= 0: 0/0 for a constant row with eps = 0, the square
+         * root of a negative number for a negative eps.  No real value. */
+        for (i = 0; i < n; i++)
+            gt_nan_out(j, row, i);
+        return 0;
+    }
+    GT_EXACT(w, mpfr_mul_ui(w->nW, w->W, nl, MPFR_RNDN));
+    for (k = 0; k < GT_LEVELS; k++)
+        w->s_state[k] = 0;
+
+    for (i = 0; i < n; i++) {
+        float g = j->gamma != NULL ? j->gamma[i] : 1.0f;
+        float b = j->beta != NULL ? j->beta[i] : 0.0f;
+        size_t o = row * j->out_stride + i;
+        double *hi = j->hi != NULL ? &j->hi[o] : NULL;
+        double *lo = j->lo != NULL ? &j->lo[o] : NULL;
+
+        if (!isfinite(g) || !isfinite(b)) {
+            gt_nan_out(j, row, i);
+            continue;
+        }
+        GT_EXACT(w, mpfr_mul_ui(w->nx, w->xv[i], nl, MPFR_RNDN));
+        GT_EXACT(w, mpfr_sub(w->d, w->nx, w->S, MPFR_RNDN));
+        if (mpfr_zero_p(w->d) || g == 0.0f) {
+            /* x_i equals the mean, or gamma_i = 0: t = beta_i exactly. */
+            j->rounded[o] = b;
+            if (hi != NULL)
+                *hi = b;
+            if (lo != NULL)
+                *lo = 0.0;
+            continue;
+        }
+        GT_EXACT(w, mpfr_mul_ui(w->N, w->d, nl, MPFR_RNDN));
+        GT_EXACT(w, mpfr_mul_d(w->N, w->N, (double)g, MPFR_RNDN));
+        if (gt_element(w, b, &j->rounded[o], hi, lo) != 0) {
+            gt_fail(w, "ground truth: precision cap of %d bits reached at "
+                    "row %zu column %zu (bug)",
+                    GT_P0 << (GT_LEVELS - 1), row, i);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void *gt_worker(void *arg)
+{
+    gt_job *j = arg;
+    mpfr_exp_t emin = mpfr_get_emin(), emax = mpfr_get_emax();
+    size_t r;
+
+    /* mpfr_can_round assumes an unbounded exponent range; a caller that
+     * narrowed it (to emulate binary32, say) would break the bounds.  The
+     * default range is ample; restore whatever the thread had. */
+    if (emin > -100000)
+        mpfr_set_emin(mpfr_get_emin_min());
+    if (emax < 100000)
+        mpfr_set_emax(mpfr_get_emax_max());
+    j->status = 0;
+    for (r = j->row0; r < j->row0 + j->rows; r++) {
+        if (gt_row(j, r) != 0) {
+            j->status = -1;
+            break;
+        }
+    }
+    mpfr_set_emin(emin);
+    mpfr_set_emax(emax);
+    return NULL;
+}
+
+static void *gt_thread_main(void *arg)
+{
+    gt_worker(arg);
+    /* MPFR keeps per-thread caches; free them before the thread ends. */
+    mpfr_free_cache2(MPFR_FREE_LOCAL_CACHE);
+    return NULL;
+}
+
+static void set_err(char *err, size_t errlen, const char *msg)
+{
+    if (err != NULL && errlen > 0)
+        snprintf(err, errlen, "%s", msg);
+}
+
+int ln_ground_truth(const float *x, size_t rows, size_t dim, size_t x_stride,
+                    const float *gamma, const float *beta, float eps,
+                    float *rounded, double *hi, double *lo, size_t out_stride,
+                    unsigned threads, char *err, size_t errlen)
+{
+    gt_job *jobs;
+    pthread_t *tids;
+    size_t nt, t, row0 = 0;
+    int status = 0;
+
+    if (err != NULL && errlen > 0)
+        err[0] = '\0';
+    if (rows == 0)
+        return 0;
+    if (dim == 0 || x == NULL || rounded == NULL || x_stride < dim ||
+        out_stride < dim) {
+        set_err(err, errlen, "ground truth: bad arguments (dim 0, NULL "
+                "pointer or stride below dim)");
+        return -1;
+    }
+    if (threads == 0) {
+        long c = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = c > 0 ? (unsigned)c : 1;
+    }
+    /* Threads only where MPFR keeps its state per thread. */
+    if (!mpfr_buildopt_tls_p())
+        threads = 1;
+    nt = threads < rows ? threads : rows;
+
+    jobs = calloc(nt, sizeof *jobs);
+    tids = calloc(nt, sizeof *tids);
+    if (jobs == NULL || tids == NULL) {
+        free(jobs);
+        free(tids);
+        set_err(err, errlen, "ground truth: out of memory");
+        return -1;
+    }
+    for (t = 0; t < nt; t++) {
+        gt_job *j = &jobs[t];
+        /* Contiguous blocks, sizes differing by at most one row. */
+        size_t cnt = rows / nt + (t < rows % nt ? 1 : 0);
+        j->x = x;
+        j->row0 = row0;
+        j->rows = cnt;
+        j->dim = dim;
+        j->x_stride = x_stride;
+        j->gamma = gamma;
+        j->beta = beta;
+        j->eps = eps;
+        j->rounded = rounded;
+        j->hi = hi;
+        j->lo = lo;
+        j->out_stride = out_stride;
+        j->status = -1;
+        row0 += cnt;
+        if (gt_ws_init(&j->ws, dim) != 0) {
+            status = -1;
+            break;
+        }
+        j->ws_ok = 1;
+    }
+    if (status != 0) {
+        set_err(err, errlen, "ground truth: out of memory");
+    } else if (nt == 1) {
+        gt_worker(&jobs[0]);
+    } else {
+        size_t started = 0;
+        for (t = 0; t < nt; t++) {
+            if (pthread_create(&tids[t], NULL, gt_thread_main, &jobs[t]) != 0)
+                break;
+            started++;
+        }
+        /* Rows of threads that failed to start are done here. */
+        for (t = started; t < nt; t++)
+            gt_worker(&jobs[t]);
+        for (t = 0; t < started; t++)
+            pthread_join(tids[t], NULL);
+    }
+    for (t = 0; t < nt; t++) {
+        if (status == 0 && jobs[t].status != 0) {
+            status = -1;
+            set_err(err, errlen, jobs[t].ws.err[0] ? jobs[t].ws.err
+                                                   : "ground truth: failed");
+        }
+        if (jobs[t].ws_ok)
+            gt_ws_clear(&jobs[t].ws);
+    }
+    free(jobs);
+    free(tids);
+    return status;
+}

@@ -1,0 +1,3 @@
+# Ground truth (MPFR) and the error measure.
+lnbench_c_test(test_ulp_error ${CMAKE_CURRENT_SOURCE_DIR}/test_ulp_error.c
+               lnbench_reference m)
