@@ -1,0 +1,766 @@
+/*
+ * cmd_accuracy.c - `lnbench accuracy`: every kernel's ulp error against the
+ * correctly rounded MPFR ground truth.
+ *
+ * Data flows one way: generate (or load) inputs -> ground truth -> run each
+ * kernel -> measure -> print the table, write JSON / .npy dumps.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "args.h"
+#include "commands.h"
+#include "ground_truth.h"
+#include "inputs.h"
+#include "json.h"
+#include "lnbench_kernel.h"
+#include "npy.h"
+#include "outfile.h"
+#include "provenance.h"
+#include "ulp_error.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char accuracy_help[] =
+    "usage: lnbench accuracy [options]\n"
+    "\n"
+    "Measures every kernel's error against the correctly rounded LayerNorm of\n"
+    "the same binary32 inputs (MPFR, each rounding proven by a Ziv loop).\n"
+    "\n"
+    "options:\n"
+    "  --kernels K,..   kernels to measure (default: every available one; see `lnbench list`)\n"
+    "  --dists NAME,..  input distributions (default: all):\n"
+    "%s"
+    "  --dims D,..      row lengths (default: 1,3,7,64,768,1000,1024,4096,4097,8192,12288)\n"
+    "  --rows N         rows per shape (default: 64)\n"
+    "  --eps E          epsilon, a binary32 value (default: 1e-5)\n"
+    "  --no-affine      no gamma (MLX affine=False)\n"
+    "  --no-bias        no beta (MLX bias=False)\n"
+    "  --seed S         generator seed (default: 1)\n"
+    "  --input X.npy    measure on your own 2-D binary32 array instead of the generators\n"
+    "  --gamma G.npy    with --input: gamma (1-D, length dim) instead of a generated one\n"
+    "  --beta B.npy     with --input: beta (1-D, length dim) instead of a generated one\n"
+    "  --json FILE      write one JSON record per kernel x dist x dim (with provenance)\n"
+    "  --dump DIR       write inputs, ground truth and every kernel's output as .npy\n"
+    "                   files plus manifest.json (DIR must not exist yet)\n"
+    "  --force          allow --json / --dump to replace an existing file or directory\n"
+    "  --threads T      threads for the ground truth (default: all online CPUs)\n"
+    "  --quiet          no progress on stderr\n"
+    "  -h, --help       this text\n"
+    "\n"
+    "Columns: max ulp (and where), mean ulp and p99 over elements with a finite\n"
+    "error, %% correctly rounded (error <= 0.5 ulp), %% faithful (<= 1 ulp),\n"
+    "normwise = max|r - t| / max|t| in units of 2^-24, nonfinite = NaN or Inf\n"
+    "where the exact value is finite.  ulp(t) = 2^(max(floor(log2|t|),-126)-23).\n"
+    "Exit status: 0 done, 1 a kernel or the reference failed, 2 bad usage/input.\n";
+
+static const uint64_t default_dims[] = {1, 3, 7, 64, 768, 1000, 1024, 4096, 4097, 8192, 12288};
+
+typedef struct acc_opts {
+    char **kernel_names;
+    size_t nkernels;
+    char **dist_names;
+    size_t ndists;
+    uint64_t *dims;
+    size_t ndims;
+    uint64_t rows, seed, threads;
+    float eps;
+    int affine, bias, force, quiet;
+    const char *json_path, *dump_path, *input_path, *gamma_path, *beta_path;
+} acc_opts;
+
+/* One measured kernel x shape. */
+typedef struct acc_record {
+    const char *kernel;
+    char dist[64];
+    size_t dim, rows;
+    ln_error_stats st;
+} acc_record;
+
+typedef struct acc_run {
+    const acc_opts *o;
+    const ln_kernel **kernels;
+    size_t nkernels;
+    acc_record *recs;
+    size_t nrecs, caprecs;
+    ln_outdir *dump;
+    FILE *manifest;       /* manifest.json inside the dump, built as we go */
+    ln_json mj;
+    size_t shapes_done, shapes_total;
+    struct timespec t0, last_progress;
+} acc_run;
+
+static void die_usage(const char *msg)
+{
+    fprintf(stderr, "lnbench accuracy: %s\n", msg);
+}
+
+static double seconds_since(const struct timespec *t)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - t->tv_sec) + 1e-9 * (double)(now.tv_nsec - t->tv_nsec);
+}
+
+/* Progress on stderr, only once the run has taken a few seconds, at most
+ * every two seconds, so short runs stay silent. */
+static void progress(acc_run *r, const char *what)
+{
+    if (r->o->quiet)
+        return;
+    double el = seconds_since(&r->t0);
+    if (el < 3.0 || seconds_since(&r->last_progress) < 2.0)
+        return;
+    clock_gettime(CLOCK_MONOTONIC, &r->last_progress);
+    fprintf(stderr, "lnbench accuracy: %zu/%zu shapes, %.0f s elapsed, now %s\n",
+            r->shapes_done, r->shapes_total, el, what);
+}
+
+static void print_header(void)
+{
+    printf("%-18s %-11s %6s %10s %12s %9s %9s %7s %7s %9s %9s\n", "kernel", "dist", "dim",
+           "max_ulp", "at(row,col)", "mean_ulp", "p99_ulp", "%cr", "%faith", "normwise",
+           "nonfinite");
+}
+
+static void fmt_ulp(char *buf, size_t n, double v)
+{
+    if (isinf(v))
+        snprintf(buf, n, "inf");
+    else if (v != 0 && (v < 1e-3 || v >= 1e6))
+        snprintf(buf, n, "%.2e", v);
+    else
+        snprintf(buf, n, "%.3f", v);
+}
+
+static void print_record(const acc_record *rec)
+{
+    char mx[32], mean[32], p99[32], nw[32], at[32];
+    fmt_ulp(mx, sizeof mx, rec->st.max_ulp);
+    fmt_ulp(mean, sizeof mean, rec->st.mean_ulp);
+    fmt_ulp(p99, sizeof p99, rec->st.p99_ulp);
+    fmt_ulp(nw, sizeof nw, rec->st.normwise);
+    snprintf(at, sizeof at, "%zu,%zu", rec->st.max_row, rec->st.max_col);
+    printf("%-18s %-11s %6zu %10s %12s %9s %9s %7.2f %7.2f %9s %9zu\n", rec->kernel, rec->dist,
+           rec->dim, mx, at, mean, p99, 100.0 * rec->st.frac_cr, 100.0 * rec->st.frac_faithful,
+           nw, rec->st.nonfinite);
+}
+
+static int add_record(acc_run *r, const acc_record *rec)
+{
+    if (r->nrecs == r->caprecs) {
+        size_t cap = r->caprecs ? 2 * r->caprecs : 64;
+        acc_record *p = realloc(r->recs, cap * sizeof *p);
+        if (!p)
+            return -1;
+        r->recs = p;
+        r->caprecs = cap;
+    }
+    r->recs[r->nrecs++] = *rec;
+    return 0;
+}
+
+/* Write one .npy into the dump directory; name is relative to it. */
+static int dump_npy(acc_run *r, const char *name, const float *data, size_t rows, size_t dim,
+                    int ndim)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", ln_outdir_tmp_path(r->dump), name);
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        fprintf(stderr, "lnbench accuracy: cannot write %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    int rc = ln_npy_write(f, data, rows, dim, dim, ndim);
+    if (fclose(f) != 0)
+        rc = -1;
+    if (rc != 0)
+        fprintf(stderr, "lnbench accuracy: error writing %s: %s\n", path, strerror(errno));
+    return rc;
+}
+
+/* Measure every selected kernel on one shape of inputs.  Returns 0, 1 on a
+ * kernel or reference failure. */
+static int measure_shape(acc_run *r, const char *dist, const float *x, size_t rows, size_t dim,
+                         const float *gamma, const float *beta)
+{
+    const acc_opts *o = r->o;
+    size_t n = rows * dim;
+    float *truth = malloc(n * sizeof *truth);
+    double *hi = malloc(n * sizeof *hi), *lo = malloc(n * sizeof *lo);
+    float *y = malloc(n * sizeof *y);
+    int rc = 0;
+    char what[128], err[256];
+    if (!truth || !hi || !lo || !y) {
+        fprintf(stderr, "lnbench accuracy: out of memory for %zu x %zu\n", rows, dim);
+        rc = 1;
+        goto out;
+    }
+    snprintf(what, sizeof what, "%s dim %zu (ground truth)", dist, dim);
+    progress(r, what);
+    if (ln_ground_truth(x, rows, dim, dim, gamma, beta, o->eps, truth, hi, lo, dim,
+                        (unsigned)o->threads, err, sizeof err) != 0) {
+        fprintf(stderr, "lnbench accuracy: ground truth failed on %s dim %zu: %s\n", dist, dim,
+                err);
+        rc = 1;
+        goto out;
+    }
+    char prefix[128];
+    snprintf(prefix, sizeof prefix, "%s-%zu", dist, dim);
+    if (r->dump) {
+        char name[192];
+        snprintf(name, sizeof name, "%s-x.npy", prefix);
+        rc |= dump_npy(r, name, x, rows, dim, 2) ? 1 : 0;
+        if (gamma) {
+            snprintf(name, sizeof name, "%s-gamma.npy", prefix);
+            rc |= dump_npy(r, name, gamma, 1, dim, 1) ? 1 : 0;
+        }
+        if (beta) {
+            snprintf(name, sizeof name, "%s-beta.npy", prefix);
+            rc |= dump_npy(r, name, beta, 1, dim, 1) ? 1 : 0;
+        }
+        snprintf(name, sizeof name, "%s-truth.npy", prefix);
+        rc |= dump_npy(r, name, truth, rows, dim, 2) ? 1 : 0;
+        if (rc)
+            goto out;
+        ln_json_begin_object(&r->mj);
+        ln_json_kv_string(&r->mj, "dist", dist);
+        ln_json_kv_int(&r->mj, "dim", (long long)dim);
+        ln_json_kv_int(&r->mj, "rows", (long long)rows);
+        snprintf(name, sizeof name, "%s-x.npy", prefix);
+        ln_json_kv_string(&r->mj, "x", name);
+        snprintf(name, sizeof name, "%s-gamma.npy", prefix);
+        ln_json_kv_string(&r->mj, "gamma", gamma ? name : NULL);
+        snprintf(name, sizeof name, "%s-beta.npy", prefix);
+        ln_json_kv_string(&r->mj, "beta", beta ? name : NULL);
+        snprintf(name, sizeof name, "%s-truth.npy", prefix);
+        ln_json_kv_string(&r->mj, "truth", name);
+        ln_json_key(&r->mj, "outputs");
+        ln_json_begin_object(&r->mj);
+    }
+    for (size_t k = 0; k < r->nkernels; k++) {
+        const ln_kernel *kern = r->kernels[k];
+        snprintf(what, sizeof what, "%s dim %zu (%s)", dist, dim, kern->name);
+        progress(r, what);
+        /* NaN-fill so a kernel that skips an element cannot pass as correct. */
+        for (size_t i = 0; i < n; i++)
+            y[i] = NAN;
+        ln_args a = {.rows = rows, .dim = dim, .x = x, .x_stride = dim, .y = y,
+                     .y_stride = dim, .gamma = gamma, .beta = beta, .eps = o->eps,
+                     .store = LN_STORE_AUTO};
+        const char *why = NULL;
+        if (ln_kernel_run(kern, &a, &why) != 0) {
+            fprintf(stderr, "lnbench accuracy: kernel %s failed on %s dim %zu: %s\n",
+                    kern->name, dist, dim, why ? why : "unknown");
+            rc = 1;
+            continue;
+        }
+        acc_record rec = {.kernel = kern->name, .dim = dim, .rows = rows};
+        snprintf(rec.dist, sizeof rec.dist, "%s", dist);
+        if (ln_error_measure(y, dim, hi, lo, dim, rows, dim, &rec.st) != 0 ||
+            add_record(r, &rec) != 0) {
+            fprintf(stderr, "lnbench accuracy: out of memory measuring %s\n", kern->name);
+            rc = 1;
+            goto out;
+        }
+        print_record(&rec);
+        if (r->dump) {
+            char name[192];
+            snprintf(name, sizeof name, "%s-%s.npy", prefix, kern->name);
+            if (dump_npy(r, name, y, rows, dim, 2) != 0) {
+                rc = 1;
+                goto out;
+            }
+            ln_json_kv_string(&r->mj, kern->name, name);
+        }
+    }
+    if (r->dump) {
+        ln_json_end_object(&r->mj);
+        ln_json_end_object(&r->mj);
+    }
+    fflush(stdout);
+out:
+    free(truth);
+    free(hi);
+    free(lo);
+    free(y);
+    return rc;
+}
+
+static void write_results_json(const acc_run *r, FILE *f)
+{
+    const acc_opts *o = r->o;
+    ln_json j;
+    ln_json_init(&j, f, 1);
+    ln_json_begin_object(&j);
+    ln_json_kv_int(&j, "lnbench_accuracy", 1);
+    ln_json_key(&j, "context");
+    ln_json_begin_object(&j);
+    ln_prov_write_json(&j);
+    ln_json_end_object(&j);
+    ln_json_key(&j, "parameters");
+    ln_json_begin_object(&j);
+    ln_json_kv_int(&j, "rows", (long long)o->rows);
+    ln_json_kv_number(&j, "eps", o->eps);
+    ln_json_kv_int(&j, "seed", (long long)o->seed);
+    ln_json_kv_bool(&j, "affine", o->affine);
+    ln_json_kv_bool(&j, "bias", o->bias);
+    ln_json_key(&j, "dims");
+    ln_json_begin_array(&j);
+    for (size_t i = 0; i < o->ndims; i++)
+        ln_json_int(&j, (long long)o->dims[i]);
+    ln_json_end_array(&j);
+    ln_json_key(&j, "dists");
+    ln_json_begin_array(&j);
+    for (size_t i = 0; i < o->ndists; i++)
+        ln_json_string(&j, o->dist_names[i]);
+    ln_json_end_array(&j);
+    ln_json_key(&j, "kernels");
+    ln_json_begin_array(&j);
+    for (size_t i = 0; i < r->nkernels; i++)
+        ln_json_string(&j, r->kernels[i]->name);
+    ln_json_end_array(&j);
+    ln_json_kv_string(&j, "input", o->input_path);
+    ln_json_end_object(&j);
+    ln_json_key(&j, "results");
+    ln_json_begin_array(&j);
+    for (size_t i = 0; i < r->nrecs; i++) {
+        const acc_record *rec = &r->recs[i];
+        ln_json_begin_object(&j);
+        ln_json_kv_string(&j, "kernel", rec->kernel);
+        ln_json_kv_string(&j, "dist", rec->dist);
+        ln_json_kv_int(&j, "dim", (long long)rec->dim);
+        ln_json_kv_int(&j, "rows", (long long)rec->rows);
+        ln_json_kv_int(&j, "count", (long long)rec->st.count);
+        ln_json_kv_number(&j, "max_ulp", rec->st.max_ulp); /* null when infinite */
+        ln_json_kv_int(&j, "max_row", (long long)rec->st.max_row);
+        ln_json_kv_int(&j, "max_col", (long long)rec->st.max_col);
+        ln_json_kv_number(&j, "mean_ulp", rec->st.mean_ulp);
+        ln_json_kv_number(&j, "p99_ulp", rec->st.p99_ulp);
+        ln_json_kv_number(&j, "frac_cr", rec->st.frac_cr);
+        ln_json_kv_number(&j, "frac_faithful", rec->st.frac_faithful);
+        ln_json_kv_number(&j, "normwise", rec->st.normwise);
+        ln_json_kv_int(&j, "nonfinite", (long long)rec->st.nonfinite);
+        ln_json_end_object(&j);
+    }
+    ln_json_end_array(&j);
+    ln_json_key(&j, "unavailable");
+    ln_json_begin_array(&j);
+    for (size_t i = 0; i < ln_kernel_count; i++) {
+        const ln_kernel *k = ln_kernels[i];
+        const char *why = k->unavailable ? k->unavailable() : NULL;
+        if (!why)
+            continue;
+        ln_json_begin_object(&j);
+        ln_json_kv_string(&j, "kernel", k->name);
+        ln_json_kv_string(&j, "reason", why);
+        ln_json_end_object(&j);
+    }
+    ln_json_end_array(&j);
+    ln_json_end_object(&j);
+    fputc('\n', f);
+}
+
+static void on_signal(int sig)
+{
+    ln_output_cleanup_all();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* Parse argv into o.  Returns 0, 1 for --help (done), -1 on error (printed). */
+static int parse_args(int argc, char **argv, acc_opts *o)
+{
+    char err[256];
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            char dists[2048] = "";
+            for (size_t d = 0; d < ln_dist_count; d++) {
+                size_t len = strlen(dists);
+                snprintf(dists + len, sizeof dists - len, "                     %-10s %s\n",
+                         ln_dists[d].name, ln_dists[d].description);
+            }
+            printf(accuracy_help, dists);
+            return 1;
+        }
+        int is_flag = !strcmp(a, "--no-affine") || !strcmp(a, "--no-bias") ||
+                      !strcmp(a, "--force") || !strcmp(a, "--quiet");
+        if (is_flag) {
+            if (!strcmp(a, "--no-affine"))
+                o->affine = 0;
+            else if (!strcmp(a, "--no-bias"))
+                o->bias = 0;
+            else if (!strcmp(a, "--force"))
+                o->force = 1;
+            else
+                o->quiet = 1;
+            continue;
+        }
+        static const char *const valued[] = {"--kernels", "--dists", "--dims", "--rows",
+                                             "--eps", "--seed", "--json", "--dump",
+                                             "--input", "--gamma", "--beta", "--threads"};
+        int known = 0;
+        for (size_t v = 0; v < sizeof valued / sizeof valued[0]; v++)
+            known |= !strcmp(a, valued[v]);
+        if (!known) {
+            snprintf(err, sizeof err, "unknown option '%s' (try --help)", a);
+            die_usage(err);
+            return -1;
+        }
+        if (i + 1 >= argc) {
+            snprintf(err, sizeof err, "%s needs a value", a);
+            die_usage(err);
+            return -1;
+        }
+        const char *v = argv[++i];
+        int rc = 0;
+        if (!strcmp(a, "--kernels")) {
+            ln_free_list(o->kernel_names, o->nkernels);
+            rc = ln_parse_name_list(a, v, &o->kernel_names, &o->nkernels, err, sizeof err);
+        } else if (!strcmp(a, "--dists")) {
+            ln_free_list(o->dist_names, o->ndists);
+            rc = ln_parse_name_list(a, v, &o->dist_names, &o->ndists, err, sizeof err);
+        } else if (!strcmp(a, "--dims")) {
+            free(o->dims);
+            rc = ln_parse_u64_list(a, v, 1, (uint64_t)1 << 30, &o->dims, &o->ndims, err,
+                                   sizeof err);
+        } else if (!strcmp(a, "--rows")) {
+            rc = ln_parse_u64(a, v, 1, (uint64_t)1 << 31, &o->rows, err, sizeof err);
+        } else if (!strcmp(a, "--seed")) {
+            rc = ln_parse_u64(a, v, 0, UINT64_MAX, &o->seed, err, sizeof err);
+        } else if (!strcmp(a, "--threads")) {
+            rc = ln_parse_u64(a, v, 1, 1024, &o->threads, err, sizeof err);
+        } else if (!strcmp(a, "--eps")) {
+            rc = ln_parse_float(a, v, &o->eps, err, sizeof err);
+            if (rc == 0 && !(o->eps >= 0)) {
+                snprintf(err, sizeof err, "--eps: '%s' is negative", v);
+                rc = -1;
+            }
+        } else if (!strcmp(a, "--json")) {
+            o->json_path = v;
+        } else if (!strcmp(a, "--dump")) {
+            o->dump_path = v;
+        } else if (!strcmp(a, "--input")) {
+            o->input_path = v;
+        } else if (!strcmp(a, "--gamma")) {
+            o->gamma_path = v;
+        } else if (!strcmp(a, "--beta")) {
+            o->beta_path = v;
+        }
+        if (rc != 0) {
+            die_usage(err);
+            return -1;
+        }
+    }
+    if ((o->gamma_path || o->beta_path) && !o->input_path) {
+        die_usage("--gamma and --beta need --input");
+        return -1;
+    }
+    if (o->gamma_path && !o->affine) {
+        die_usage("--gamma contradicts --no-affine");
+        return -1;
+    }
+    if (o->beta_path && !o->bias) {
+        die_usage("--beta contradicts --no-bias");
+        return -1;
+    }
+    return 0;
+}
+
+/* Resolve and check kernel and distribution names against the registries. */
+static int resolve_names(acc_opts *o, acc_run *r)
+{
+    r->kernels = calloc(ln_kernel_count, sizeof *r->kernels);
+    if (!r->kernels)
+        return -1;
+    if (o->kernel_names) {
+        for (size_t i = 0; i < o->nkernels; i++) {
+            const ln_kernel *k = ln_kernel_find(o->kernel_names[i]);
+            if (!k) {
+                fprintf(stderr, "lnbench accuracy: unknown kernel '%s' (see lnbench list)\n",
+                        o->kernel_names[i]);
+                return -1;
+            }
+            const char *why = k->unavailable ? k->unavailable() : NULL;
+            if (why) {
+                fprintf(stderr, "lnbench accuracy: kernel '%s' cannot run here: %s\n", k->name,
+                        why);
+                return -1;
+            }
+            int dup = 0;
+            for (size_t j = 0; j < r->nkernels; j++)
+                dup |= r->kernels[j] == k;
+            if (!dup)
+                r->kernels[r->nkernels++] = k;
+        }
+    } else {
+        for (size_t i = 0; i < ln_kernel_count; i++) {
+            const ln_kernel *k = ln_kernels[i];
+            const char *why = k->unavailable ? k->unavailable() : NULL;
+            if (why)
+                fprintf(stderr, "lnbench accuracy: skipping %s: %s\n", k->name, why);
+            else
+                r->kernels[r->nkernels++] = k;
+        }
+    }
+    if (o->dist_names) {
+        for (size_t i = 0; i < o->ndists; i++)
+            if (!ln_dist_find(o->dist_names[i])) {
+                char known[512] = "";
+                for (size_t d = 0; d < ln_dist_count; d++) {
+                    size_t len = strlen(known);
+                    snprintf(known + len, sizeof known - len, "%s%s", d ? "," : "",
+                             ln_dists[d].name);
+                }
+                fprintf(stderr, "lnbench accuracy: unknown distribution '%s' (known: %s)\n",
+                        o->dist_names[i], known);
+                return -1;
+            }
+    } else {
+        o->dist_names = calloc(ln_dist_count, sizeof *o->dist_names);
+        if (!o->dist_names)
+            return -1;
+        for (size_t d = 0; d < ln_dist_count; d++) {
+            o->dist_names[d] = strdup(ln_dists[d].name);
+            if (!o->dist_names[d])
+                return -1;
+        }
+        o->ndists = ln_dist_count;
+    }
+    return 0;
+}
+
+/* Refuse shapes that cannot fit: x, truth (float + double-double), one
+ * kernel output and the error copy for the percentile, ~40 bytes/element. */
+static int check_memory(size_t rows, size_t dim)
+{
+    const uint64_t per_elem = 40;
+    uint64_t mem = ln_physical_memory();
+    if ((uint64_t)rows > UINT64_MAX / per_elem / dim ||
+        (mem && (uint64_t)rows * dim * per_elem > mem)) {
+        fprintf(stderr,
+                "lnbench accuracy: rows x dim = %zu x %zu needs about %.1f GiB, more than "
+                "this machine's %.1f GiB\n",
+                rows, dim, (double)rows * (double)dim * per_elem / 1073741824.0,
+                (double)mem / 1073741824.0);
+        return -1;
+    }
+    return 0;
+}
+
+/* Read a 1-D (or 1 x dim) gamma/beta file of length dim. */
+static float *load_vector(const char *opt, const char *path, size_t dim)
+{
+    float *v = NULL;
+    size_t rows = 0, n = 0;
+    int ndim = 0;
+    char err[256];
+    if (ln_npy_read(path, &v, &rows, &n, &ndim, err, sizeof err) != 0) {
+        fprintf(stderr, "lnbench accuracy: %s %s: %s\n", opt, path, err);
+        return NULL;
+    }
+    if (rows != 1 || n != dim) {
+        fprintf(stderr, "lnbench accuracy: %s %s: shape is %zu x %zu, need a vector of %zu\n",
+                opt, path, rows, n, dim);
+        free(v);
+        return NULL;
+    }
+    return v;
+}
+
+static int run_input(acc_run *r)
+{
+    const acc_opts *o = r->o;
+    float *x = NULL, *gamma = NULL, *beta = NULL;
+    size_t rows = 0, dim = 0;
+    int ndim = 0, rc = 2;
+    char err[256];
+    if (ln_npy_read(o->input_path, &x, &rows, &dim, &ndim, err, sizeof err) != 0) {
+        fprintf(stderr, "lnbench accuracy: --input %s: %s\n", o->input_path, err);
+        return 2;
+    }
+    if (rows == 0 || dim == 0) {
+        fprintf(stderr, "lnbench accuracy: --input %s: empty array\n", o->input_path);
+        goto out;
+    }
+    if (o->gamma_path && !(gamma = load_vector("--gamma", o->gamma_path, dim)))
+        goto out;
+    if (o->beta_path && !(beta = load_vector("--beta", o->beta_path, dim)))
+        goto out;
+    if ((o->affine && !gamma) || (o->bias && !beta)) {
+        float *g = o->affine && !gamma ? malloc(dim * sizeof *g) : NULL;
+        float *b = o->bias && !beta ? malloc(dim * sizeof *b) : NULL;
+        ln_generate_affine(o->seed, dim, g, b);
+        if (g)
+            gamma = g;
+        if (b)
+            beta = b;
+    }
+    const char *base = strrchr(o->input_path, '/');
+    char dist[64];
+    snprintf(dist, sizeof dist, "input:%s", base ? base + 1 : o->input_path);
+    r->shapes_total = 1;
+    rc = measure_shape(r, dist, x, rows, dim, gamma, beta);
+out:
+    free(x);
+    free(gamma);
+    free(beta);
+    return rc;
+}
+
+static int run_generated(acc_run *r)
+{
+    const acc_opts *o = r->o;
+    int rc = 0;
+    r->shapes_total = o->ndists * o->ndims;
+    for (size_t d = 0; d < o->ndists; d++) {
+        const ln_dist *dist = ln_dist_find(o->dist_names[d]);
+        for (size_t i = 0; i < o->ndims; i++) {
+            size_t dim = (size_t)o->dims[i], rows = (size_t)o->rows;
+            float *x = malloc(rows * dim * sizeof *x);
+            float *gamma = o->affine ? malloc(dim * sizeof *gamma) : NULL;
+            float *beta = o->bias ? malloc(dim * sizeof *beta) : NULL;
+            if (!x || (o->affine && !gamma) || (o->bias && !beta)) {
+                fprintf(stderr, "lnbench accuracy: out of memory for %zu x %zu\n", rows, dim);
+                free(x);
+                free(gamma);
+                free(beta);
+                return 1;
+            }
+            ln_generate(dist, o->seed, rows, dim, x, dim);
+            ln_generate_affine(o->seed, dim, gamma, beta);
+            rc |= measure_shape(r, dist->name, x, rows, dim, gamma, beta);
+            free(x);
+            free(gamma);
+            free(beta);
+            r->shapes_done++;
+            if (rc && r->dump)
+                return rc; /* a broken dump is not worth finishing */
+        }
+        if (d + 1 < o->ndists)
+            putchar('\n');
+    }
+    return rc;
+}
+
+int cmd_accuracy(int argc, char **argv)
+{
+    acc_opts o = {.rows = 64, .seed = 1, .eps = 1e-5f, .affine = 1, .bias = 1};
+    acc_run r = {.o = &o};
+    ln_outfile *json = NULL;
+    int rc = 2;
+    char err[512];
+
+    int p = parse_args(argc, argv, &o);
+    if (p != 0) {
+        rc = p > 0 ? 0 : 2;
+        goto out;
+    }
+    if (!o.dims) {
+        o.ndims = sizeof default_dims / sizeof default_dims[0];
+        o.dims = malloc(sizeof default_dims);
+        if (!o.dims)
+            goto out;
+        memcpy(o.dims, default_dims, sizeof default_dims);
+    }
+    if (resolve_names(&o, &r) != 0)
+        goto out;
+    if (r.nkernels == 0) {
+        die_usage("no kernel can run on this host");
+        goto out;
+    }
+    if (!o.input_path)
+        for (size_t i = 0; i < o.ndims; i++)
+            if (check_memory((size_t)o.rows, (size_t)o.dims[i]) != 0)
+                goto out;
+    /* Open the outputs before the long computation, so an unwritable path
+     * fails at once and nothing partial is ever left behind. */
+    if (o.json_path && !(json = ln_outfile_open(o.json_path, o.force, err, sizeof err))) {
+        fprintf(stderr, "lnbench accuracy: --json: %s\n", err);
+        goto out;
+    }
+    if (o.dump_path) {
+        if (!(r.dump = ln_outdir_open(o.dump_path, o.force, err, sizeof err))) {
+            fprintf(stderr, "lnbench accuracy: --dump: %s\n", err);
+            goto out;
+        }
+        char mpath[4096];
+        snprintf(mpath, sizeof mpath, "%s/manifest.json", ln_outdir_tmp_path(r.dump));
+        if (!(r.manifest = fopen(mpath, "w"))) {
+            fprintf(stderr, "lnbench accuracy: --dump: cannot write %s: %s\n", mpath,
+                    strerror(errno));
+            goto out;
+        }
+        ln_json_init(&r.mj, r.manifest, 1);
+        ln_json_begin_object(&r.mj);
+        ln_json_kv_number(&r.mj, "eps", o.eps);
+        ln_json_kv_int(&r.mj, "seed", (long long)o.seed);
+        ln_json_kv_int(&r.mj, "rows", (long long)o.rows);
+        ln_json_kv_string(&r.mj, "input", o.input_path);
+        ln_json_kv_string(&r.mj, "dtype", "<f4");
+        ln_json_kv_string(&r.mj, "layout", "rows x dim, C order; gamma/beta length dim");
+        ln_json_key(&r.mj, "shapes");
+        ln_json_begin_array(&r.mj);
+    }
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    clock_gettime(CLOCK_MONOTONIC, &r.t0);
+    r.last_progress = r.t0;
+
+    print_header();
+    rc = o.input_path ? run_input(&r) : run_generated(&r);
+    if (rc != 0)
+        goto out;
+    if (!o.quiet)
+        fprintf(stderr, "lnbench accuracy: %zu kernels x %zu shapes in %.1f s\n", r.nkernels,
+                r.shapes_total, seconds_since(&r.t0));
+
+    if (r.dump) {
+        ln_json_end_array(&r.mj);
+        ln_json_end_object(&r.mj);
+        fputc('\n', r.manifest);
+        int bad = ferror(r.manifest);
+        bad |= fclose(r.manifest) != 0;
+        r.manifest = NULL;
+        if (bad) {
+            fprintf(stderr, "lnbench accuracy: --dump: error writing manifest.json\n");
+            rc = 1;
+            goto out;
+        }
+        if (ln_outdir_commit(r.dump, err, sizeof err) != 0) {
+            r.dump = NULL;
+            fprintf(stderr, "lnbench accuracy: --dump: %s\n", err);
+            rc = 1;
+            goto out;
+        }
+        r.dump = NULL;
+    }
+    if (json) {
+        write_results_json(&r, ln_outfile_stream(json));
+        ln_outfile *j = json;
+        json = NULL;
+        if (ln_outfile_commit(j, err, sizeof err) != 0) {
+            fprintf(stderr, "lnbench accuracy: --json: %s\n", err);
+            rc = 1;
+            goto out;
+        }
+    }
+out:
+    if (r.manifest)
+        fclose(r.manifest);
+    ln_outdir_abort(r.dump);
+    ln_outfile_abort(json);
+    ln_free_list(o.kernel_names, o.nkernels);
+    ln_free_list(o.dist_names, o.ndists);
+    free(o.dims);
+    free(r.kernels);
+    free(r.recs);
+    return rc;
+}

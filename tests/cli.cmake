@@ -1,0 +1,2 @@
+# The lnbench command line: errors, outputs, --help.
+add_test(NAME test_cli COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/test_cli.sh $<TARGET_FILE:lnbench>)

@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# CLI behaviour of `lnbench list` and `lnbench accuracy`: bad input gets one
+# line on stderr, exit status 2 and no output file; good runs write complete,
+# parseable results.  Usage: test_cli.sh path/to/lnbench
+set -u
+LNBENCH=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0 passes=0
+PY=/usr/bin/python3
+
+fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+ok() { passes=$((passes + 1)); }
+
+# expect_error "what" "pattern" args...: exit 2, exactly one stderr line
+# matching pattern, nothing on stdout but the table header at most.
+expect_error() {
+  local what=$1 pat=$2; shift 2
+  "$LNBENCH" "$@" >"$tmp/out" 2>"$tmp/err"
+  local rc=$?
+  local lines
+  lines=$(wc -l <"$tmp/err")
+  if [ "$rc" -ne 2 ]; then fail "$what: exit $rc, want 2 ($(head -c 200 "$tmp/err"))"; return; fi
+  if [ "$lines" -ne 1 ]; then fail "$what: $lines stderr lines, want 1: $(cat "$tmp/err")"; return; fi
+  if ! grep -qiE -- "$pat" "$tmp/err"; then fail "$what: '$(cat "$tmp/err")' lacks /$pat/"; return; fi
+  ok
+}
+
+quick=(accuracy --quiet --rows 2 --dims 7)
+
+expect_error "unknown command" "unknown command" frobnicate
+expect_error "unknown option" "unknown option" accuracy --frob
+expect_error "unknown kernel" "unknown kernel 'nope'" "${quick[@]}" --kernels naive_two_pass,nope
+expect_error "unknown dist" "unknown distribution 'gauss'" "${quick[@]}" --dists gauss
+expect_error "dim 0" "--dims" "${quick[@]}" --dims 0
+expect_error "negative dim" "--dims" accuracy --dims -3
+expect_error "non-numeric rows" "--rows" accuracy --rows abc
+expect_error "negative rows" "--rows" accuracy --rows -1
+expect_error "empty list item" "--dims" accuracy --dims 7,,9
+expect_error "rows overflow" "--rows" accuracy --rows 99999999999999999999999
+expect_error "bad eps" "--eps" accuracy --eps 1e99
+expect_error "missing value" "needs a value" accuracy --dims
+expect_error "too big for memory" "needs about" accuracy --rows 2147483648 --dims 1073741824
+expect_error "unwritable json" "--json" "${quick[@]}" --json /nonexistent-dir/x.json
+expect_error "unwritable dump" "--dump" "${quick[@]}" --dump /nonexistent-dir/d
+expect_error "gamma without input" "--input" accuracy --gamma g.npy
+# A kernel masked off (or missing on this host) is refused by name.
+if "$LNBENCH" list | grep -qE '^avx2 '; then
+  LNBENCH_DISABLE_ISA=avx2 "$LNBENCH" "${quick[@]}" --kernels avx2 >/dev/null 2>"$tmp/err"
+  [ $? -eq 2 ] && grep -q "cannot run here: masked" "$tmp/err" && ok || fail "masked avx2 not refused"
+fi
+
+# An existing file is not replaced without --force, and keeps its content.
+echo "precious" >"$tmp/keep.json"
+expect_error "existing json" "exists" "${quick[@]}" --json "$tmp/keep.json"
+grep -qx precious "$tmp/keep.json" && ok || fail "existing --json file was modified"
+mkdir -p "$tmp/keepdir" && echo x >"$tmp/keepdir/f"
+expect_error "existing dump dir" "exists|not empty" "${quick[@]}" --dump "$tmp/keepdir"
+
+# Malformed --input files.
+printf 'not a numpy file at all' >"$tmp/bad.npy"
+expect_error "malformed npy" "npy" "${quick[@]}" --input "$tmp/bad.npy"
+$PY - "$tmp" <<'PYEOF'
+import sys, numpy as np
+d = sys.argv[1]
+np.save(d + "/f64.npy", np.ones((2, 5), dtype=np.float64))
+np.save(d + "/x.npy", np.random.default_rng(3).normal(1000, 1, (3, 33)).astype(np.float32))
+np.save(d + "/g_wrong.npy", np.ones(7, dtype=np.float32))
+with open(d + "/x.npy", "rb") as f: data = f.read()
+with open(d + "/trunc.npy", "wb") as f: f.write(data[:-10])
+PYEOF
+expect_error "float64 input" "f8|binary32" "${quick[@]}" --input "$tmp/f64.npy"
+expect_error "truncated input" "truncat" "${quick[@]}" --input "$tmp/trunc.npy"
+expect_error "gamma wrong length" "--gamma" accuracy --quiet --input "$tmp/x.npy" --gamma "$tmp/g_wrong.npy"
+
+# No partial output after an interrupted run.
+"$LNBENCH" accuracy --quiet --rows 512 --json "$tmp/int.json" --dump "$tmp/intdump" >/dev/null 2>&1 &
+pid=$!
+sleep 1.5
+kill -INT "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+if ls -A "$tmp" | grep -qE '^int|partial|\.tmp'; then fail "interrupted run left: $(ls -A "$tmp" | tr '\n' ' ')"; else ok; fi
+
+# list: every kernel, and masking shows the reason.
+"$LNBENCH" list >"$tmp/list" 2>&1 || fail "list failed"
+grep -q '^two_pass_f64 ' "$tmp/list" && grep -q '^naive_two_pass ' "$tmp/list" && ok || fail "list lacks kernels"
+if grep -qE '^avx2 ' "$tmp/list"; then
+  LNBENCH_DISABLE_ISA=all "$LNBENCH" list | grep -E '^avx2 ' | grep -q 'masked by LNBENCH_DISABLE_ISA' && ok \
+    || fail "LNBENCH_DISABLE_ISA=all does not mask avx2 in list"
+fi
+
+# A good run: JSON complete and consistent, dump complete, --input round trip
+# gives the same errors as the generated run it came from.
+"$LNBENCH" accuracy --quiet --rows 3 --dims 7,33 --dists normal,offset1e4 \
+  --kernels naive_two_pass,two_pass_f64 --json "$tmp/a.json" --dump "$tmp/dump" >"$tmp/table" 2>"$tmp/err" \
+  || fail "good run failed: $(cat "$tmp/err")"
+$PY - "$tmp" <<'PYEOF' && ok || fail "JSON/dump check"
+import json, sys, os, numpy as np
+d = sys.argv[1]
+a = json.load(open(d + "/a.json"))
+assert a["lnbench_accuracy"] == 1
+assert {r["kernel"] for r in a["results"]} == {"naive_two_pass", "two_pass_f64"}
+assert len(a["results"]) == 2 * 2 * 2, len(a["results"])
+for k in ("git_commit", "compiler", "c_flags", "cpu_model"):
+    assert a["context"].get(k), k
+m = json.load(open(d + "/dump/manifest.json"))
+assert len(m["shapes"]) == 4
+for s in m["shapes"]:
+    x = np.load(os.path.join(d, "dump", s["x"]))
+    t = np.load(os.path.join(d, "dump", s["truth"]))
+    assert x.dtype == np.float32 and x.shape == (3, s["dim"]) and t.shape == x.shape
+    for k, f in s["outputs"].items():
+        y = np.load(os.path.join(d, "dump", f))
+        assert y.shape == x.shape
+# two_pass_f64 agrees with the rounded truth almost everywhere
+s = [s for s in m["shapes"] if s["dist"] == "normal" and s["dim"] == 33][0]
+t = np.load(os.path.join(d, "dump", s["truth"]))
+y = np.load(os.path.join(d, "dump", s["outputs"]["two_pass_f64"]))
+assert np.mean(t == y) > 0.9
+PYEOF
+s=$($PY -c "import json;m=json.load(open('$tmp/dump/manifest.json'));s=[s for s in m['shapes'] if s['dist']=='offset1e4' and s['dim']==33][0];print(s['x'],s['gamma'],s['beta'])")
+read -r xf gf bf <<<"$s"
+"$LNBENCH" accuracy --quiet --input "$tmp/dump/$xf" --gamma "$tmp/dump/$gf" --beta "$tmp/dump/$bf" \
+  --kernels naive_two_pass,two_pass_f64 --json "$tmp/in.json" >/dev/null 2>"$tmp/err" || fail "--input run: $(cat "$tmp/err")"
+$PY - "$tmp" <<'PYEOF' && ok || fail "--input round trip differs from the generated run"
+import json, sys
+d = sys.argv[1]
+gen = {(r["kernel"]): r for r in json.load(open(d + "/a.json"))["results"] if r["dist"] == "offset1e4" and r["dim"] == 33}
+inp = {(r["kernel"]): r for r in json.load(open(d + "/in.json"))["results"]}
+for k in gen:
+    assert inp[k]["dist"].startswith("input:")
+    for f in ("max_ulp", "mean_ulp", "nonfinite", "max_row", "max_col"):
+        assert gen[k][f] == inp[k][f], (k, f, gen[k][f], inp[k][f])
+PYEOF
+
+# --help for every subcommand.
+for c in list accuracy; do
+  "$LNBENCH" "$c" --help | grep -q "usage: lnbench $c" && ok || fail "$c --help"
+done
+
+echo "$passes passed, $fails failed"
+[ "$fails" -eq 0 ]
