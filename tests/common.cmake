@@ -1,2 +1,3 @@
 # Tests of the shared plumbing (common/).
 lnbench_c_test(test_inputs test_inputs.c lnbench_common)
+lnbench_c_test(test_npy test_npy.c lnbench_common)
