@@ -1,3 +1,4 @@
 # Tests of the shared plumbing (common/).
 lnbench_c_test(test_inputs test_inputs.c lnbench_common)
 lnbench_c_test(test_npy test_npy.c lnbench_common)
+lnbench_c_test(test_json test_json.c lnbench_common)
