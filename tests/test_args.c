@@ -1,0 +1,207 @@
+/*
+ * test_args.c - strict value parsers: good values parse, every kind of bad
+ * value is refused with a one-line message naming the option and value.
+ */
+#include "args.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int failures;
+#define CHECK(cond, ...)                                                     \
+    do {                                                                     \
+        if (!(cond) && ++failures <= 30) {                                   \
+            fprintf(stderr, "%s:%d: FAIL %s: ", __FILE__, __LINE__, #cond);  \
+            fprintf(stderr, __VA_ARGS__);                                    \
+            fputc('\n', stderr);                                             \
+        }                                                                    \
+    } while (0)
+
+static void u64_ok(const char *s, uint64_t min, uint64_t max, uint64_t want)
+{
+    uint64_t v = 0;
+    char err[200] = "";
+    CHECK(ln_parse_u64("--rows", s, min, max, &v, err, sizeof err) == 0 && v == want,
+          "'%s' -> %llu (%s)", s, (unsigned long long)v, err);
+}
+
+static void u64_bad(const char *s, uint64_t min, uint64_t max, const char *msg)
+{
+    uint64_t v = 77;
+    char err[200] = "";
+    int rc = ln_parse_u64("--dims", s, min, max, &v, err, sizeof err);
+    CHECK(rc == -1, "'%s' accepted", s);
+    CHECK(v == 77, "'%s': output written on error", s);
+    CHECK(strcmp(err, msg) == 0, "'%s': got \"%s\", want \"%s\"", s, err, msg);
+}
+
+static void test_u64(void)
+{
+    u64_ok("1", 1, 100, 1);
+    u64_ok("100", 1, 100, 100);
+    u64_ok("0", 0, 5, 0);
+    u64_ok("007", 1, 100, 7);
+    u64_ok("18446744073709551615", 0, UINT64_MAX, UINT64_MAX);
+
+    u64_bad("-3", 1, 100, "--dims: '-3' is not a positive integer");
+    u64_bad("-0", 0, 100, "--dims: '-0' is not a non-negative integer");
+    u64_bad("+3", 1, 100, "--dims: '+3' is not a number");
+    u64_bad(" 3", 1, 100, "--dims: ' 3' is not a number");
+    u64_bad("3 ", 1, 100, "--dims: '3 ' is not a number");
+    u64_bad("", 1, 100, "--dims: '' is empty, expected a number");
+    u64_bad("1e9x", 1, 100, "--dims: '1e9x' is not a number");
+    u64_bad("1e9", 1, 100, "--dims: '1e9' is not a number");
+    u64_bad("0x10", 1, 100, "--dims: '0x10' is not a number");
+    u64_bad("3.0", 1, 100, "--dims: '3.0' is not a number");
+    u64_bad("abc", 1, 100, "--dims: 'abc' is not a number");
+    u64_bad("0", 1, 100, "--dims: '0' is not a positive integer");
+    u64_bad("101", 1, 100, "--dims: '101' is out of range (must be 1 to 100)");
+    u64_bad("2", 3, 100, "--dims: '2' is out of range (must be 3 to 100)");
+    u64_bad("2", 3, UINT64_MAX, "--dims: '2' is out of range (must be at least 3)");
+    u64_bad("18446744073709551616", 0, UINT64_MAX,
+            "--dims: '18446744073709551616' is too large");
+    u64_bad("99999999999999999999999", 1, 100,
+            "--dims: '99999999999999999999999' is out of range (must be 1 to 100)");
+    u64_bad("99999999999999999999x", 1, 100,
+            "--dims: '99999999999999999999x' is not a number");
+    u64_bad("1\n2", 1, 100, "--dims: '1?2' is not a number"); /* one line */
+
+    /* NULL value (missing argument) and a long value are reported sanely. */
+    uint64_t v;
+    char err[200];
+    CHECK(ln_parse_u64("--rows", NULL, 1, 10, &v, err, sizeof err) == -1, "NULL");
+    char longv[300];
+    memset(longv, '9', sizeof longv - 2);
+    longv[sizeof longv - 2] = 'x';
+    longv[sizeof longv - 1] = '\0';
+    CHECK(ln_parse_u64("--rows", longv, 1, 10, &v, err, sizeof err) == -1, "long");
+    CHECK(strstr(err, "...") && strlen(err) < 150, "long value message: %s", err);
+    /* A tiny buffer truncates, never overflows. */
+    char small[8];
+    CHECK(ln_parse_u64("--rows", "x", 1, 10, &v, small, sizeof small) == -1 &&
+          strlen(small) == 7, "small buffer: '%s'", small);
+}
+
+static void float_ok(const char *s, float want)
+{
+    float v = -1;
+    char err[200] = "";
+    CHECK(ln_parse_float("--eps", s, &v, err, sizeof err) == 0 && v == want,
+          "'%s' -> %a (%s)", s, v, err);
+}
+
+static void float_bad(const char *s, const char *needle)
+{
+    float v = 77;
+    char err[200] = "";
+    CHECK(ln_parse_float("--eps", s, &v, err, sizeof err) == -1, "'%s' accepted", s);
+    CHECK(v == 77, "'%s': output written on error", s);
+    CHECK(strncmp(err, "--eps: '", 8) == 0 && strstr(err, needle),
+          "'%s': message \"%s\" lacks \"%s\"", s, err, needle);
+}
+
+static void test_float(void)
+{
+    float_ok("1e-5", 1e-5f);
+    float_ok("0.00001", 1e-5f);
+    float_ok("0", 0.0f);
+    float_ok("-2.5", -2.5f);
+    float_ok("3.4028235e38", FLT_MAX);
+    float_ok("1e-45", 1.4e-45f);      /* subnormal: representable */
+    float_ok("0x1p-20", 0x1p-20f);
+
+    float_bad("", "is empty");
+    float_bad(" 1e-5", "is not a number");
+    float_bad("1e-5 ", "is not a number");
+    float_bad("1e-5x", "is not a number");
+    float_bad("abc", "is not a number");
+    float_bad("nan", "is not a finite number");
+    float_bad("NaN", "is not a finite number");
+    float_bad("inf", "is not a finite number");
+    float_bad("-infinity", "is not a finite number");
+    float_bad("1e39", "overflows binary32");
+    float_bad("-1e39", "overflows binary32");
+    float_bad("1e-50", "underflows binary32");
+}
+
+static void test_lists(void)
+{
+    uint64_t *v = NULL;
+    size_t n = 0;
+    char err[200] = "";
+    CHECK(ln_parse_u64_list("--dims", "1,3,4096", 1, 1 << 20, &v, &n, err, sizeof err) == 0
+          && n == 3 && v[0] == 1 && v[1] == 3 && v[2] == 4096, "good list: %s", err);
+    free(v);
+    CHECK(ln_parse_u64_list("--dims", "7", 1, 10, &v, &n, err, sizeof err) == 0 && n == 1 &&
+          v[0] == 7, "single item");
+    free(v);
+
+    static const struct { const char *s, *msg; } bad[] = {
+        { "", "--dims: empty list" },
+        { "1,,2", "--dims: empty item in '1,,2'" },
+        { "1,", "--dims: empty item in '1,'" },
+        { ",1", "--dims: empty item in ',1'" },
+        { "1,-3", "--dims: '-3' is not a positive integer" },
+        { "1,0", "--dims: '0' is not a positive integer" },
+        { "64,abc", "--dims: 'abc' is not a number" },
+        { "64, 65", "--dims: ' 65' is not a number" },
+        { "64,2000000", "--dims: '2000000' is out of range (must be 1 to 1048576)" },
+        { "64,65,64", "--dims: 64 is given twice" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        v = NULL;
+        CHECK(ln_parse_u64_list("--dims", bad[i].s, 1, 1 << 20, &v, &n, err, sizeof err)
+              == -1, "'%s' accepted", bad[i].s);
+        CHECK(strcmp(err, bad[i].msg) == 0, "'%s': got \"%s\" want \"%s\"", bad[i].s, err,
+              bad[i].msg);
+        CHECK(v == NULL, "'%s': output set on error", bad[i].s);
+    }
+
+    char **names = NULL;
+    CHECK(ln_parse_name_list("--kernels", "welford,naive_two_pass", &names, &n, err,
+                             sizeof err) == 0 && n == 2 &&
+          strcmp(names[0], "welford") == 0 && strcmp(names[1], "naive_two_pass") == 0,
+          "good names: %s", err);
+    ln_free_list(names, n);
+    static const struct { const char *s, *msg; } badn[] = {
+        { "", "--kernels: empty list" },
+        { "a,,b", "--kernels: empty name in 'a,,b'" },
+        { "a,", "--kernels: empty name in 'a,'" },
+        { ",", "--kernels: empty name in ','" },
+        { "a,b,a", "--kernels: 'a' is given twice" },
+    };
+    for (size_t i = 0; i < sizeof badn / sizeof badn[0]; i++) {
+        names = NULL;
+        CHECK(ln_parse_name_list("--kernels", badn[i].s, &names, &n, err, sizeof err) == -1,
+              "'%s' accepted", badn[i].s);
+        CHECK(strcmp(err, badn[i].msg) == 0, "'%s': got \"%s\" want \"%s\"", badn[i].s,
+              err, badn[i].msg);
+        CHECK(names == NULL, "'%s': output set on error", badn[i].s);
+    }
+    ln_free_list(NULL, 0); /* must be harmless */
+}
+
+static void test_memory(void)
+{
+    uint64_t m = ln_physical_memory();
+    /* Any machine that builds this has between 64 MiB and 64 TiB. */
+    CHECK(m >= (64ull << 20) && m <= (64ull << 40), "physical memory %llu",
+          (unsigned long long)m);
+}
+
+int main(void)
+{
+    test_u64();
+    test_float();
+    test_lists();
+    test_memory();
+    if (failures) {
+        fprintf(stderr, "test_args: %d failure(s)\n", failures);
+        return 1;
+    }
+    printf("test_args: ok\n");
+    return 0;
+}
