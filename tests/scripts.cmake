@@ -1,0 +1,19 @@
+# Tests of the Python tools in scripts/ (compare, summary, report,
+# promote-baseline, icount).  They run under Debian's own interpreter, the one
+# that sees python3-numpy / python3-matplotlib / python3-yaml (the `python3`
+# on PATH may be another one).  Each test builds its synthetic result files at
+# run time in a temporary directory.  Exit 77 = skipped (a package is missing).
+find_program(LNBENCH_SYSTEM_PYTHON python3 PATHS /usr/bin NO_DEFAULT_PATH)
+if(NOT LNBENCH_SYSTEM_PYTHON)
+  message(STATUS "scripts tests: /usr/bin/python3 not found, skipped")
+  return()
+endif()
+
+set(_lnbench_script_tests
+    units gate_slowdown gate_noise gate_weak gate_accuracy bad_input mismatch)
+foreach(_t IN LISTS _lnbench_script_tests)
+  add_test(NAME scripts_${_t}
+           COMMAND ${LNBENCH_SYSTEM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/scripts/test_scripts.py ${_t})
+  set_tests_properties(scripts_${_t} PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120
+                       LABELS scripts)
+endforeach()

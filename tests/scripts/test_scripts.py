@@ -1,0 +1,281 @@
+#!/usr/bin/python3
+"""Tests of scripts/ (compare, summary, report, promote-baseline, icount).
+
+  test_scripts.py NAME      run one test (ctest runs each as its own test)
+  test_scripts.py all       run every test
+
+Every test builds its synthetic result files at run time, in a temporary
+directory, with tests/scripts/gen_results.py (fixed RNG seeds), runs the script
+as a user would (/usr/bin/python3, a subprocess) and checks exit status and
+output.  Exit 0 pass, 1 fail, 77 skipped (a Debian package is missing).
+"""
+
+import importlib.machinery
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+SCRIPTS = os.path.join(ROOT, "scripts")
+GEN = os.path.join(HERE, "gen_results.py")
+PY = sys.executable or "/usr/bin/python3"
+SKIP = 77
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise Fail(msg)
+
+
+def run(script, *args, cwd=None):
+    p = subprocess.run([PY, os.path.join(SCRIPTS, script), *map(str, args)],
+                       capture_output=True, text=True, cwd=cwd, timeout=120)
+    check("Traceback" not in p.stderr and "Traceback" not in p.stdout,
+          f"{script} printed a traceback:\n{p.stderr}")
+    return p
+
+
+def gen(tmp, name, kind, *args):
+    path = os.path.join(tmp, name)
+    subprocess.run([PY, GEN, kind, path, *map(str, args)], check=True)
+    return path
+
+
+def load_script(name):
+    """Import a script without a .py suffix as a module (for unit tests)."""
+    sys.path.insert(0, SCRIPTS)
+    loader = importlib.machinery.SourceFileLoader(name.replace("-", "_"),
+                                                  os.path.join(SCRIPTS, name))
+    spec = importlib.util.spec_from_loader(loader.name, loader)
+    mod = importlib.util.module_from_spec(spec)
+    loader.exec_module(mod)
+    return mod
+
+
+def expect_exit2(p, *needles):
+    """Unusable input: status 2, exactly one line on stderr naming the cause."""
+    check(p.returncode == 2, f"expected exit 2, got {p.returncode}\n{p.stdout}{p.stderr}")
+    lines = p.stderr.strip().splitlines()
+    check(len(lines) == 1, f"expected a one-line message, got:\n{p.stderr}")
+    for n in needles:
+        check(n in lines[0], f"message lacks '{n}': {lines[0]}")
+
+
+# ---------------------------------------------------------------- compare
+
+def test_gate_slowdown(tmp):
+    """A planted 10 % slow-down of one kernel, 12 repetitions: exit 1, and
+    only that kernel's benchmarks are regressions."""
+    b = gen(tmp, "b.json", "speed", "--seed", 11, "--reps", 12)
+    n = gen(tmp, "n.json", "speed", "--seed", 12, "--reps", 12,
+            "--slow", "naive_two_pass=1.10")
+    md = os.path.join(tmp, "gate.md")
+    p = run("compare", b, n, "--markdown", md)
+    check(p.returncode == 1, f"slow-down passed the gate (exit {p.returncode})\n{p.stdout}")
+    reg = [ln for ln in p.stdout.splitlines() if "REGRESSION" in ln]
+    check(len(reg) == 3 and all(ln.startswith("naive_two_pass/") for ln in reg),
+          f"expected the 3 naive_two_pass shapes as regressions:\n{p.stdout}")
+    check("weak" not in p.stdout, "12 repetitions must not be called weak")
+    check("geometric mean" in p.stdout, "no geometric-mean summary")
+    check("unchanged" in p.stdout, "unchanged benchmarks not listed")
+    text = open(md).read()
+    check("**REGRESSION**" in text and "| benchmark |" in text, "markdown lacks the table")
+
+
+def test_gate_noise(tmp):
+    """Pure noise (same distribution, different seeds) passes, for several
+    seed pairs; an improvement and a slowed peer (not gated) pass too."""
+    for s in (1, 2, 3):
+        b = gen(tmp, f"b{s}.json", "speed", "--seed", 100 + s, "--noise", 0.02)
+        n = gen(tmp, f"n{s}.json", "speed", "--seed", 200 + s, "--noise", 0.02)
+        p = run("compare", b, n)
+        check(p.returncode == 0, f"noise failed the gate (seeds {s}):\n{p.stdout}{p.stderr}")
+        check("PASS" in p.stdout, "no PASS line")
+    f = gen(tmp, "fast.json", "speed", "--seed", 7, "--slow", "welford=0.8",
+            "--slow", "onednn=1.3")
+    p = run("compare", os.path.join(tmp, "b1.json"), f)
+    check(p.returncode == 0, f"improvement / peer slow-down failed the gate:\n{p.stdout}")
+    check(any(ln.startswith("welford/") and "improved" in ln for ln in p.stdout.splitlines()),
+          "improvement not listed")
+    check(any(ln.startswith("onednn/") and "not gated" in ln for ln in p.stdout.splitlines()),
+          "slowed peer not listed as not gated")
+
+
+def test_gate_weak(tmp):
+    """6 repetitions: verdict marked weak; 1 repetition: medians only; a
+    per-kernel threshold in the config file lets a 10 % slow-down pass."""
+    b = gen(tmp, "b.json", "speed", "--seed", 1, "--reps", 6)
+    n = gen(tmp, "n.json", "speed", "--seed", 2, "--reps", 6, "--slow", "welford=1.2")
+    p = run("compare", b, n)
+    check(p.returncode == 1 and "weak" in p.stdout, f"6 reps: {p.returncode}\n{p.stdout}")
+    b = gen(tmp, "b1.json", "speed", "--seed", 1, "--reps", 1)
+    n = gen(tmp, "n1.json", "speed", "--seed", 2, "--reps", 1, "--slow", "welford=1.2")
+    p = run("compare", b, n)
+    check(p.returncode == 1 and "medians only" in p.stdout, f"1 rep:\n{p.stdout}")
+    b = gen(tmp, "b12.json", "speed", "--seed", 1)
+    n = gen(tmp, "n12.json", "speed", "--seed", 2, "--slow", "welford=1.10")
+    cfg = os.path.join(tmp, "gate.toml")
+    with open(cfg, "w") as f:
+        f.write('[speed]\nthreshold_pct = 5.0\n[speed.kernel.welford]\nthreshold_pct = 15.0\n')
+    p = run("compare", b, n, "--config", cfg)
+    check(p.returncode == 0, f"per-kernel threshold ignored:\n{p.stdout}")
+    p = run("compare", b, n, "--threshold", 20)
+    check(p.returncode == 0, "--threshold ignored")
+    # GB's aggregates-only output still compares (medians only).
+    n = gen(tmp, "agg.json", "speed", "--seed", 2, "--aggregates-only", "--slow", "welford=1.2")
+    p = run("compare", b, n)
+    check(p.returncode == 1 and "medians only" in p.stdout, f"aggregates only:\n{p.stdout}")
+
+
+def test_gate_accuracy(tmp):
+    """Accuracy: grown ulp, new nonfinite, a missing kernel each fail; the
+    same file passes; a speed+accuracy pair gates on both."""
+    b = gen(tmp, "ba.json", "accuracy")
+    p = run("compare", b, b)
+    check(p.returncode == 0, f"identical accuracy failed:\n{p.stdout}")
+    for name, args, needle in (("worse.json", ("--worsen", "welford=1.5"), "max_ulp"),
+                               ("nf.json", ("--nonfinite", "two_pass_f64=2"), "nonfinite 0 -> 2"),
+                               ("drop.json", ("--drop", "welford"), "missing from new")):
+        n = gen(tmp, name, "accuracy", *args)
+        p = run("compare", b, n)
+        check(p.returncode == 1, f"{name}: accuracy regression passed:\n{p.stdout}")
+        check(needle in p.stdout, f"{name}: output lacks '{needle}'")
+    # onednn (a peer) is not gated.
+    n = gen(tmp, "peer.json", "accuracy", "--worsen", "onednn=3")
+    check(run("compare", b, n).returncode == 0, "peer accuracy change failed the gate")
+    # Pairs: speed unchanged + accuracy worse -> 1, whatever the timing.
+    bs = gen(tmp, "bs.json", "speed", "--seed", 1)
+    ns = gen(tmp, "ns.json", "speed", "--seed", 2)
+    n = os.path.join(tmp, "worse.json")
+    p = run("compare", bs, b, ns, n)
+    check(p.returncode == 1 and "Speed: 0 regression" in p.stdout, f"pair:\n{p.stdout}")
+    # Run directories, told apart by content.
+    for d, files in (("base", (bs, b)), ("new", (ns, n))):
+        os.mkdir(os.path.join(tmp, d))
+        for f, kind in zip(files, ("speed", "accuracy")):
+            os.link(f, os.path.join(tmp, d, f"20261122T000000Z-{kind}.json"))
+    p = run("compare", os.path.join(tmp, "base"), os.path.join(tmp, "new"))
+    check(p.returncode == 1 and "Accuracy: 6 regression" in p.stdout, f"dirs:\n{p.stdout}")
+
+
+def test_bad_input(tmp):
+    """Unusable input: exit 2, one line, no traceback, no markdown file."""
+    b = gen(tmp, "b.json", "speed")
+    text = open(b).read()
+    cases = {}
+    for name, body in (("trunc.json", text[: len(text) // 2]),
+                       ("trunc2.json", text[: len(text) - 3]),
+                       ("garbage.json", "{ this is not json }"),
+                       ("empty.json", ""),
+                       ("list.json", "[1, 2, 3]"),
+                       ("other.json", '{"hello": 1}'),
+                       ("binary.json", "\udcff")):
+        path = os.path.join(tmp, name)
+        with open(path, "w", errors="surrogateescape") as f:
+            f.write(body)
+        cases[name] = path
+    md = os.path.join(tmp, "out.md")
+    for name, needle in (("trunc.json", "truncated"), ("trunc2.json", "truncated"),
+                         ("garbage.json", "malformed"), ("empty.json", "empty"),
+                         ("list.json", "not a result file"), ("other.json", "neither"),
+                         ("binary.json", "UTF-8")):
+        p = run("compare", b, cases[name], "--markdown", md)
+        expect_exit2(p, name, needle)
+        check(not os.path.exists(md), "markdown written despite bad input")
+    expect_exit2(run("compare", b, os.path.join(tmp, "nope.json")), "nope.json", "no such file")
+    expect_exit2(run("compare", b), "BASE NEW")
+    expect_exit2(run("compare", "--bogus", b, b), "--bogus")
+    u = gen(tmp, "us.json", "speed", "--time-unit", "us")
+    expect_exit2(run("compare", b, u), "time units differ")
+    x = gen(tmp, "x.json", "speed", "--host", "elsewhere")
+    expect_exit2(run("compare", b, x), "different machines", "elsewhere")
+    check(run("compare", b, x, "--allow-cross-machine").returncode == 0, "cross-machine flag")
+    a = gen(tmp, "a.json", "accuracy")
+    expect_exit2(run("compare", b, a), "missing from new: speed")
+    # Bare NaN counters (GB's output) are fine, not an error.
+    check("NaN" in text, "generator should write a bare NaN like Google Benchmark")
+    check(run("compare", b, b).returncode == 0, "file with NaN counters rejected")
+
+
+def test_mismatch(tmp):
+    """Benchmark sets that differ: exit 2 naming what each side lacks."""
+    b = gen(tmp, "b.json", "speed", "--kernels", "naive_two_pass,welford")
+    n = gen(tmp, "n.json", "speed", "--kernels", "naive_two_pass,welford,avx512",
+            "--drop", "welford/dim:768/rows:64/threads:1")
+    p = run("compare", b, n)
+    expect_exit2(p, "missing from new: welford/dim:768/rows:64/threads:1",
+                 "missing from base: avx512/dim:4096/rows:32768/threads:1")
+    a1 = gen(tmp, "a1.json", "accuracy")
+    doc = json.load(open(a1))
+    doc["parameters"]["seed"] = 2
+    a2 = os.path.join(tmp, "a2.json")
+    json.dump(doc, open(a2, "w"))
+    expect_exit2(run("compare", a1, a2), "seed")
+
+
+def test_units(tmp):
+    """The U test agrees with scipy (or a stored value); names parse."""
+    cmp = load_script("compare")
+    x = [1.0, 2, 3, 4, 5, 5, 6, 7]
+    y = [4.0, 5, 6, 7, 8, 9, 9, 10, 11]
+    p = cmp.mann_whitney_p(x, y)
+    check(abs(p - 0.011930070499750364) < 1e-12, f"U test p {p}")
+    try:
+        from scipy.stats import mannwhitneyu
+        import random
+        rng = random.Random(5)
+        for _ in range(20):
+            a = [round(rng.gauss(0, 1), 1) for _ in range(rng.randint(2, 15))]
+            c = [round(rng.gauss(0.5, 1), 1) for _ in range(rng.randint(2, 15))]
+            ref = mannwhitneyu(a, c, alternative="two-sided", method="asymptotic").pvalue
+            check(abs(cmp.mann_whitney_p(a, c) - ref) < 1e-9, "U test differs from scipy")
+    except ImportError:
+        pass
+    check(cmp.min_attainable_p(3, 3) > 0.05 and cmp.min_attainable_p(4, 4) < 0.05,
+          "min attainable p")
+    import lnbench_results as L
+    k, prm, key = L.parse_bench_name("welford/dim:768/rows:64/threads:2/real_time/threads:2")
+    check(key == "welford/dim:768/rows:64/threads:2" and prm["dim"] == 768, key)
+    k, prm, key = L.parse_bench_name("memcpy/dim:768/rows:64/min_time:0.100/repeats:3")
+    check(key == "memcpy/dim:768/rows:64/threads:1", key)
+    check(L.machine_name({"hostname": "VM", "cpu_model": "Intel(R) Xeon(R) @ 2.10GHz"})
+          == "vm-intel-xeon-2-10ghz", "machine slug")
+
+
+TESTS = {n[5:]: f for n, f in sorted(globals().items()) if n.startswith("test_")}
+
+
+def main():
+    names = sys.argv[1:] or ["all"]
+    if names == ["all"]:
+        names = list(TESTS)
+    rc = 0
+    for name in names:
+        if name not in TESTS:
+            print(f"unknown test {name}; have: {', '.join(TESTS)}")
+            return 2
+        with tempfile.TemporaryDirectory(prefix=f"lnbench-{name}-") as tmp:
+            try:
+                r = TESTS[name](tmp)
+            except Fail as e:
+                print(f"FAIL {name}: {e}")
+                rc = 1
+                continue
+        if r == SKIP:
+            print(f"SKIP {name}")
+            rc = rc or (SKIP if len(names) == 1 else 0)
+        else:
+            print(f"ok   {name}")
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
