@@ -423,12 +423,18 @@ static int parse_args(int argc, char **argv, acc_opts *o)
         int rc = 0;
         if (!strcmp(a, "--kernels")) {
             ln_free_list(o->kernel_names, o->nkernels);
+            o->kernel_names = NULL;
+            o->nkernels = 0;
             rc = ln_parse_name_list(a, v, &o->kernel_names, &o->nkernels, err, sizeof err);
         } else if (!strcmp(a, "--dists")) {
             ln_free_list(o->dist_names, o->ndists);
+            o->dist_names = NULL;
+            o->ndists = 0;
             rc = ln_parse_name_list(a, v, &o->dist_names, &o->ndists, err, sizeof err);
         } else if (!strcmp(a, "--dims")) {
             free(o->dims);
+            o->dims = NULL;
+            o->ndims = 0;
             rc = ln_parse_u64_list(a, v, 1, (uint64_t)1 << 30, &o->dims, &o->ndims, err,
                                    sizeof err);
         } else if (!strcmp(a, "--rows")) {
