@@ -515,3 +515,188 @@ def make_parser(prog, doc, usage=None):
 
     return Parser(prog=prog, usage=usage, description=doc,
                   formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+# ---------------------------------------------------------------- derived figures
+# Shared by summary and report so both show the same numbers.
+
+PEER = "onednn"
+
+
+def gbps(b):
+    """Bandwidth of a benchmark in GB/s under the byte model (8 bytes per
+    element): the bytes_per_second counter when present, else computed."""
+    v = b.counter("bytes_per_second")
+    if v is not None and math.isfinite(v) and v > 0:
+        return v / 1e9
+    t = b.median_time()
+    ws = b.working_set
+    if ws is None or not (t > 0):
+        return None
+    return ws / (t * TIME_UNITS[b.time_unit or "ns"])  # bytes per ns = GB/s
+
+
+def roofline(speed, b):
+    """Fraction of memcpy's bandwidth on the same buffer size and threads:
+    the roofline counter when present, else the ratio of the two benchmarks."""
+    v = b.counter("roofline")
+    if v is not None and math.isfinite(v) and v > 0:
+        return v
+    m = speed.benches.get(b.key.replace(b.kernel + "/", "memcpy/", 1))
+    if m is None or m is b or m.error:
+        return None
+    g, gm = gbps(b), gbps(m)
+    return g / gm if g and gm else None
+
+
+def vs_peer(speed, b, peer=PEER):
+    """Speed relative to the peer (oneDNN) on the same shape and threads."""
+    p = speed.benches.get(b.key.replace(b.kernel + "/", peer + "/", 1))
+    if p is None or p.error:
+        return None
+    g, gp = gbps(b), gbps(p)
+    return g / gp if g and gp else None
+
+
+def cache_sizes(context):
+    """(L2 bytes per core, last-level cache bytes) from the speed context
+    (Google Benchmark's caches list, or lnbench's keys), None if unknown."""
+    l2 = llc = None
+    caches = context.get("caches")
+    if isinstance(caches, list):
+        levels = {}
+        for c in caches:
+            if isinstance(c, dict) and c.get("type") != "Instruction":
+                lv, sz = c.get("level"), _num(c.get("size"))
+                if isinstance(lv, int) and sz:
+                    levels[lv] = max(levels.get(lv, 0), sz)
+        l2 = levels.get(2)
+        llc = levels[max(levels)] if levels else None
+    for k in ("llc_bytes", "cache_llc_bytes"):
+        v = context.get(k)
+        try:
+            llc = float(v) if v is not None else llc
+        except (TypeError, ValueError):
+            pass
+    for k in ("l2_bytes", "cache_l2_bytes"):
+        v = context.get(k)
+        try:
+            l2 = float(v) if v is not None else l2
+        except (TypeError, ValueError):
+            pass
+    return l2, llc
+
+
+def regime(context, ws, threads=1):
+    """Cache regime of a working set: L2, LLC or DRAM (None if unknown)."""
+    l2, llc = cache_sizes(context)
+    if ws is None or (l2 is None and llc is None):
+        return None
+    if l2 and ws <= l2 * threads:
+        return "L2"
+    if llc and ws <= llc:
+        return "LLC"
+    return "DRAM"
+
+
+def fmt_bytes(n):
+    for unit, s in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= s:
+            return f"{n / s:.3g} {unit}"
+    return f"{n:.0f} B"
+
+
+def kernel_order(names):
+    """Our kernels by name, then the peer, never memcpy (a machine probe)."""
+    names = set(names) - set(REFERENCE_KERNELS)
+    return sorted(names - {PEER}) + ([PEER] if PEER in names else [])
+
+
+def summary_shapes(speed):
+    """The L2-resident and DRAM-resident shapes of the summary: smallest and
+    largest working set among the one-thread shapes present.  Returns a list
+    of (label, dim, rows) (one entry when only one shape exists)."""
+    shapes = {(b.dim, b.rows) for b in speed.benches.values()
+              if b.threads == 1 and b.dim and b.rows and b.kernel not in REFERENCE_KERNELS}
+    if not shapes:
+        return []
+    ordered = sorted(shapes, key=lambda s: (s[0] * s[1], s[0]))
+    picks = [ordered[0]] if len(ordered) == 1 else [ordered[0], ordered[-1]]
+    out = []
+    for i, (dim, rows) in enumerate(picks):
+        reg = regime(speed.context, 8 * dim * rows) or ("small" if i == 0 else "large")
+        out.append((reg, dim, rows))
+    return out
+
+
+def accuracy_dim(acc, prefer=4096):
+    dims = acc.dims()
+    return prefer if prefer in dims else (max(dims) if dims else None)
+
+
+def accuracy_cell(acc, kernel, dist, dim):
+    """(max_ulp, mean_ulp) of a kernel on one distribution at one dim (the
+    first rows value present), or None."""
+    for key in sorted(acc.rows):
+        if key[0] == kernel and key[1] == dist and key[2] == dim:
+            r = acc.rows[key]
+            return ulp_value(r["max_ulp"]), ulp_value(r["mean_ulp"])
+    return None
+
+
+def summary_table(speed, acc, dists=("normal", "offset1e4")):
+    """The combined summary (issue 4, section 7): header list + rows of
+    strings, plus notes.  Either result may be None."""
+    shapes = summary_shapes(speed) if speed else []
+    dim = accuracy_dim(acc) if acc else None
+    kernels = set()
+    if speed:
+        kernels |= {b.kernel for b in speed.benches.values()}
+    if acc:
+        kernels |= set(acc.kernels())
+    head = ["kernel"]
+    for reg, d, r in shapes:
+        tag = f"{reg} {r}x{d}"
+        head += [f"GB/s {tag}", "roofline", f"x {PEER}"]
+    if acc:
+        for ds in dists:
+            head += [f"max ulp {ds}", f"mean ulp {ds}"]
+    rows = []
+    for k in kernel_order(kernels):
+        row = [k]
+        for reg, d, r in shapes:
+            b = speed.benches.get(f"{k}/dim:{d}/rows:{r}/threads:1")
+            if b is None or b.error:
+                row += ["-", "-", "-"]
+                continue
+            g, rf, xp = gbps(b), roofline(speed, b), vs_peer(speed, b)
+            row += [f"{g:.1f}" if g else "-", f"{rf:.2f}" if rf else "-",
+                    f"{xp:.2f}" if xp else "-"]
+        if acc:
+            for ds in dists:
+                c = accuracy_cell(acc, k, ds, dim)
+                row += ["-", "-"] if c is None else [fmt_ulp(c[0]), fmt_ulp(c[1])]
+        rows.append(row)
+    notes = []
+    if acc and dim is not None:
+        notes.append(f"ulp at dim {dim}, {acc.parameters.get('rows', '?')} rows per "
+                     "distribution; inf = a NaN/Inf output where the truth is finite")
+    if acc and acc.unavailable:
+        notes.append("not run: " + "; ".join(f"{k} ({v})" for k, v in
+                                             sorted(acc.unavailable.items())))
+    if speed is None:
+        notes.append("no speed results: accuracy only")
+    elif shapes:
+        notes.append("GB/s under the 8 bytes/element model, one thread; roofline = "
+                     "fraction of memcpy on the same buffer; x onednn = speed ratio")
+    return head, rows, notes
+
+
+def fmt_ulp(v):
+    if v is None or not math.isfinite(v):
+        return "inf"
+    if v >= 1e5:
+        return f"{v:.2e}"
+    if v >= 100:
+        return f"{v:.0f}"
+    return f"{v:.3g}"

@@ -250,6 +250,41 @@ def test_units(tmp):
           == "vm-intel-xeon-2-10ghz", "machine slug")
 
 
+# ---------------------------------------------------------------- summary
+
+ALL_KERNELS = "onednn,naive_two_pass,welford,two_pass_f64,textbook_one_pass,avx512"
+
+
+def test_summary(tmp):
+    """Every kernel appears with its numbers; accuracy alone works too."""
+    s = gen(tmp, "s.json", "speed", "--kernels", ALL_KERNELS, "--threads", "1,2")
+    a = gen(tmp, "a.json", "accuracy", "--kernels", ALL_KERNELS)
+    md = os.path.join(tmp, "sum.md")
+    p = run("summary", s, a, "--markdown", md)
+    check(p.returncode == 0, f"summary failed: {p.stderr}")
+    lines = p.stdout.splitlines()
+    for k in ALL_KERNELS.split(","):
+        row = [ln for ln in lines if ln.split() and ln.split()[0] == k]
+        check(len(row) == 1, f"kernel {k} not in the summary:\n{p.stdout}")
+        check(len(row[0].split()) == 11, f"row of {k} incomplete: {row[0]}")
+    check(not any(ln.startswith("memcpy") for ln in lines), "memcpy listed as a kernel")
+    head = lines[1]
+    for needle in ("L2 64x768", "DRAM 32768x4096", "roofline", "x onednn",
+                   "max ulp normal", "mean ulp offset1e4"):
+        check(needle in head, f"header lacks '{needle}': {head}")
+    # avx512 at 95 GB/s vs onednn 51 GB/s in the generator: x onednn ~ 1.87.
+    row = [ln for ln in lines if ln.startswith("avx512")][0].split()
+    check(abs(float(row[3]) - 95 / 51) < 0.1, f"x onednn of avx512: {row[3]}")
+    check(abs(float(row[2]) - 95 / 120) < 0.05, f"roofline of avx512: {row[2]}")
+    tb = [ln for ln in lines if ln.startswith("textbook_one_pass")][0].split()
+    check(tb[9] == "inf", f"infinite max ulp not shown as inf: {tb}")
+    check("| avx512 |" in open(md).read(), "markdown summary")
+    p = run("summary", a)
+    check(p.returncode == 0 and all(k in p.stdout for k in ALL_KERNELS.split(",")),
+          f"accuracy-only summary:\n{p.stdout}{p.stderr}")
+    expect_exit2(run("summary", os.path.join(tmp, "missing.json")), "no such file")
+
+
 TESTS = {n[5:]: f for n, f in sorted(globals().items()) if n.startswith("test_")}
 
 
