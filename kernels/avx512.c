@@ -1,0 +1,268 @@
+/*
+ * avx512.c - fast AVX-512F LayerNorm: binary32, 16 lanes, FMA.
+ *
+ * Built with -mavx512f (and friends) for this file only; runs only after
+ * avx512_unavailable() says the host (and LNBENCH_DISABLE_ISA) allows it.
+ *
+ * Per row, three passes over x, the row staying in L1/L2 between them:
+ *   1. s  = sum(x - x0) with four accumulators, md = s / n.  Shifting by the
+ *      row's first element makes a constant row sum to exactly 0, so its
+ *      deviations are exactly 0 and the output exactly beta; on an offset
+ *      row (x ~ 1e4 +- 1) every x - x0 is exact (Sterbenz) and the sum
+ *      carries errors of the size of sigma, not of the offset.
+ *   2. The mean estimate x0 + md is kept as an unevaluated pair mhi + mlo
+ *      (TwoSum), so the deviation (x - mhi) - mlo is exact for offset rows
+ *      before one rounding.  One pass gives sum(dev^2) (FMA) and sum(dev),
+ *      which corrects the mean (the corrected two-pass of Chan, Golub and
+ *      LeVeque): var = E[dev^2] - E[dev]^2, nothing cancelling since E[dev]
+ *      is a few ulps of sigma.
+ *   3. y = fma(((x - mh) - ml) * rstd, gamma, beta), rstd = 1/sqrt(var + eps)
+ *      computed once per row in double (an exact sqrt and divide, no rsqrt
+ *      estimate); mh + ml is the corrected mean.
+ * Tails use k-masked loads and stores, which never touch masked-out memory.
+ * Large outputs go out with non-temporal stores on the 64-byte aligned body.
+ */
+#include "cpu_features.h"
+#include "lnbench_kernel.h"
+#include "row_f64.h"
+
+#include <float.h>
+#include <immintrin.h>
+#include <math.h>
+#include <stdint.h>
+
+#define LN_INLINE static inline __attribute__((always_inline))
+
+/* The first n lanes (n <= 16). */
+LN_INLINE __mmask16 first_lanes(size_t n)
+{
+    return (__mmask16)(n >= 16 ? 0xFFFFu : (1u << n) - 1u);
+}
+
+/* Pass 1: sum(x - x0). */
+static float sum_shifted(const float *x, size_t n, float x0)
+{
+    const __m512 vx0 = _mm512_set1_ps(x0);
+    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+    __m512 s2 = _mm512_setzero_ps(), s3 = _mm512_setzero_ps();
+    size_t j = 0;
+    for (; j + 64 <= n; j += 64) {
+        s0 = _mm512_add_ps(s0, _mm512_sub_ps(_mm512_loadu_ps(x + j), vx0));
+        s1 = _mm512_add_ps(s1, _mm512_sub_ps(_mm512_loadu_ps(x + j + 16), vx0));
+        s2 = _mm512_add_ps(s2, _mm512_sub_ps(_mm512_loadu_ps(x + j + 32), vx0));
+        s3 = _mm512_add_ps(s3, _mm512_sub_ps(_mm512_loadu_ps(x + j + 48), vx0));
+    }
+    for (; j + 16 <= n; j += 16)
+        s0 = _mm512_add_ps(s0, _mm512_sub_ps(_mm512_loadu_ps(x + j), vx0));
+    if (j < n) {
+        __mmask16 m = first_lanes(n - j);
+        __m512 v = _mm512_maskz_loadu_ps(m, x + j);
+        s1 = _mm512_mask_add_ps(s1, m, s1, _mm512_sub_ps(v, vx0));
+    }
+    return _mm512_reduce_add_ps(
+        _mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+}
+
+/* Pass 2: over dev = (x - mhi) - mlo, returns sum(dev^2) and stores
+ * sum(dev) in *sdev (the corrected two-pass: it removes pass 1's rounding
+ * errors from the mean). */
+static float sum_sq_dev(const float *x, size_t n, float mhi, float mlo,
+                        float *sdev)
+{
+    const __m512 vh = _mm512_set1_ps(mhi), vl = _mm512_set1_ps(mlo);
+    __m512 q0 = _mm512_setzero_ps(), q1 = _mm512_setzero_ps();
+    __m512 q2 = _mm512_setzero_ps(), q3 = _mm512_setzero_ps();
+    __m512 e0 = _mm512_setzero_ps(), e1 = _mm512_setzero_ps();
+    size_t j = 0;
+#define DEV(p) _mm512_sub_ps(_mm512_sub_ps(_mm512_loadu_ps(p), vh), vl)
+    for (; j + 64 <= n; j += 64) {
+        __m512 d0 = DEV(x + j), d1 = DEV(x + j + 16);
+        __m512 d2 = DEV(x + j + 32), d3 = DEV(x + j + 48);
+        q0 = _mm512_fmadd_ps(d0, d0, q0);
+        q1 = _mm512_fmadd_ps(d1, d1, q1);
+        q2 = _mm512_fmadd_ps(d2, d2, q2);
+        q3 = _mm512_fmadd_ps(d3, d3, q3);
+        e0 = _mm512_add_ps(e0, _mm512_add_ps(d0, d1));
+        e1 = _mm512_add_ps(e1, _mm512_add_ps(d2, d3));
+    }
+    for (; j + 16 <= n; j += 16) {
+        __m512 d = DEV(x + j);
+        q0 = _mm512_fmadd_ps(d, d, q0);
+        e0 = _mm512_add_ps(e0, d);
+    }
+#undef DEV
+    if (j < n) {
+        __mmask16 m = first_lanes(n - j);
+        __m512 v = _mm512_maskz_loadu_ps(m, x + j);
+        __m512 d = _mm512_sub_ps(_mm512_sub_ps(v, vh), vl);
+        q1 = _mm512_mask3_fmadd_ps(d, d, q1, m);
+        e1 = _mm512_mask_add_ps(e1, m, e1, d);
+    }
+    *sdev = _mm512_reduce_add_ps(_mm512_add_ps(e0, e1));
+    return _mm512_reduce_add_ps(
+        _mm512_add_ps(_mm512_add_ps(q0, q1), _mm512_add_ps(q2, q3)));
+}
+
+/* 16 outputs from x[j..]; masked lanes load nothing (their values are
+ * garbage and never stored).  hg/hb are compile-time constants after
+ * inlining, so each gamma/beta combination gets its own loop. */
+LN_INLINE __m512 norm16(const float *x, const float *g, const float *b,
+                        size_t j, __mmask16 m, int full, int hg, int hb,
+                        __m512 vh, __m512 vl, __m512 vr)
+{
+    __m512 xv = full ? _mm512_loadu_ps(x + j) : _mm512_maskz_loadu_ps(m, x + j);
+    __m512 v = _mm512_mul_ps(_mm512_sub_ps(_mm512_sub_ps(xv, vh), vl), vr);
+    if (hg) {
+        __m512 gv = full ? _mm512_loadu_ps(g + j) : _mm512_maskz_loadu_ps(m, g + j);
+        if (hb) {
+            __m512 bv = full ? _mm512_loadu_ps(b + j) : _mm512_maskz_loadu_ps(m, b + j);
+            return _mm512_fmadd_ps(v, gv, bv);
+        }
+        return _mm512_mul_ps(v, gv);
+    }
+    if (hb) {
+        __m512 bv = full ? _mm512_loadu_ps(b + j) : _mm512_maskz_loadu_ps(m, b + j);
+        return _mm512_add_ps(v, bv);
+    }
+    return v;
+}
+
+/* Pass 3 for one row. */
+LN_INLINE void apply_row(const float *x, float *y, size_t n, const float *g,
+                         const float *b, float mhi, float mlo, float rstd,
+                         int hg, int hb, int stream)
+{
+    const __m512 vh = _mm512_set1_ps(mhi), vl = _mm512_set1_ps(mlo);
+    const __m512 vr = _mm512_set1_ps(rstd);
+    size_t j = 0;
+    if (stream) {
+        /* Peel up to the next 64-byte boundary of y, then stream whole
+         * cache lines (a float pointer is 4-byte aligned). */
+        size_t mis = ((uintptr_t)y / sizeof(float)) & 15;
+        if (mis) {
+            size_t peel = 16 - mis < n ? 16 - mis : n;
+            __mmask16 m = first_lanes(peel);
+            _mm512_mask_storeu_ps(y, m, norm16(x, g, b, 0, m, 0, hg, hb, vh, vl, vr));
+            j = peel;
+        }
+        for (; j + 16 <= n; j += 16)
+            _mm512_stream_ps(y + j, norm16(x, g, b, j, 0, 1, hg, hb, vh, vl, vr));
+    } else {
+        for (; j + 64 <= n; j += 64) {
+            __m512 o0 = norm16(x, g, b, j, 0, 1, hg, hb, vh, vl, vr);
+            __m512 o1 = norm16(x, g, b, j + 16, 0, 1, hg, hb, vh, vl, vr);
+            __m512 o2 = norm16(x, g, b, j + 32, 0, 1, hg, hb, vh, vl, vr);
+            __m512 o3 = norm16(x, g, b, j + 48, 0, 1, hg, hb, vh, vl, vr);
+            _mm512_storeu_ps(y + j, o0);
+            _mm512_storeu_ps(y + j + 16, o1);
+            _mm512_storeu_ps(y + j + 32, o2);
+            _mm512_storeu_ps(y + j + 48, o3);
+        }
+        for (; j + 16 <= n; j += 16)
+            _mm512_storeu_ps(y + j, norm16(x, g, b, j, 0, 1, hg, hb, vh, vl, vr));
+    }
+    if (j < n) {
+        __mmask16 m = first_lanes(n - j);
+        _mm512_mask_storeu_ps(y + j, m, norm16(x, g, b, j, m, 0, hg, hb, vh, vl, vr));
+    }
+}
+
+LN_INLINE void rows_loop(const ln_args *a, int hg, int hb, int stream)
+{
+    const size_t n = a->dim;
+    for (size_t i = 0; i < a->rows; i++) {
+        const float *x = a->x + i * a->x_stride;
+        float *y = a->y + i * a->y_stride;
+        float x0 = x[0];
+        float md = sum_shifted(x, n, x0) / (float)n;
+        /* TwoSum: mhi + mlo == x0 + md exactly. */
+        float mhi = x0 + md;
+        float t = mhi - x0;
+        float mlo = (x0 - (mhi - t)) + (md - t);
+        float sdev;
+        float ssq = sum_sq_dev(x, n, mhi, mlo, &sdev);
+        if (!(ssq <= FLT_MAX) || !(fabsf(sdev) <= FLT_MAX)) {
+            /* NaN/Inf in the row, or squares beyond binary32's range. */
+            ln_row_f64(x, y, n, a->gamma, a->beta, a->eps,
+                       a->mean ? a->mean + i : NULL, a->rstd ? a->rstd + i : NULL);
+            continue;
+        }
+        /* var = E[dev^2] - E[dev]^2: E[dev] is tiny next to sigma (pass 1
+         * got the mean right to a few ulps of sigma), so nothing cancels. */
+        double c = (double)sdev / (double)n;
+        double var = (double)ssq / (double)n - c * c;
+        float rstd = (float)(1.0 / sqrt((var > 0.0 ? var : 0.0) + (double)a->eps));
+        /* The mean, now to a few ulps of sigma, as a float pair mh + ml.
+         * When |mean| <= sigma (normal-like rows) a single float mean costs
+         * no more than those ulps and keeps x - mh to one rounding; offset
+         * rows (and constant rows, sigma 0) keep the low part. */
+        double mean = (double)mhi + ((double)mlo + c);
+        float mh = (float)mean, ml = 0.0f;
+        if (mean * mean > var)
+            ml = (float)(mean - (double)mh);
+        apply_row(x, y, n, a->gamma, a->beta, mh, ml, rstd, hg, hb, stream);
+        if (a->mean)
+            a->mean[i] = mh;
+        if (a->rstd)
+            a->rstd[i] = rstd;
+    }
+}
+
+static int avx512_forward(const ln_args *a, void *state)
+{
+    (void)state;
+    int stream = ln_use_streaming(a);
+    int hg = a->gamma != NULL, hb = a->beta != NULL;
+    if (stream) {
+        if (hg && hb)
+            rows_loop(a, 1, 1, 1);
+        else if (hg)
+            rows_loop(a, 1, 0, 1);
+        else if (hb)
+            rows_loop(a, 0, 1, 1);
+        else
+            rows_loop(a, 0, 0, 1);
+        _mm_sfence(); /* order the non-temporal stores before we return */
+    } else {
+        if (hg && hb)
+            rows_loop(a, 1, 1, 0);
+        else if (hg)
+            rows_loop(a, 1, 0, 0);
+        else if (hb)
+            rows_loop(a, 0, 1, 0);
+        else
+            rows_loop(a, 0, 0, 0);
+    }
+    return 0;
+}
+
+/* This file is built with AVX-512 F, VL and DQ enabled, so the compiler may
+ * use any of them: ask for all three (every AVX-512 CPU but Knights Landing
+ * has them). */
+static const char *avx512_unavailable(void)
+{
+    const char *why = ln_isa_unavailable(LN_ISA_AVX512F);
+    if (why)
+        return why;
+    if (!__builtin_cpu_supports("avx512vl") || !__builtin_cpu_supports("avx512dq"))
+        return "CPU lacks AVX-512VL/DQ";
+    if (!__builtin_cpu_supports("fma"))
+        return "CPU lacks FMA";
+    return NULL;
+}
+
+/* Measured with `lnbench accuracy` (default gamma/beta, dims up to 12288);
+ * see the commit that set them.  Float statistics: offset rows and heavy
+ * tails cost more than one ulp. */
+static const ln_ulp_bound avx512_bounds[] = {
+    {NULL, 0},
+};
+
+const ln_kernel ln_kernel_avx512 = {
+    .name = "avx512",
+    .family = "avx512",
+    .description = "AVX-512F float, shifted two-pass, FMA, streaming stores for large outputs",
+    .unavailable = avx512_unavailable,
+    .forward = avx512_forward,
+    .bounds = avx512_bounds,
+};

@@ -1,0 +1,65 @@
+/*
+ * row_f64.h - helpers shared by the SIMD kernels (plain C, no intrinsics).
+ *
+ *  - ln_row_f64(): one row normalised in double, one rounding at the end
+ *    (two_pass_f64's arithmetic).  The SIMD kernels fall back to it for the
+ *    rare row whose vector statistics came out non-finite: a row holding
+ *    NaN/Inf (which must become all NaN) or a finite row whose float sum of
+ *    squares overflowed (|x| beyond ~1e19).  Keeping that check out of the
+ *    hot loops costs one compare per row.
+ *  - ln_use_streaming(): the per-call choice of non-temporal stores.
+ */
+#ifndef LNBENCH_ROW_F64_H
+#define LNBENCH_ROW_F64_H
+
+#include "cpu_features.h"
+#include "lnbench_kernel.h"
+
+#include <math.h>
+#include <stddef.h>
+
+static inline void ln_row_f64(const float *x, float *y, size_t dim,
+                              const float *gamma, const float *beta, float eps,
+                              float *mean_out, float *rstd_out)
+{
+    double sum = 0.0;
+    for (size_t j = 0; j < dim; j++)
+        sum += x[j];
+    double mean = sum / (double)dim;
+    double ssq = 0.0;
+    for (size_t j = 0; j < dim; j++) {
+        double d = x[j] - mean;
+        ssq += d * d;
+    }
+    double rstd = 1.0 / sqrt(ssq / (double)dim + (double)eps);
+    /* NaN or Inf anywhere in the row leaves ssq NaN (Inf - Inf or NaN
+     * propagates through the mean): the whole row, mean and rstd are NaN. */
+    if (isnan(rstd))
+        mean = NAN;
+    for (size_t j = 0; j < dim; j++) {
+        double v = (x[j] - mean) * rstd;
+        if (gamma)
+            v *= gamma[j];
+        if (beta)
+            v += beta[j];
+        y[j] = (float)v;
+    }
+    if (mean_out)
+        *mean_out = (float)mean;
+    if (rstd_out)
+        *rstd_out = (float)rstd;
+}
+
+/* Non-temporal stores pay off when the output cannot stay in the last-level
+ * cache anyway: they save the write-allocate read (8 instead of 12 bytes of
+ * traffic per element).  Half the LLC leaves room for the input. */
+static inline int ln_use_streaming(const ln_args *a)
+{
+    if (a->store == LN_STORE_STREAMING)
+        return 1;
+    if (a->store == LN_STORE_CACHED)
+        return 0;
+    return a->rows * a->dim * sizeof(float) > ln_llc_bytes() / 2;
+}
+
+#endif
