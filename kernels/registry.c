@@ -14,12 +14,18 @@ extern const ln_kernel ln_kernel_naive_two_pass;
 extern const ln_kernel ln_kernel_welford;
 extern const ln_kernel ln_kernel_textbook_one_pass;
 extern const ln_kernel ln_kernel_two_pass_f64;
+#ifdef LNBENCH_HAVE_X86_SIMD
+extern const ln_kernel ln_kernel_avx512;
+#endif
 
 const ln_kernel *const ln_kernels[] = {
     &ln_kernel_naive_two_pass,
     &ln_kernel_welford,
     &ln_kernel_textbook_one_pass,
     &ln_kernel_two_pass_f64,
+#ifdef LNBENCH_HAVE_X86_SIMD
+    &ln_kernel_avx512,
+#endif
 };
 
 const size_t ln_kernel_count = sizeof ln_kernels / sizeof ln_kernels[0];
