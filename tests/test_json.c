@@ -6,6 +6,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "json.h"
+#include "provenance.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -179,12 +180,57 @@ static void test_numbers(void)
     expect(f, "2", "integral double");
 }
 
+/* Provenance members are all present, strings, and the date is ISO-8601
+ * UTC; LNBENCH_DISABLE_ISA=all empties the ISA list. */
+static void test_provenance(void)
+{
+    static const char *keys[] = { "version", "git_commit", "compiler", "c_flags",
+                                  "build_type", "cpu_model", "hostname", "date" };
+    ln_json j;
+    FILE *f = start(&j, 0);
+    ln_json_begin_object(&j);
+    ln_prov_write_json(&j);
+    ln_json_end_object(&j);
+    fclose(f);
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        char pat[64];
+        snprintf(pat, sizeof pat, "\"%s\":\"", keys[i]);
+        const char *p = strstr(buf, pat);
+        CHECK(p != NULL, "member %s missing in %s", keys[i], buf);
+        if (p)
+            CHECK(p[strlen(pat)] != '"', "member %s is empty", keys[i]);
+    }
+    CHECK(strstr(buf, "\"isas\":[") != NULL, "isas array missing: %s", buf);
+    free(buf);
+    buf = NULL;
+
+    char date[64];
+    ln_prov_timestamp(date, sizeof date);
+    int ok = strlen(date) == 20 && date[4] == '-' && date[7] == '-' && date[10] == 'T' &&
+             date[13] == ':' && date[16] == ':' && date[19] == 'Z';
+    CHECK(ok, "timestamp %s", date);
+    CHECK(strcmp(ln_prov_cpu_model(), "") != 0 && strcmp(ln_prov_hostname(), "") != 0,
+          "empty cpu model or hostname");
+
+    setenv("LNBENCH_DISABLE_ISA", "all", 1);
+    f = start(&j, 0);
+    ln_json_begin_object(&j);
+    ln_prov_write_json(&j);
+    ln_json_end_object(&j);
+    fclose(f);
+    CHECK(strstr(buf, "\"isas\":[]") != NULL, "isas not empty with all masked: %s", buf);
+    free(buf);
+    buf = NULL;
+    unsetenv("LNBENCH_DISABLE_ISA");
+}
+
 int main(void)
 {
     test_compact();
     test_indent();
     test_strings();
     test_numbers();
+    test_provenance();
     if (failures) {
         fprintf(stderr, "test_json: %d failure(s)\n", failures);
         return 1;
