@@ -1,7 +1,8 @@
 /*
  * json.h - a small streaming JSON writer (strict JSON: NaN and infinities
- * are written as null, strings escaped).  Commas and nesting are tracked for
- * the caller.
+ * are written as null, strings escaped, invalid UTF-8 bytes replaced by
+ * U+FFFD).  Commas and nesting are tracked for the caller.  Closing the
+ * outermost object or array also writes the final newline.
  */
 #ifndef LNBENCH_JSON_H
 #define LNBENCH_JSON_H
