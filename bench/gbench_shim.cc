@@ -1,0 +1,149 @@
+// gbench_shim.cc - the C API of gbench_shim.h over Google Benchmark 1.7.x.
+//
+// The only C++ file of lnbench.  It holds no benchmark logic: every body is
+// a C callback; this file only forwards to benchmark::State and keeps the
+// two timestamps Google Benchmark does not expose (the loop's start and end,
+// used by the roofline ratio).
+#include "gbench_shim.h"
+
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+#include <string>
+
+struct lnb_gb_state {
+    benchmark::State *s;
+    std::chrono::steady_clock::time_point t0, t1;
+    int started, finished;
+    uint64_t iterations;
+};
+
+static double elapsed(const lnb_gb_state *st)
+{
+    return std::chrono::duration<double>(st->t1 - st->t0).count();
+}
+
+extern "C" {
+
+int lnb_gb_initialize(int *argc, char **argv)
+{
+    benchmark::Initialize(argc, argv);
+    return benchmark::ReportUnrecognizedArguments(*argc, argv) ? -1 : 0;
+}
+
+lnb_gb_bench *lnb_gb_register(const char *name, lnb_gb_fn fn, void *user)
+{
+    benchmark::internal::Benchmark *b = benchmark::RegisterBenchmark(
+        name, [fn, user](benchmark::State &s) {
+            lnb_gb_state st{};
+            st.s = &s;
+            fn(&st, user);
+            // A body that returned without finishing its loop would trip
+            // Google Benchmark's own check; finish it here instead.
+            while (!st.finished && lnb_gb_batch(&st) > 0) {
+            }
+        });
+    return reinterpret_cast<lnb_gb_bench *>(b);
+}
+
+void lnb_gb_threads(lnb_gb_bench *b, int nthreads)
+{
+    reinterpret_cast<benchmark::internal::Benchmark *>(b)->Threads(nthreads);
+}
+
+void lnb_gb_use_real_time(lnb_gb_bench *b)
+{
+    reinterpret_cast<benchmark::internal::Benchmark *>(b)->UseRealTime();
+}
+
+void lnb_gb_add_context(const char *key, const char *value)
+{
+    benchmark::AddCustomContext(key, value ? value : "");
+}
+
+size_t lnb_gb_run(void)
+{
+    return benchmark::RunSpecifiedBenchmarks();
+}
+
+void lnb_gb_shutdown(void)
+{
+    benchmark::ClearRegisteredBenchmarks();
+    benchmark::Shutdown();
+}
+
+uint64_t lnb_gb_batch(lnb_gb_state *st)
+{
+    if (st->finished)
+        return 0;
+    if (!st->started) {
+        // One batch of max_iterations: Google Benchmark has already chosen
+        // the count, so the C loop runs it in one go without crossing back.
+        benchmark::IterationCount n = st->s->max_iterations;
+        st->started = 1;
+        if (n < 1)
+            n = 1;
+        if (st->s->KeepRunningBatch(n)) {
+            st->t0 = std::chrono::steady_clock::now();
+            st->iterations = static_cast<uint64_t>(n);
+            return static_cast<uint64_t>(n);
+        }
+        // Skipped before the loop: KeepRunningBatch already finished it.
+        st->finished = 1;
+        st->t0 = st->t1 = std::chrono::steady_clock::now();
+        return 0;
+    }
+    st->t1 = std::chrono::steady_clock::now();
+    st->finished = 1;
+    // Stops the timer and waits for the other threads; returns false.
+    while (st->s->KeepRunningBatch(1)) {
+        st->iterations++;
+    }
+    return 0;
+}
+
+double lnb_gb_loop_seconds(const lnb_gb_state *st)
+{
+    return st->finished ? elapsed(st) : 0.0;
+}
+
+uint64_t lnb_gb_iterations(const lnb_gb_state *st)
+{
+    return st->iterations;
+}
+
+int lnb_gb_thread_index(const lnb_gb_state *st)
+{
+    return st->s->thread_index();
+}
+
+int lnb_gb_thread_count(const lnb_gb_state *st)
+{
+    return st->s->threads();
+}
+
+void lnb_gb_counter(lnb_gb_state *st, const char *name, double value,
+                    unsigned flags)
+{
+    int f = 0;
+    if (flags & LNB_GB_RATE)
+        f |= benchmark::Counter::kIsRate;
+    if (flags & LNB_GB_AVG_THREADS)
+        f |= benchmark::Counter::kAvgThreads;
+    if (flags & LNB_GB_INVERT)
+        f |= benchmark::Counter::kInvert;
+    st->s->counters[name] =
+        benchmark::Counter(value, static_cast<benchmark::Counter::Flags>(f));
+}
+
+void lnb_gb_label(lnb_gb_state *st, const char *label)
+{
+    st->s->SetLabel(label);
+}
+
+void lnb_gb_skip(lnb_gb_state *st, const char *message)
+{
+    st->s->SkipWithError(message);
+}
+
+} // extern "C"
