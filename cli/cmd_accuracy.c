@@ -364,7 +364,6 @@ static void write_results_json(const acc_run *r, FILE *f)
     }
     ln_json_end_array(&j);
     ln_json_end_object(&j);
-    fputc('\n', f);
 }
 
 static void on_signal(int sig)
@@ -731,7 +730,6 @@ int cmd_accuracy(int argc, char **argv)
     if (r.dump) {
         ln_json_end_array(&r.mj);
         ln_json_end_object(&r.mj);
-        fputc('\n', r.manifest);
         int bad = ferror(r.manifest);
         bad |= fclose(r.manifest) != 0;
         r.manifest = NULL;
