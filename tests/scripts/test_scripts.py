@@ -285,6 +285,65 @@ def test_summary(tmp):
     expect_exit2(run("summary", os.path.join(tmp, "missing.json")), "no such file")
 
 
+# ---------------------------------------------------------------- report
+
+def test_report(tmp):
+    """Two machines' files: every kernel, every plot (real PNGs, referenced
+    by the Markdown, embedded in the HTML), provenance side by side."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        print("python3-matplotlib missing")
+        return SKIP
+    shapes = "64x768,64x4096,1024x768,1024x4096,32768x768,32768x4096"
+    k1 = ALL_KERNELS
+    k2 = "onednn,naive_two_pass,welford,two_pass_f64,textbook_one_pass"
+    files = [gen(tmp, "a-s.json", "speed", "--kernels", k1, "--shapes", shapes,
+                 "--threads", "1,2", "--reps", 3),
+             gen(tmp, "a-a.json", "accuracy", "--kernels", k1),
+             gen(tmp, "b-s.json", "speed", "--kernels", k2, "--shapes", shapes, "--reps", 3,
+                 "--host", "arm-box", "--cpu", "Neoverse-V2", "--seed", 9),
+             gen(tmp, "b-a.json", "accuracy", "--kernels", k2, "--host", "arm-box",
+                 "--cpu", "Neoverse-V2")]
+    out = os.path.join(tmp, "rep")
+    p = run("report", *files, "-o", out)
+    check(p.returncode == 0, f"report failed: {p.stderr}")
+    md = open(os.path.join(out, "report.md")).read()
+    page = open(os.path.join(out, "report.html")).read()
+    for k in set(k1.split(",")) | set(k2.split(",")):
+        check(f"| {k} |" in md, f"kernel {k} missing from the Markdown tables")
+        check(f"<td>{k}</td>" in page, f"kernel {k} missing from the HTML")
+    expect = {f"gbps_{r}_t1.png" for r in ("L2", "LLC", "DRAM")} | \
+        {"gbps_L2_t2.png", "gbps_LLC_t2.png", "gbps_DRAM_t2.png",
+         "roofline.png", "ulp_max.png", "ulp_mean.png"}
+    have = set(os.listdir(os.path.join(out, "plots")))
+    check(have == expect, f"plots: have {sorted(have)}, expected {sorted(expect)}")
+    for name in expect:
+        check(f"](plots/{name})" in md, f"{name} not referenced by report.md")
+        with open(os.path.join(out, "plots", name), "rb") as f:
+            check(f.read(8) == b"\x89PNG\r\n\x1a\n", f"{name} is not a PNG")
+    check(page.count('src="data:image/png;base64,') == len(expect),
+          "HTML does not embed every plot")
+    check('src="plots/' not in page, "HTML refers to external files")
+    first = md.split("## Machines")[0]
+    check("Which kernel to use" in first and "use **avx512**" in first,
+          "first screen lacks the recommendation")
+    check("ci-box-synthetic-cpu-2-10ghz" in md and "arm-box-neoverse-v2" in md,
+          "machines missing")
+    check("Neoverse-V2" in md and "Synthetic CPU" in md, "provenance not side by side")
+    # Existing output without --force, and bad input: exit 2, nothing written.
+    expect_exit2(run("report", *files, "-o", out), "exists")
+    trunc = os.path.join(tmp, "t.json")
+    with open(trunc, "w") as f:
+        f.write(open(files[0]).read()[:500])
+    out2 = os.path.join(tmp, "rep2")
+    expect_exit2(run("report", files[1], trunc, "-o", out2), "truncated")
+    check(not os.path.exists(out2), "partial report left behind")
+    check(not [n for n in os.listdir(tmp) if n.startswith(".report-")], "temporary left")
+    p = run("report", *files, "-o", out, "--force")
+    check(p.returncode == 0, "--force did not replace the report")
+
+
 TESTS = {n[5:]: f for n, f in sorted(globals().items()) if n.startswith("test_")}
 
 
