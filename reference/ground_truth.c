@@ -18,15 +18,16 @@
  * size: MPFR computes them exactly at a precision fixed by n (the ternary
  * value 0 proves it; we check it).  The one irrational step per row is
  * sqrt(n W); each element then takes a Ziv loop: evaluate at p bits with a
- * proven error bound, ask mpfr_can_round whether the binary32 rounding is
- * decided, and double p if not.
+ * proven error bound, check that the whole error interval lies inside one
+ * binary32 rounding cell (then the rounding is decided), else double p.
  *
  * Termination.  sqrt(n W) of a dyadic rational is either dyadic (then it is
  * computed exactly at some p) or irrational.  If it is irrational, t_i is
  * irrational (gamma_i d_i != 0 is handled before the loop).  If it is dyadic,
  * t_i is rational: a dyadic t_i is computed exactly (all ternaries 0) at
  * some p and rounded directly; a non-dyadic t_i is neither a rounding
- * boundary nor zero, so mpfr_can_round succeeds once p is large enough.
+ * rounding boundary (a midpoint) nor zero, so the test succeeds once p is
+ * large enough.
  * A cap on p turns a would-be endless loop (a bug) into a loud failure.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -43,15 +44,36 @@
 
 #include <mpfr.h>
 
-/* Ziv loop precisions: GT_P0, 2 GT_P0, ... up to GT_P0 << (GT_LEVELS-1)
- * = 32768 bits, far beyond anything a real row needs (a dyadic quotient
- * has at most ~400 bits). */
+/* Ziv loop precisions: p0, 2 p0, 4 p0, ... up to GT_PMAX = 32768 bits,
+ * far beyond anything a real row needs (a dyadic quotient has at most ~400
+ * bits, and an irrational one is decided at 128 bits except once in ~2^80
+ * elements). */
 #define GT_P0 128
-#define GT_LEVELS 9
+#define GT_PMAX 32768
+#define GT_MAXLEVELS 12 /* enough for p0 = 16 */
 
 /* Correct bits of t demanded relative to |t|, so that hi + lo (which adds
  * its own 2^-106 relative rounding) stays good to 106 bits or so. */
 #define GT_GOOD_BITS 114
+
+/* Loop parameters, normally the defaults above; ln_ground_truth_tune lets
+ * a test start low so that the rounding test and the error bound, not the
+ * generous starting precision, decide most roundings. */
+static unsigned gt_p0 = GT_P0, gt_good_bits = GT_GOOD_BITS;
+
+int ln_ground_truth_tune(unsigned p0, unsigned good_bits)
+{
+    if (p0 == 0 && good_bits == 0) {
+        gt_p0 = GT_P0;
+        gt_good_bits = GT_GOOD_BITS;
+        return 0;
+    }
+    if (p0 < 16 || p0 > GT_PMAX || good_bits > GT_GOOD_BITS)
+        return -1;
+    gt_p0 = p0;
+    gt_good_bits = good_bits;
+    return 0;
+}
 
 typedef struct gt_ws {
     size_t n;
@@ -61,9 +83,12 @@ typedef struct gt_ws {
     mpfr_ptr *pv;          /* pointers for mpfr_sum */
     mpfr_t S, sumsq, A, B, Q, W, nW, e3;
     mpfr_t nx, d, N;
-    mpfr_t s[GT_LEVELS];   /* sqrt(n W) rounded to GT_P0 << k bits */
-    int s_state[GT_LEVELS];/* 0 not computed, 1 inexact, 2 exact */
-    mpfr_t P[GT_LEVELS], T[GT_LEVELS], R[GT_LEVELS];
+    int levels;            /* precisions p0 << k, k < levels */
+    mpfr_prec_t p0;
+    long good_bits;
+    mpfr_t s[GT_MAXLEVELS];   /* sqrt(n W) rounded to p0 << k bits */
+    int s_state[GT_MAXLEVELS];/* 0 not computed, 1 inexact, 2 exact */
+    mpfr_t P[GT_MAXLEVELS], T[GT_MAXLEVELS], R[GT_MAXLEVELS];
     char err[200];
 } gt_ws;
 
@@ -86,7 +111,7 @@ static unsigned log2_ceil(size_t n)
     return L;
 }
 
-static int gt_ws_init(gt_ws *w, size_t n)
+static int gt_ws_init(gt_ws *w, size_t n, unsigned p0, unsigned good_bits)
 {
     unsigned L = log2_ceil(n);
     size_t i;
@@ -103,6 +128,10 @@ static int gt_ws_init(gt_ws *w, size_t n)
     mpfr_prec_t p_d = 278 + L + 8, p_N = p_d + 24 + L + 8;
 
     memset(w, 0, sizeof *w);
+    w->p0 = p0;
+    w->good_bits = good_bits;
+    while (w->levels < GT_MAXLEVELS && ((mpfr_prec_t)p0 << w->levels) <= GT_PMAX)
+        w->levels++;
     w->n = n;
     w->nl = (unsigned long)n;
     w->xv = malloc(n * sizeof *w->xv);
@@ -124,8 +153,8 @@ static int gt_ws_init(gt_ws *w, size_t n)
     mpfr_init2(w->nx, 24 + L + 8);
     mpfr_init2(w->d, p_d);
     mpfr_init2(w->N, p_N);
-    for (k = 0; k < GT_LEVELS; k++) {
-        mpfr_prec_t p = (mpfr_prec_t)GT_P0 << k;
+    for (k = 0; k < w->levels; k++) {
+        mpfr_prec_t p = w->p0 << k;
         mpfr_inits2(p, w->s[k], w->P[k], w->T[k], w->R[k], (mpfr_ptr)0);
     }
     return 0;
@@ -144,19 +173,62 @@ static void gt_ws_clear(gt_ws *w)
     free(w->pv);
     mpfr_clears(w->S, w->sumsq, w->A, w->B, w->Q, w->W, w->nW, w->e3,
                 w->nx, w->d, w->N, (mpfr_ptr)0);
-    for (k = 0; k < GT_LEVELS; k++)
+    for (k = 0; k < w->levels; k++)
         mpfr_clears(w->s[k], w->P[k], w->T[k], w->R[k], (mpfr_ptr)0);
 }
 
-/* Write the binary32 rounding of v and v as a double-double.
+/* binary32 overflow threshold, the midpoint between FLT_MAX and 2^128:
+ * reals at or above it round to infinity. */
+#define GT_FLT_OVERFLOW 0x1.ffffffp+127
+
+/* Is v = RN_binary32(x) for every real x with |x - T| <= 2^rho_exp?
+ *
+ * v = mpfr_get_flt(T, RNDN) is T rounded onto the binary32 grid (subnormal
+ * spacing 2^-149 and overflow included).  The reals that round to v form an
+ * interval whose ends are the midpoints between v and its two neighbours
+ * (for FLT_MAX the upper neighbour is 2^128, making the upper end the
+ * overflow threshold; for infinity the cell is [threshold, inf)).  Those
+ * midpoints are exact in double.  If the whole error interval lies strictly
+ * inside the cell, x rounds to v whatever it is; ties need no care, since a
+ * midpoint strictly inside the interval fails the test.  The differences
+ * are rounded downwards, so a "yes" is never an artefact of rounding. */
+static int gt_decided(mpfr_t T, mpfr_exp_t rho_exp, float v, mpfr_t tmp)
+{
+    double lo_m, hi_m;
+
+    if (isinf(v)) {
+        lo_m = v > 0 ? GT_FLT_OVERFLOW : -INFINITY;
+        hi_m = v > 0 ? INFINITY : -GT_FLT_OVERFLOW;
+    } else {
+        double dn = nextafterf(v, -INFINITY), up = nextafterf(v, INFINITY);
+        if (isinf(dn))
+            dn = -0x1p128;
+        if (isinf(up))
+            up = 0x1p128;
+        lo_m = ((double)v + dn) / 2;
+        hi_m = ((double)v + up) / 2;
+    }
+    if (lo_m != -INFINITY) {
+        mpfr_sub_d(tmp, T, lo_m, MPFR_RNDD);        /* <= T - lo_m */
+        if (mpfr_cmp_ui_2exp(tmp, 1, rho_exp) <= 0)
+            return 0;
+    }
+    if (hi_m != INFINITY) {
+        mpfr_d_sub(tmp, hi_m, T, MPFR_RNDD);        /* <= hi_m - T */
+        if (mpfr_cmp_ui_2exp(tmp, 1, rho_exp) <= 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* Store the binary32 rounding r of v and v itself as a double-double.
  * hi = RN53(v); v - hi is a multiple of ulp_p(v) below ulp_53(v), so the
  * subtraction at v's precision (tmp has it) is exact; lo = RN53(v - hi). */
-static void gt_store(mpfr_t v, mpfr_t tmp, float *r, double *hi, double *lo)
+static void gt_store(mpfr_t v, float rv, mpfr_t tmp, float *r, double *hi,
+                     double *lo)
 {
     double h = mpfr_get_d(v, MPFR_RNDN);
-    /* mpfr_get_flt rounds onto the subnormal grid and overflows to
-     * infinity correctly; v itself lives in MPFR's wide exponent range. */
-    *r = mpfr_get_flt(v, MPFR_RNDN);
+    *r = rv;
     if (hi != NULL)
         *hi = h;
     if (lo != NULL) {
@@ -171,11 +243,12 @@ static int gt_element(gt_ws *w, float b, float *r, double *hi, double *lo)
 {
     int k;
 
-    for (k = 0; k < GT_LEVELS; k++) {
-        mpfr_prec_t p = (mpfr_prec_t)GT_P0 << k;
+    for (k = 0; k < w->levels; k++) {
+        mpfr_prec_t p = w->p0 << k;
         mpfr_ptr P = w->P[k], T;
         mpfr_exp_t eP, eT, e, err;
-        int inexact, q;
+        int inexact;
+        float v;
 
         /* s = RN_p(sqrt(n W)), shared by the whole row. */
         if (w->s_state[k] == 0)
@@ -189,8 +262,9 @@ static int gt_element(gt_ws *w, float b, float *r, double *hi, double *lo)
             T = P;
         }
         if (!inexact) {
-            /* Every step was exact: T is t itself. */
-            gt_store(T, w->R[k], r, hi, lo);
+            /* Every step was exact: T is t itself, and mpfr_get_flt
+             * rounds it correctly (ties to even included). */
+            gt_store(T, mpfr_get_flt(T, MPFR_RNDN), w->R[k], r, hi, lo);
             return 0;
         }
         if (mpfr_zero_p(T))
@@ -209,26 +283,16 @@ static int gt_element(gt_ws *w, float b, float *r, double *hi, double *lo)
         eT = mpfr_get_exp(T);
         e = eP > eT ? eP : eT;
         err = eT - (e + 3 - p);
-        if (err < GT_GOOD_BITS)
+        if (err < w->good_bits)
             continue;
 
-        /* Target precision: 24 bits for normal results; fewer on the
-         * subnormal grid (ulp 2^-149): |T| in [2^(eT-1), 2^eT) leaves
-         * eT + 149 bits above 2^-149.  The usual trick decides rounding to
-         * nearest with rounding towards zero at one bit more: the exact
-         * value must not straddle any (q+1)-bit number, which includes
-         * every q-bit midpoint and every binade boundary.  For q <= 0
-         * (|T| below 2^-149) one bit decides against 2^-150, the midpoint
-         * between 0 and the smallest subnormal.  The overflow threshold
-         * 2^128 - 2^103 is a 25-bit number, so q = 24 decides it too. */
-        q = (int)(eT + 149);
-        if (q > 24)
-            q = 24;
-        if (q < 0)
-            q = 0;
-        if (!mpfr_can_round(T, err, MPFR_RNDN, MPFR_RNDZ, q + 1))
+        /* Round once onto the binary32 grid: mpfr_get_flt handles the
+         * subnormal range and overflow, while T itself lives in MPFR's
+         * wide exponent range (so the bound above has no underflow). */
+        v = mpfr_get_flt(T, MPFR_RNDN);
+        if (!gt_decided(T, eT - err, v, w->R[k]))
             continue;
-        gt_store(T, w->R[k], r, hi, lo);
+        gt_store(T, v, w->R[k], r, hi, lo);
         return 0;
     }
     return -1;
@@ -325,7 +389,7 @@ static int gt_row(gt_job *j, size_t row)
         return 0;
     }
     GT_EXACT(w, mpfr_mul_ui(w->nW, w->W, nl, MPFR_RNDN));
-    for (k = 0; k < GT_LEVELS; k++)
+    for (k = 0; k < w->levels; k++)
         w->s_state[k] = 0;
 
     for (i = 0; i < n; i++) {
@@ -355,7 +419,7 @@ static int gt_row(gt_job *j, size_t row)
         if (gt_element(w, b, &j->rounded[o], hi, lo) != 0) {
             gt_fail(w, "ground truth: precision cap of %d bits reached at "
                     "row %zu column %zu (bug)",
-                    GT_P0 << (GT_LEVELS - 1), row, i);
+                    (int)(w->p0 << (w->levels - 1)), row, i);
             return -1;
         }
     }
@@ -368,9 +432,10 @@ static void *gt_worker(void *arg)
     mpfr_exp_t emin = mpfr_get_emin(), emax = mpfr_get_emax();
     size_t r;
 
-    /* mpfr_can_round assumes an unbounded exponent range; a caller that
-     * narrowed it (to emulate binary32, say) would break the bounds.  The
-     * default range is ample; restore whatever the thread had. */
+    /* The error bound assumes no underflow or overflow inside MPFR; a
+     * caller that narrowed the exponent range (to emulate binary32, say)
+     * would break it.  The default range is ample; restore whatever the
+     * thread had. */
     if (emin > -100000)
         mpfr_set_emin(mpfr_get_emin_min());
     if (emax < 100000)
@@ -410,6 +475,7 @@ int ln_ground_truth(const float *x, size_t rows, size_t dim, size_t x_stride,
     pthread_t *tids;
     size_t nt, t, row0 = 0;
     int status = 0;
+    unsigned p0 = gt_p0, good_bits = gt_good_bits;
 
     if (err != NULL && errlen > 0)
         err[0] = '\0';
@@ -456,7 +522,7 @@ int ln_ground_truth(const float *x, size_t rows, size_t dim, size_t x_stride,
         j->out_stride = out_stride;
         j->status = -1;
         row0 += cnt;
-        if (gt_ws_init(&j->ws, dim) != 0) {
+        if (gt_ws_init(&j->ws, dim, p0, good_bits) != 0) {
             status = -1;
             break;
         }

@@ -25,4 +25,12 @@ int ln_ground_truth(const float *x, size_t rows, size_t dim, size_t x_stride,
                     float *rounded, double *hi, double *lo, size_t out_stride,
                     unsigned threads, char *err, size_t errlen);
 
+/* Testing only: start the Ziv loop at p0 bits (16..32768) and demand only
+ * good_bits (<= 114) correct bits of t, so that the rounding test and the
+ * proven error bound, not the generous defaults, decide the roundings
+ * (hi + lo are then only good to about good_bits).  (0, 0) restores the
+ * defaults.  Returns -1 for parameters out of range.  Not to be called
+ * while ln_ground_truth runs in another thread. */
+int ln_ground_truth_tune(unsigned p0, unsigned good_bits);
+
 #endif

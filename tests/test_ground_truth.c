@@ -1,0 +1,511 @@
+/*
+ * test_ground_truth.c - the MPFR ground truth against hand-checked rows and
+ * against an independent, plain evaluation of the formula at 2000 bits.
+ *
+ * The plain evaluation (mean, deviations, variance, square root, divide,
+ * gamma, beta, each rounded at 2000 bits) shares no code with the exact
+ * algebra of ground_truth.c; its error is ~2^-1990 relative, so wherever the
+ * exact value is not within 2^-60 ulp of a rounding boundary its
+ * mpfr_get_flt is the correctly rounded value.
+ */
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mpfr.h>
+
+#include "ground_truth.h"
+#include "inputs.h"
+#include "ulp_error.h"
+
+static int failures;
+
+#define CHECK(cond)                                                         \
+    do {                                                                    \
+        if (!(cond)) {                                                      \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, \
+                    #cond);                                                 \
+            failures++;                                                     \
+        }                                                                   \
+    } while (0)
+
+#define PLAIN_PREC 2000
+
+/* y = (x - mean) / sqrt(var + eps) * gamma + beta at PLAIN_PREC bits,
+ * written to y[0..n-1] (initialised by the caller). */
+static void plain_eval(const float *x, size_t n, const float *gamma,
+                       const float *beta, float eps, mpfr_t *y)
+{
+    mpfr_t mean, var, t, den;
+    size_t i;
+
+    mpfr_inits2(PLAIN_PREC, mean, var, t, den, (mpfr_ptr)0);
+    mpfr_set_zero(mean, 1);
+    for (i = 0; i < n; i++)
+        mpfr_add_d(mean, mean, x[i], MPFR_RNDN);
+    mpfr_div_ui(mean, mean, (unsigned long)n, MPFR_RNDN);
+    mpfr_set_zero(var, 1);
+    for (i = 0; i < n; i++) {
+        mpfr_set_d(t, x[i], MPFR_RNDN);
+        mpfr_sub(t, t, mean, MPFR_RNDN);
+        mpfr_sqr(t, t, MPFR_RNDN);
+        mpfr_add(var, var, t, MPFR_RNDN);
+    }
+    mpfr_div_ui(var, var, (unsigned long)n, MPFR_RNDN);
+    mpfr_add_d(var, var, eps, MPFR_RNDN);
+    mpfr_sqrt(den, var, MPFR_RNDN);
+    for (i = 0; i < n; i++) {
+        mpfr_set_d(y[i], x[i], MPFR_RNDN);
+        mpfr_sub(y[i], y[i], mean, MPFR_RNDN);
+        mpfr_div(y[i], y[i], den, MPFR_RNDN);
+        if (gamma != NULL)
+            mpfr_mul_d(y[i], y[i], gamma[i], MPFR_RNDN);
+        if (beta != NULL)
+            mpfr_add_d(y[i], y[i], beta[i], MPFR_RNDN);
+    }
+    mpfr_clears(mean, var, t, den, (mpfr_ptr)0);
+}
+
+/* Is v within 2^-60 ulp of a binary32 rounding boundary (a midpoint)? */
+static int near_midpoint(mpfr_t v)
+{
+    mpfr_t d;
+    float r = mpfr_get_flt(v, MPFR_RNDN);
+    double hi = mpfr_get_d(v, MPFR_RNDN), u;
+    int near;
+
+    if (isinf(r))
+        return 0;
+    mpfr_init2(d, PLAIN_PREC + 200);
+    mpfr_sub_d(d, v, hi, MPFR_RNDN);
+    u = ln_ulp(hi, mpfr_get_d(d, MPFR_RNDN));
+    /* d = | |v - r| - u/2 | */
+    mpfr_sub_d(d, v, r, MPFR_RNDN);
+    mpfr_abs(d, d, MPFR_RNDN);
+    mpfr_sub_d(d, d, u / 2, MPFR_RNDN);
+    mpfr_abs(d, d, MPFR_RNDN);
+    near = mpfr_cmp_d(d, u * 0x1p-60) < 0;
+    mpfr_clear(d);
+    return near;
+}
+
+/* Same float bits (so -0 != +0 and NaN == NaN). */
+static int same_float(float a, float b)
+{
+    uint32_t ua, ub;
+    memcpy(&ua, &a, 4);
+    memcpy(&ub, &b, 4);
+    return ua == ub || (isnan(a) && isnan(b));
+}
+
+/* Run the ground truth on one row set and compare every element with the
+ * plain evaluation: the rounded value must equal mpfr_get_flt of it (away
+ * from midpoints) and hi + lo must agree with it to 2^-104 relative.
+ * Returns the number of elements skipped as near a midpoint. */
+static int check_hilo = 1; /* off while ln_ground_truth_tune lowers them */
+
+static size_t check_against_plain(const char *what, const float *x,
+                                  size_t rows, size_t dim, const float *gamma,
+                                  const float *beta, float eps)
+{
+    float *r = malloc(rows * dim * sizeof *r);
+    double *hi = malloc(rows * dim * sizeof *hi);
+    double *lo = malloc(rows * dim * sizeof *lo);
+    mpfr_t *y = malloc(dim * sizeof *y), e;
+    char err[256];
+    size_t i, j, skipped = 0, bad = 0;
+
+    if (r == NULL || hi == NULL || lo == NULL || y == NULL) {
+        fprintf(stderr, "out of memory\n");
+        exit(2);
+    }
+    if (ln_ground_truth(x, rows, dim, dim, gamma, beta, eps, r, hi, lo, dim,
+                        2, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: ground truth failed: %s\n", what, err);
+        failures++;
+        goto out;
+    }
+    for (j = 0; j < dim; j++)
+        mpfr_init2(y[j], PLAIN_PREC);
+    mpfr_init2(e, PLAIN_PREC);
+    for (i = 0; i < rows; i++) {
+        plain_eval(x + i * dim, dim, gamma, beta, eps, y);
+        for (j = 0; j < dim; j++) {
+            size_t o = i * dim + j;
+            float want = mpfr_get_flt(y[j], MPFR_RNDN);
+            if (near_midpoint(y[j])) {
+                skipped++;
+                continue;
+            }
+            /* |hi + lo - y| <= 2^-104 |y| (or both tiny) */
+            mpfr_set_d(e, hi[o], MPFR_RNDN);
+            mpfr_add_d(e, e, lo[o], MPFR_RNDN);
+            mpfr_sub(e, e, y[j], MPFR_RNDN);
+            mpfr_abs(e, e, MPFR_RNDN);
+            mpfr_mul_2si(e, e, 104, MPFR_RNDN);
+            if (!same_float(r[o], want) || (check_hilo &&
+                ((!mpfr_zero_p(y[j]) && mpfr_cmpabs(e, y[j]) > 0) ||
+                (mpfr_zero_p(y[j]) && (hi[o] != 0 || lo[o] != 0))))) {
+                if (bad++ < 5)
+                    fprintf(stderr,
+                            "%s: row %zu col %zu: x=%a got %a (hi %a lo %a), "
+                            "want %a (%.20g)\n",
+                            what, i, j, x[o], r[o], hi[o], lo[o], want,
+                            mpfr_get_d(y[j], MPFR_RNDN));
+            }
+        }
+    }
+    for (j = 0; j < dim; j++)
+        mpfr_clear(y[j]);
+    mpfr_clear(e);
+    if (bad) {
+        fprintf(stderr, "%s: %zu element(s) wrong\n", what, bad);
+        failures++;
+    }
+out:
+    free(r);
+    free(hi);
+    free(lo);
+    free(y);
+    return skipped;
+}
+
+/* The seed's example row, hand-checked: mean 4, var 30, so
+ * y = (x - 4) / sqrt(30 + eps) with eps = (float)1e-5. */
+static void test_seed_row(void)
+{
+    const float x[4] = { 2, 10, -4, 8 };
+    const float dev[4] = { -2, 6, -8, 4 };
+    float r[4];
+    double hi[4], lo[4];
+    char err[256];
+    int i;
+
+    CHECK(ln_ground_truth(x, 1, 4, 4, NULL, NULL, 1e-5f, r, hi, lo, 4, 1,
+                          err, sizeof err) == 0);
+    for (i = 0; i < 4; i++) {
+        /* long double (64 bits here) is independent and, away from a
+         * midpoint, accurate enough for the binary32 rounding; hi is
+         * checked against it to its own precision. */
+        long double den = sqrtl(30.0L + (long double)1e-5f);
+        long double yl = (long double)dev[i] / den;
+        CHECK(r[i] == (float)yl);
+        CHECK(fabsl(((long double)hi[i] + lo[i]) - yl) <= 0x1p-60L * fabsl(yl));
+        CHECK(fabs(lo[i]) <= 0x1p-53 * fabs(hi[i]));
+    }
+    /* y[1] = 6/sqrt(30.00001) = 1.0954449...; a sanity anchor */
+    CHECK(fabs(hi[1] - 1.0954449) < 1e-6);
+    check_against_plain("seed row", x, 1, 4, NULL, NULL, 1e-5f);
+}
+
+/* A constant non-dyadic row: every deviation is exactly zero, so the output
+ * is exactly beta (0 without beta), hi = beta, lo = 0. */
+static void test_constant_row(void)
+{
+    enum { N = 4097 };
+    float *x = malloc(N * sizeof *x), *beta = malloc(N * sizeof *beta);
+    float *gamma = malloc(N * sizeof *gamma), *r = malloc(N * sizeof *r);
+    double *hi = malloc(N * sizeof *hi), *lo = malloc(N * sizeof *lo);
+    char err[256];
+    int i, bad = 0;
+
+    if (!x || !beta || !gamma || !r || !hi || !lo)
+        exit(2);
+    for (i = 0; i < N; i++)
+        x[i] = 3.3f;
+    ln_generate_affine(7, N, gamma, beta);
+    CHECK(ln_ground_truth(x, 1, N, N, gamma, beta, 1e-5f, r, hi, lo, N, 0,
+                          err, sizeof err) == 0);
+    for (i = 0; i < N; i++)
+        if (!same_float(r[i], beta[i]) || hi[i] != beta[i] || lo[i] != 0)
+            bad++;
+    CHECK(bad == 0);
+    CHECK(ln_ground_truth(x, 1, N, N, NULL, NULL, 1e-5f, r, hi, lo, N, 0,
+                          err, sizeof err) == 0);
+    for (i = 0, bad = 0; i < N; i++)
+        if (!same_float(r[i], 0.0f) || hi[i] != 0 || lo[i] != 0)
+            bad++;
+    CHECK(bad == 0);
+    /* eps = 0: 0/0, no real value -> NaN */
+    CHECK(ln_ground_truth(x, 1, N, N, NULL, NULL, 0.0f, r, hi, lo, N, 0,
+                          err, sizeof err) == 0);
+    CHECK(isnan(r[0]) && isnan(r[N - 1]) && isnan(hi[5]) && isnan(lo[5]));
+    free(x);
+    free(beta);
+    free(gamma);
+    free(r);
+    free(hi);
+    free(lo);
+}
+
+/* Rows whose exact outputs are representable, or exact rational values
+ * reached through an exact square root: the exact cases of the Ziv loop. */
+static void test_exact_rows(void)
+{
+    const float x[4] = { 0, 0, 4, 4 };
+    const float g[4] = { 0.5f, 0.5f, 0.5f, 0.5f };
+    const float b[4] = { 0.25f, 0.25f, 0.25f, 0.25f };
+    float r[4];
+    double hi[4], lo[4];
+    char err[256];
+    int i;
+
+    /* mean 2, var 4, eps 0: y = +-1 exactly */
+    CHECK(ln_ground_truth(x, 1, 4, 4, NULL, NULL, 0.0f, r, hi, lo, 4, 1,
+                          err, sizeof err) == 0);
+    for (i = 0; i < 4; i++) {
+        float want = i < 2 ? -1.0f : 1.0f;
+        CHECK(r[i] == want && hi[i] == want && lo[i] == 0);
+    }
+    /* gamma 0.5, beta 0.25: -0.25 and 0.75 */
+    CHECK(ln_ground_truth(x, 1, 4, 4, g, b, 0.0f, r, hi, lo, 4, 1,
+                          err, sizeof err) == 0);
+    for (i = 0; i < 4; i++) {
+        float want = i < 2 ? -0.25f : 0.75f;
+        CHECK(r[i] == want && hi[i] == want && lo[i] == 0);
+    }
+
+    /* Exact midpoints (ties to even): gamma = 1 + 2^-23, beta = 2^-24
+     * gives t = 1 + 2^-23 + 2^-24 (-> 1 + 2^-22) and -(1 + 2^-24) (-> -1).
+     * Without the exact path the Ziv loop would never decide these. */
+    {
+        const float g2[4] = { 1 + 0x1p-23f, 1 + 0x1p-23f, 1 + 0x1p-23f,
+                              1 + 0x1p-23f };
+        const float b2[4] = { 0x1p-24f, 0x1p-24f, 0x1p-24f, 0x1p-24f };
+        CHECK(ln_ground_truth(x, 1, 4, 4, g2, b2, 0.0f, r, hi, lo, 4, 1,
+                              err, sizeof err) == 0);
+        CHECK(r[0] == -1.0f && r[1] == -1.0f);
+        CHECK(r[2] == 1 + 0x1p-22f && r[3] == 1 + 0x1p-22f);
+        CHECK(hi[0] == -(1 + 0x1p-24) && lo[0] == 0);
+        CHECK(hi[3] == 1 + 0x1p-23 + 0x1p-24 && lo[3] == 0);
+    }
+
+    /* An exact square root with non-dyadic outputs: [-6, -5, -5, -2],
+     * eps 0: n W = 576, s = 24, y = -1, -1/3, -1/3, 5/3. */
+    {
+        const float x3[4] = { -6, -5, -5, -2 };
+        CHECK(ln_ground_truth(x3, 1, 4, 4, NULL, NULL, 0.0f, r, hi, lo, 4, 1,
+                              err, sizeof err) == 0);
+        CHECK(r[0] == -1.0f && hi[0] == -1.0 && lo[0] == 0);
+        CHECK(r[1] == (float)(-1.0 / 3) && r[2] == r[1]);
+        CHECK(r[3] == (float)(5.0 / 3));
+        CHECK(fabs(hi[1] + lo[1] + 1.0 / 3) < 1e-16);
+        check_against_plain("exact sqrt", x3, 1, 4, NULL, NULL, 0.0f);
+    }
+
+    /* gamma 0 on a column: exactly beta */
+    {
+        const float g0[4] = { 0.0f, 2.0f, -0.0f, 1.0f };
+        const float b0[4] = { 0.1f, 0.2f, 0.3f, 0.4f };
+        CHECK(ln_ground_truth(x, 1, 4, 4, g0, b0, 1e-5f, r, hi, lo, 4, 1,
+                              err, sizeof err) == 0);
+        CHECK(r[0] == 0.1f && hi[0] == (double)0.1f && lo[0] == 0);
+        CHECK(r[2] == 0.3f && hi[2] == (double)0.3f && lo[2] == 0);
+    }
+}
+
+/* Subnormal inputs and subnormal (or underflowing) outputs. */
+static void test_subnormal(void)
+{
+    enum { N = 64 };
+    float x[N], g[N];
+    int i;
+
+    for (i = 0; i < N; i++) {
+        /* small multiples of 2^-149, both signs */
+        x[i] = (float)((i * 37) % 23 - 11) * 0x1p-149f;
+        /* gamma from 1 down to 2^-40: the outputs cross from subnormal
+         * down through 2^-149 and 2^-150 to values that round to 0 */
+        g[i] = ldexpf(1.0f, -(i % 41));
+    }
+    /* var ~ 2^-296 << eps: y ~ (x - mean) / sqrt(eps), hundreds of 2^-149 */
+    check_against_plain("subnormal, no affine", x, 1, N, NULL, NULL, 1e-5f);
+    check_against_plain("subnormal, scaled gamma", x, 1, N, g, NULL, 1e-5f);
+    /* Same through the row stride and several rows. */
+    check_against_plain("subnormal, 2 rows", x, 2, N / 2, g, NULL, 1e-5f);
+    {
+        /* eps 0: the output is O(1) even though the inputs are subnormal */
+        check_against_plain("subnormal, eps 0", x, 1, N, NULL, NULL, 0.0f);
+    }
+}
+
+/* Random rows of every distribution against the plain 2000-bit formula. */
+static void test_random_rows(void)
+{
+    static const size_t dims[] = { 1, 3, 7, 64, 333 };
+    size_t di, k, skipped = 0;
+
+    for (k = 0; k < ln_dist_count; k++) {
+        for (di = 0; di < sizeof dims / sizeof dims[0]; di++) {
+            size_t dim = dims[di], rows = 3;
+            float *x = malloc(rows * dim * sizeof *x);
+            float *g = malloc(dim * sizeof *g), *b = malloc(dim * sizeof *b);
+            char what[96];
+            if (!x || !g || !b)
+                exit(2);
+            ln_generate(&ln_dists[k], 42, rows, dim, x, dim);
+            ln_generate_affine(42, dim, g, b);
+            snprintf(what, sizeof what, "%s dim %zu", ln_dists[k].name, dim);
+            skipped += check_against_plain(what, x, rows, dim, g, b, 1e-5f);
+            snprintf(what, sizeof what, "%s dim %zu no affine",
+                     ln_dists[k].name, dim);
+            skipped += check_against_plain(what, x, rows, dim, NULL, NULL,
+                                           1e-5f);
+            free(x);
+            free(g);
+            free(b);
+        }
+    }
+    /* A skip is a once-in-2^59 event for random data; many would mean the
+     * midpoint test itself is broken. */
+    CHECK(skipped < 4);
+}
+
+/* The Ziv loop itself: started at 32 bits and asked for no extra bits, an
+ * approximation is off by ~2^-5 ulp, so about one element in sixteen is
+ * too close to a midpoint to round at the first step; only a sound error
+ * bound and rounding test send those to higher precision.  The results
+ * must still be correctly rounded everywhere, subnormal outputs included. */
+static void test_low_start(void)
+{
+    static const size_t dims[] = { 7, 333 };
+    size_t di, k;
+    float x[64], g[64];
+    int i;
+
+    CHECK(ln_ground_truth_tune(8, 0) == -1);
+    CHECK(ln_ground_truth_tune(32, 0) == 0);
+    check_hilo = 0;
+    for (k = 0; k < ln_dist_count; k++) {
+        for (di = 0; di < sizeof dims / sizeof dims[0]; di++) {
+            size_t dim = dims[di], rows = 4;
+            float *xr = malloc(rows * dim * sizeof *xr);
+            float *gr = malloc(dim * sizeof *gr), *br = malloc(dim * sizeof *br);
+            char what[96];
+            if (!xr || !gr || !br)
+                exit(2);
+            ln_generate(&ln_dists[k], 99, rows, dim, xr, dim);
+            ln_generate_affine(99, dim, gr, br);
+            snprintf(what, sizeof what, "p0=32: %s dim %zu", ln_dists[k].name,
+                     dim);
+            check_against_plain(what, xr, rows, dim, gr, br, 1e-5f);
+            free(xr);
+            free(gr);
+            free(br);
+        }
+    }
+    for (i = 0; i < 64; i++) {
+        x[i] = (float)((i * 37) % 23 - 11) * 0x1p-149f;
+        g[i] = ldexpf(1.0f, -(i % 41));
+    }
+    check_against_plain("p0=32: subnormal", x, 1, 64, g, NULL, 1e-5f);
+    check_hilo = 1;
+    CHECK(ln_ground_truth_tune(0, 0) == 0);
+}
+
+/* The ground truth never rounds the wrong way: against its own >= 106-bit
+ * value, every rounded output is within half an ulp.  Also: threads give
+ * bit-identical results, and the output stride is honoured. */
+static void test_never_wrong_way(void)
+{
+    static const size_t dims[] = { 1, 7, 768, 4097 };
+    size_t di, k, i, j;
+
+    for (k = 0; k < ln_dist_count; k++) {
+        for (di = 0; di < sizeof dims / sizeof dims[0]; di++) {
+            size_t dim = dims[di], rows = dim > 1000 ? 2 : 4;
+            size_t xs = dim + 3, os = dim + 1, bad = 0, diff = 0;
+            float *x = malloc(rows * xs * sizeof *x);
+            float *g = malloc(dim * sizeof *g), *b = malloc(dim * sizeof *b);
+            float *r = malloc(rows * os * sizeof *r);
+            float *r1 = malloc(rows * os * sizeof *r1);
+            double *hi = malloc(rows * os * sizeof *hi);
+            double *lo = malloc(rows * os * sizeof *lo);
+            char err[256];
+            if (!x || !g || !b || !r || !r1 || !hi || !lo)
+                exit(2);
+            ln_generate(&ln_dists[k], 1234, rows, dim, x, xs);
+            ln_generate_affine(1234, dim, g, b);
+            for (i = 0; i < rows * os; i++)
+                r[i] = r1[i] = 12345.0f; /* padding must stay untouched */
+            CHECK(ln_ground_truth(x, rows, dim, xs, g, b, 1e-5f, r, hi, lo,
+                                  os, 2, err, sizeof err) == 0);
+            CHECK(ln_ground_truth(x, rows, dim, xs, g, b, 1e-5f, r1, NULL,
+                                  NULL, os, 1, err, sizeof err) == 0);
+            for (i = 0; i < rows; i++) {
+                for (j = 0; j < dim; j++) {
+                    size_t o = i * os + j;
+                    double e = ln_ulp_error(r[o], hi[o], lo[o]);
+                    if (!(e <= 0.5)) {
+                        if (bad++ < 3)
+                            fprintf(stderr, "%s dim %zu: row %zu col %zu "
+                                    "error %g\n", ln_dists[k].name, dim, i, j,
+                                    e);
+                    }
+                    if (!same_float(r[o], r1[o]))
+                        diff++;
+                }
+                for (j = dim; j < os; j++)
+                    if (r[i * os + j] != 12345.0f)
+                        diff++;
+            }
+            CHECK(bad == 0);
+            CHECK(diff == 0);
+            free(x);
+            free(g);
+            free(b);
+            free(r);
+            free(r1);
+            free(hi);
+            free(lo);
+        }
+    }
+}
+
+/* NaN and Inf inputs give NaN rows; bad arguments fail with a message. */
+static void test_nonfinite_and_errors(void)
+{
+    float x[8] = { 1, 2, 3, 4, 1, NAN, 3, 4 };
+    float r[8];
+    double hi[8], lo[8];
+    char err[256];
+    int i;
+
+    CHECK(ln_ground_truth(x, 2, 4, 4, NULL, NULL, 1e-5f, r, hi, lo, 4, 0,
+                          err, sizeof err) == 0);
+    CHECK(!isnan(r[0]) && !isnan(r[3]));
+    for (i = 4; i < 8; i++)
+        CHECK(isnan(r[i]) && isnan(hi[i]) && isnan(lo[i]));
+    x[5] = INFINITY;
+    CHECK(ln_ground_truth(x, 2, 4, 4, NULL, NULL, 1e-5f, r, hi, lo, 4, 0,
+                          err, sizeof err) == 0);
+    CHECK(isnan(r[4]) && isnan(r[7]) && !isnan(r[1]));
+    err[0] = '\0';
+    CHECK(ln_ground_truth(x, 1, 0, 4, NULL, NULL, 1e-5f, r, hi, lo, 4, 0,
+                          err, sizeof err) == -1);
+    CHECK(err[0] != '\0' && strchr(err, '\n') == NULL);
+    CHECK(ln_ground_truth(x, 1, 4, 3, NULL, NULL, 1e-5f, r, hi, lo, 4, 0,
+                          err, sizeof err) == -1);
+}
+
+int main(void)
+{
+    test_seed_row();
+    test_constant_row();
+    test_exact_rows();
+    test_subnormal();
+    test_random_rows();
+    test_low_start();
+    test_never_wrong_way();
+    test_nonfinite_and_errors();
+    mpfr_free_cache();
+    if (failures) {
+        fprintf(stderr, "%d check(s) failed\n", failures);
+        return 1;
+    }
+    printf("test_ground_truth: all checks passed\n");
+    return 0;
+}
