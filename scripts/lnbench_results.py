@@ -79,16 +79,17 @@ def load_json(path):
 
 
 def slug(text):
-    """Lower case, runs of anything but [a-z0-9] folded to one '-'."""
-    text = re.sub(r"\((r|tm|c)\)", " ", text.lower())
-    return re.sub(r"[^a-z0-9]+", "-", text).strip("-") or "unknown"
+    """Lower case, runs of anything but [a-z0-9] folded to one '-' (the rule
+    of machine_name in scripts/lib.sh, which names the folders scripts/run
+    writes: both must agree)."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "unknown"
 
 
 def machine_name(context):
-    """results/ folder name of a machine: "<hostname>-<cpu model slug>"."""
+    """results/ folder name of a machine: "<short hostname>-<cpu model slug>"."""
     host = context.get("hostname") or context.get("host_name") or "unknown-host"
-    cpu = context.get("cpu_model") or "unknown-cpu"
-    return slug(str(host)) + "-" + slug(str(cpu))
+    cpu = context.get("cpu_model") or "unknown"
+    return slug(str(host).split(".")[0] + "-" + str(cpu))
 
 
 def _num(v):

@@ -246,8 +246,22 @@ def test_units(tmp):
     check(key == "welford/dim:768/rows:64/threads:2" and prm["dim"] == 768, key)
     k, prm, key = L.parse_bench_name("memcpy/dim:768/rows:64/min_time:0.100/repeats:3")
     check(key == "memcpy/dim:768/rows:64/threads:1", key)
-    check(L.machine_name({"hostname": "VM", "cpu_model": "Intel(R) Xeon(R) @ 2.10GHz"})
-          == "vm-intel-xeon-2-10ghz", "machine slug")
+    # Same rule as machine_name in scripts/lib.sh (folders of scripts/run).
+    check(L.machine_name({"hostname": "VM.example.org", "cpu_model": " Intel(R) Xeon(R) @ 2.10GHz"})
+          == "vm-intel-r-xeon-r-2-10ghz", "machine slug")
+    lib = os.path.join(ROOT, "scripts", "lib.sh")
+    if os.path.exists(lib) and os.path.exists("/proc/cpuinfo"):
+        sh = subprocess.run(["bash", "-c", f". {lib}; machine_name"], capture_output=True,
+                            text=True)
+        cpu = ""
+        for ln in open("/proc/cpuinfo"):
+            if ln.split(":")[0].strip() in ("model name", "Hardware", "CPU part"):
+                cpu = ln.split(":", 1)[1]
+                break
+        import socket
+        mine = L.machine_name({"hostname": socket.gethostname(), "cpu_model": cpu})
+        check(sh.returncode != 0 or sh.stdout.strip() == mine,
+              f"lib.sh names this machine {sh.stdout.strip()}, lnbench_results {mine}")
 
 
 # ---------------------------------------------------------------- summary
@@ -279,7 +293,10 @@ def test_summary(tmp):
     tb = [ln for ln in lines if ln.startswith("textbook_one_pass")][0].split()
     check(tb[9] == "inf", f"infinite max ulp not shown as inf: {tb}")
     check("| avx512 |" in open(md).read(), "markdown summary")
-    p = run("summary", a)
+    p = run("summary", "--speed", s, "--accuracy", a)
+    check(p.returncode == 0 and "avx512" in p.stdout, "summary --speed/--accuracy form")
+    expect_exit2(run("summary", "--speed", a), "not a speed result")
+    p = run("summary", "--accuracy", a)
     check(p.returncode == 0 and all(k in p.stdout for k in ALL_KERNELS.split(",")),
           f"accuracy-only summary:\n{p.stdout}{p.stderr}")
     expect_exit2(run("summary", os.path.join(tmp, "missing.json")), "no such file")
