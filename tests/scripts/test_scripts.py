@@ -302,6 +302,39 @@ def test_summary(tmp):
     expect_exit2(run("summary", os.path.join(tmp, "missing.json")), "no such file")
 
 
+# ---------------------------------------------------------------- promote
+
+def test_promote(tmp):
+    """The newest dated run of a folder becomes results/<machine>/baseline-*;
+    an existing baseline is replaced only with --force; the gate then reads
+    the baseline folder."""
+    m = "ci-box-synthetic-cpu-2-10ghz"
+    runs = os.path.join(tmp, "results", m)
+    os.makedirs(runs)
+    gen(tmp, f"results/{m}/20261121-100000-speed.json", "speed", "--seed", 1)
+    gen(tmp, f"results/{m}/20261121-100000-accuracy.json", "accuracy")
+    gen(tmp, f"results/{m}/20261122-090000-speed.json", "speed", "--seed", 2)
+    gen(tmp, f"results/{m}/20261122-090000-accuracy.json", "accuracy")
+    res = os.path.join(tmp, "results")
+    p = run("promote-baseline", runs, "--results", res)
+    check(p.returncode == 0, f"promote failed: {p.stderr}")
+    for kind in ("speed", "accuracy"):
+        b = open(os.path.join(runs, f"baseline-{kind}.json")).read()
+        check(b == open(os.path.join(runs, f"20261122-090000-{kind}.json")).read(),
+              f"baseline-{kind} is not the newest run")
+    expect_exit2(run("promote-baseline", runs, "--results", res), "exists", "--force")
+    older = os.path.join(runs, "20261121-100000-speed.json")
+    check(run("promote-baseline", older, "--results", res, "--force").returncode == 0, "--force")
+    check(open(os.path.join(runs, "baseline-speed.json")).read() == open(older).read(),
+          "--force did not replace")
+    expect_exit2(run("promote-baseline", os.path.join(tmp, "nope.json"), "--results", res),
+                 "no such file")
+    # The gate against the promoted baseline: newest run vs baseline files.
+    base = [os.path.join(runs, f"baseline-{k}.json") for k in ("speed", "accuracy")]
+    p = run("compare", *base, runs)
+    check(p.returncode == 0, f"compare baseline vs run dir:\n{p.stdout}{p.stderr}")
+
+
 # ---------------------------------------------------------------- report
 
 def test_report(tmp):
