@@ -484,11 +484,12 @@ static void add_context(const speed_opts *o, const char *pin_status,
                         const char *perf_status, int max_threads, int argc, char **argv)
 {
     char buf[1024];
-    lnb_gb_add_context("lnbench_version", ln_prov_version());
-    lnb_gb_add_context("lnbench_git_commit", ln_prov_git_commit());
-    lnb_gb_add_context("lnbench_compiler", ln_prov_compiler());
-    lnb_gb_add_context("lnbench_c_flags", ln_prov_c_flags());
-    lnb_gb_add_context("lnbench_build_type", ln_prov_build_type());
+    lnb_gb_add_context("hostname", ln_prov_hostname());
+    lnb_gb_add_context("version", ln_prov_version());
+    lnb_gb_add_context("git_commit", ln_prov_git_commit());
+    lnb_gb_add_context("compiler", ln_prov_compiler());
+    lnb_gb_add_context("c_flags", ln_prov_c_flags());
+    lnb_gb_add_context("build_type", ln_prov_build_type());
     buf[0] = '\0';
     for (int isa = 0; isa < LN_ISA_COUNT; isa++)
         if (!ln_isa_unavailable((ln_isa)isa)) {
@@ -496,20 +497,21 @@ static void add_context(const speed_opts *o, const char *pin_status,
             snprintf(buf + len, sizeof buf - len, "%s%s", len ? "," : "",
                      ln_isa_name((ln_isa)isa));
         }
-    lnb_gb_add_context("lnbench_isas", buf[0] ? buf : "none");
-    lnb_gb_add_context("lnbench_cpu_model", lnb_topo_cpu_model(g.topo));
-    lnb_gb_add_context("lnbench_cpu_vendor", lnb_topo_cpu_vendor(g.topo));
+    lnb_gb_add_context("isas", buf[0] ? buf : "none");
+    lnb_gb_add_context("cpu_model", lnb_topo_cpu_model(g.topo));
+    lnb_gb_add_context("cpu_vendor", lnb_topo_cpu_vendor(g.topo));
     snprintf(buf, sizeof buf, "%d", lnb_topo_cores(g.topo));
-    lnb_gb_add_context("lnbench_cores", buf);
+    lnb_gb_add_context("cores", buf);
     snprintf(buf, sizeof buf, "%d", lnb_topo_pus(g.topo));
-    lnb_gb_add_context("lnbench_pus", buf);
+    lnb_gb_add_context("pus", buf);
     snprintf(buf, sizeof buf, "%d", lnb_topo_numa_nodes(g.topo));
-    lnb_gb_add_context("lnbench_numa_nodes", buf);
-    add_context_size("lnbench_l1d_bytes", lnb_topo_cache_bytes(g.topo, 1));
-    add_context_size("lnbench_l2_bytes", lnb_topo_cache_bytes(g.topo, 2));
-    add_context_size("lnbench_l3_bytes", lnb_topo_cache_bytes(g.topo, 3));
-    lnb_gb_add_context("lnbench_pin_policy", lnb_pin_policy_name(g.pin));
-    lnb_gb_add_context("lnbench_pin_status", pin_status);
+    lnb_gb_add_context("numa_nodes", buf);
+    add_context_size("l1d_bytes", lnb_topo_cache_bytes(g.topo, 1));
+    add_context_size("l2_bytes", lnb_topo_cache_bytes(g.topo, 2));
+    add_context_size("l3_bytes", lnb_topo_cache_bytes(g.topo, 3));
+    add_context_size("llc_bytes", lnb_topo_llc_bytes(g.topo, NULL));
+    lnb_gb_add_context("pin", lnb_pin_policy_name(g.pin));
+    lnb_gb_add_context("pin_status", pin_status);
     buf[0] = '\0';
     for (int i = 0; i < max_threads; i++) {
         size_t len = strlen(buf);
@@ -519,21 +521,21 @@ static void add_context(const speed_opts *o, const char *pin_status,
             snprintf(buf + len, sizeof buf - len, "%sthread%d:core%d/pu%d", i ? "," : "", i,
                      g.core[i], lnb_pin_core_pu(g.topo, g.core[i]));
     }
-    lnb_gb_add_context("lnbench_pin_threads", buf);
-    lnb_gb_add_context("lnbench_perf_counters", perf_status);
-    lnb_gb_add_context("lnbench_byte_model",
+    lnb_gb_add_context("pin_threads", buf);
+    lnb_gb_add_context("perf_counters", perf_status);
+    lnb_gb_add_context("byte_model",
                        "8 bytes per element (read x, write y) + 8 bytes per column "
                        "(gamma, beta) once per call per thread; memcpy 8 bytes per element");
-    lnb_gb_add_context("lnbench_name_format",
+    lnb_gb_add_context("name_format",
                        "<kernel>/dim:<dim>/rows:<rows>/real_time/threads:<t>");
-    lnb_gb_add_context("lnbench_inputs", "normal");
+    lnb_gb_add_context("inputs", "normal");
     snprintf(buf, sizeof buf, "%s", o->affine ? "gamma~1+0.1N(0,1),beta~0.1N(0,1)" : "none");
-    lnb_gb_add_context("lnbench_affine", buf);
+    lnb_gb_add_context("affine", buf);
     snprintf(buf, sizeof buf, "%.9g", (double)o->eps);
-    lnb_gb_add_context("lnbench_eps", buf);
+    lnb_gb_add_context("eps", buf);
     snprintf(buf, sizeof buf, "%llu", (unsigned long long)o->seed);
-    lnb_gb_add_context("lnbench_seed", buf);
-    lnb_gb_add_context("lnbench_threads_model",
+    lnb_gb_add_context("seed", buf);
+    lnb_gb_add_context("threads_model",
                        "contiguous row block per benchmark thread, thread pinned, buffers "
                        "first-touched by it; onednn: one single-threaded primitive per "
                        "benchmark thread");
@@ -542,7 +544,7 @@ static void add_context(const speed_opts *o, const char *pin_status,
         size_t len = strlen(buf);
         snprintf(buf + len, sizeof buf - len, "%s%s", i ? " " : "lnbench ", argv[i]);
     }
-    lnb_gb_add_context("lnbench_command", buf);
+    lnb_gb_add_context("command", buf);
 }
 
 int cmd_speed(int argc, char **argv)
@@ -697,34 +699,6 @@ int cmd_speed(int argc, char **argv)
         }
     }
 
-    /* Start-up probes, reported once, before any benchmark. */
-    lnb_pin_plan(g.topo, o.pin, max_threads, g.core);
-    g.pin = o.pin;
-    g.pin_ok = 0;
-    char pin_status[320];
-    if (o.pin == LNB_PIN_NONE) {
-        snprintf(pin_status, sizeof pin_status, "unpinned (--pin none)");
-    } else if (lnb_pin_probe(g.topo, g.core, max_threads, err, sizeof err) != 0) {
-        fprintf(stderr, "lnbench speed: cannot pin threads (%s); running unpinned\n", err);
-        snprintf(pin_status, sizeof pin_status, "unpinned: %.256s", err);
-    } else {
-        g.pin_ok = 1;
-        snprintf(pin_status, sizeof pin_status, "pinned");
-    }
-    char perf_status[320];
-    {
-        lnb_perf p;
-        if (lnb_perf_open(&p, err, sizeof err) == 0) {
-            lnb_perf_close(&p);
-            g.perf_ok = 1;
-            snprintf(perf_status, sizeof perf_status,
-                     "cycles,instructions (perf_event_open, user space)");
-        } else {
-            fprintf(stderr, "lnbench speed: cycle and instruction counters not supported: %s\n",
-                    err);
-            snprintf(perf_status, sizeof perf_status, "not supported: %.256s", err);
-        }
-    }
     g.affine = o.affine;
     g.eps = o.eps;
     g.seed = o.seed;
@@ -763,11 +737,39 @@ int cmd_speed(int argc, char **argv)
     atexit(ln_output_cleanup_all); /* Google Benchmark may exit() on bad flags */
     gb_initialized = 1;
     if (lnb_gb_initialize(&o.gb_argc, o.gb_argv) != 0) {
-        die_usage("unrecognised Google Benchmark flag (named above)");
+        /* Google Benchmark has printed the one-line error. */
         free(shapes);
         goto done;
     }
 
+    /* Start-up probes, reported once, before any benchmark. */
+    lnb_pin_plan(g.topo, o.pin, max_threads, g.core);
+    g.pin = o.pin;
+    g.pin_ok = 0;
+    char pin_status[320];
+    if (o.pin == LNB_PIN_NONE) {
+        snprintf(pin_status, sizeof pin_status, "unpinned (--pin none)");
+    } else if (lnb_pin_probe(g.topo, g.core, max_threads, err, sizeof err) != 0) {
+        fprintf(stderr, "lnbench speed: cannot pin threads (%s); running unpinned\n", err);
+        snprintf(pin_status, sizeof pin_status, "unpinned: %.256s", err);
+    } else {
+        g.pin_ok = 1;
+        snprintf(pin_status, sizeof pin_status, "pinned");
+    }
+    char perf_status[320];
+    {
+        lnb_perf p;
+        if (lnb_perf_open(&p, err, sizeof err) == 0) {
+            lnb_perf_close(&p);
+            g.perf_ok = 1;
+            snprintf(perf_status, sizeof perf_status,
+                     "cycles,instructions (perf_event_open, user space)");
+        } else {
+            fprintf(stderr, "lnbench speed: cycle and instruction counters not supported: %s\n",
+                    err);
+            snprintf(perf_status, sizeof perf_status, "not supported: %.256s", err);
+        }
+    }
     /* Register: per shape and thread count, memcpy first, then the kernels. */
     cases = calloc(nshapes * o.nthreads * (nk + 1), sizeof *cases);
     mems = calloc(nshapes * o.nthreads, sizeof *mems);

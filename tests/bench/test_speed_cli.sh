@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# `lnbench speed` on the command line: bad input gets one line on stderr,
+# exit status 2 and no --json file; a tiny run writes complete Google
+# Benchmark JSON with the names, counters and provenance we promise; forced
+# binding failure runs unpinned and says so.  No timing is asserted.
+# Usage: test_speed_cli.sh path/to/lnbench
+set -u
+LNBENCH=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0 passes=0
+PY=/usr/bin/python3
+
+fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+ok() { passes=$((passes + 1)); }
+
+# expect_error "what" "pattern" args...: exit 2, one stderr line matching
+# pattern, and the --json target ($tmp/err.json) never created.
+expect_error() {
+  local what=$1 pat=$2; shift 2
+  "$LNBENCH" speed --json "$tmp/err.json" "$@" >"$tmp/out" 2>"$tmp/err"
+  local rc=$?
+  local lines
+  lines=$(wc -l <"$tmp/err")
+  if [ "$rc" -ne 2 ]; then fail "$what: exit $rc, want 2 ($(head -c 300 "$tmp/err"))"; return; fi
+  if [ "$lines" -ne 1 ]; then fail "$what: $lines stderr lines, want 1: $(cat "$tmp/err")"; return; fi
+  if ! grep -qiE -- "$pat" "$tmp/err"; then fail "$what: '$(cat "$tmp/err")' lacks /$pat/"; return; fi
+  if [ -e "$tmp/err.json" ] || ls "$tmp" | grep -q '^\.\?err\.json.'; then
+    fail "$what: left an output file behind"; rm -f "$tmp"/err.json* "$tmp"/.err.json*; return
+  fi
+  ok
+}
+
+small=(--kernels naive_two_pass --dims 64 --rows 4 --threads 1 --benchmark_min_time=0.001)
+cores=$("$LNBENCH" speed --help >/dev/null && nproc)
+
+expect_error "unknown option" "unknown option" --frob
+expect_error "unknown kernel" "unknown kernel 'nope'" --kernels naive_two_pass,nope
+expect_error "unknown pin policy" "--pin: unknown policy 'diagonal'" --pin diagonal
+expect_error "too many threads" "exceeds the [0-9]+ cores.*--oversubscribe" \
+  --kernels naive_two_pass --dims 64 --rows 8 --threads $((cores + 1))
+expect_error "zero threads" "--threads" --threads 0
+expect_error "bad dims" "--dims" --dims 12,x
+expect_error "negative rows" "--rows" --rows -5
+expect_error "empty list item" "--dims" --dims 7,,9
+expect_error "rows overflow" "--rows" --rows 99999999999999999999999
+expect_error "bad eps" "--eps" --eps nan
+expect_error "missing value" "needs a value" --kernels
+expect_error "shape too big" "needs .* GiB" --dims 65536 --rows 17179869184
+expect_error "unknown gbench flag" "unrecognized command-line flag" "${small[@]}" --benchmark_frobnicate=1
+expect_error "json and benchmark_out" "cannot both" "${small[@]}" --benchmark_out="$tmp/x.json"
+"$LNBENCH" speed "${small[@]}" --json /nonexistent-dir/x.json >/dev/null 2>"$tmp/err"
+[ $? -eq 2 ] && grep -q -- "--json" "$tmp/err" && ok || fail "unwritable --json accepted"
+
+# An existing file is not replaced without --force.
+echo precious >"$tmp/keep.json"
+"$LNBENCH" speed "${small[@]}" --json "$tmp/keep.json" >/dev/null 2>"$tmp/err"
+[ $? -eq 2 ] && grep -qx precious "$tmp/keep.json" && ok || fail "existing --json replaced"
+
+# --help documents the byte model and the name format.
+"$LNBENCH" speed --help >"$tmp/help" && grep -q "8 bytes per element" "$tmp/help" &&
+  grep -q "dim:<dim>/rows:<rows>" "$tmp/help" && ok || fail "--help lacks byte model / names"
+
+# A real (tiny) run: two kernels, 1 thread, pinned compact.
+if "$LNBENCH" speed --kernels naive_two_pass,two_pass_f64 --dims 64 --rows 4,8 --threads 1 \
+     --benchmark_min_time=0.001 --json "$tmp/run.json" >"$tmp/out" 2>"$tmp/err"; then
+  ok
+else
+  fail "tiny run failed: $(cat "$tmp/err")"
+fi
+"$PY" - "$tmp/run.json" <<'EOF' && ok || fail "tiny run JSON"
+import json, sys
+d = json.load(open(sys.argv[1]))
+c = d["context"]
+for k in ("cpu_model", "cpu_vendor", "cores", "numa_nodes", "l2_bytes", "llc_bytes", "pin",
+          "pin_status", "pin_threads", "compiler", "c_flags", "build_type", "isas",
+          "git_commit", "version", "byte_model", "perf_counters"):
+    assert k in c, "context lacks " + k
+assert c["pin"] == "compact", c["pin"]
+names = [b["name"] for b in d["benchmarks"]]
+want = []
+for rows in (4, 8):
+    for k in ("memcpy", "naive_two_pass", "two_pass_f64"):
+        want.append(f"{k}/dim:64/rows:{rows}/real_time/threads:1")
+assert names == want, names            # memcpy first for every shape
+for b in d["benchmarks"]:
+    for k in ("bytes_per_second", "items_per_second", "ns_per_row", "roofline"):
+        assert k in b and b[k] > 0, (b["name"], k)
+    # the byte model: 8 bytes/element (+ 8 per column for gamma/beta)
+    extra = 0 if b["name"].startswith("memcpy") else 8 * 64
+    rows = int(b["name"].split("rows:")[1].split("/")[0])
+    ratio = b["bytes_per_second"] / b["items_per_second"]
+    assert abs(ratio - (8 * 64 * rows + extra) / (64 * rows)) < 1e-6, (b["name"], ratio)
+    if c["pin_status"] == "pinned":
+        assert b["label"] == "compact:pu" + c["pin_threads"].split("/pu")[1].split(",")[0], b
+EOF
+
+# Forced binding failure: says so once, runs unpinned, records it.
+if LNBENCH_PIN_FAIL=1 "$LNBENCH" speed "${small[@]}" --json "$tmp/unpinned.json" \
+     >/dev/null 2>"$tmp/err"; then
+  grep -q "cannot pin threads (binding disabled by LNBENCH_PIN_FAIL); running unpinned" \
+    "$tmp/err" && ok || fail "pin failure not reported: $(cat "$tmp/err")"
+  "$PY" -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["context"]["pin_status"].startswith("unpinned"), d["context"]["pin_status"]
+assert all(b.get("label") == "unpinned" for b in d["benchmarks"]), d["benchmarks"]
+' "$tmp/unpinned.json" && ok || fail "unpinned run JSON"
+else
+  fail "unpinned run failed: $(cat "$tmp/err")"
+fi
+
+# Perf failure is said once, and the counters are simply absent.
+if LNBENCH_NO_PERF=1 "$LNBENCH" speed "${small[@]}" >/dev/null 2>"$tmp/err"; then
+  [ "$(grep -c "counters not supported" "$tmp/err")" -eq 1 ] && ok ||
+    fail "perf failure not said exactly once: $(cat "$tmp/err")"
+else
+  fail "no-perf run failed"
+fi
+
+# Two threads (when the host has two cores): GB's thread suffix, one name each.
+if [ "$cores" -ge 2 ]; then
+  "$LNBENCH" speed --kernels naive_two_pass --dims 64 --rows 8 --threads 2 \
+    --benchmark_min_time=0.001 --json "$tmp/t2.json" >/dev/null 2>"$tmp/err" &&
+  "$PY" -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+names = [b["name"] for b in d["benchmarks"]]
+assert names == ["memcpy/dim:64/rows:8/real_time/threads:2",
+                 "naive_two_pass/dim:64/rows:8/real_time/threads:2"], names
+assert all(b["threads"] == 2 for b in d["benchmarks"])
+' "$tmp/t2.json" && ok || fail "two-thread run: $(cat "$tmp/err")"
+fi
+
+echo "test_speed_cli: $passes passed, $fails failed"
+[ "$fails" -eq 0 ]

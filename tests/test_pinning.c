@@ -1,0 +1,120 @@
+/*
+ * test_pinning.c - hwloc facts, pin plans and the binding fallback.
+ *
+ * LNBENCH_PIN_FAIL=1 must make every binding fail with a reason (what a
+ * container or macOS does), so the speed command's unpinned path can be
+ * exercised on this machine; without it, binding to core 0 should work here
+ * (reported, not failed, when the host refuses: that is the fallback's job).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "perf_counters.h"
+#include "pinning.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int failures;
+#define CHECK(cond)                                                              \
+    do {                                                                         \
+        if (!(cond)) {                                                           \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+            failures++;                                                          \
+        }                                                                        \
+    } while (0)
+
+int main(void)
+{
+    lnb_pin_policy p;
+    CHECK(lnb_pin_policy_parse("compact", &p) == 0 && p == LNB_PIN_COMPACT);
+    CHECK(lnb_pin_policy_parse("scatter", &p) == 0 && p == LNB_PIN_SCATTER);
+    CHECK(lnb_pin_policy_parse("none", &p) == 0 && p == LNB_PIN_NONE);
+    CHECK(lnb_pin_policy_parse("Compact", &p) != 0);
+    CHECK(lnb_pin_policy_parse("", &p) != 0);
+    CHECK(!strcmp(lnb_pin_policy_name(LNB_PIN_SCATTER), "scatter"));
+
+    char err[256];
+    lnb_topo *t = lnb_topo_open(err, sizeof err);
+    CHECK(t != NULL);
+    if (!t) {
+        fprintf(stderr, "topology: %s\n", err);
+        return 1;
+    }
+    int cores = lnb_topo_cores(t);
+    CHECK(cores >= 1);
+    CHECK(lnb_topo_pus(t) >= cores);
+    CHECK(lnb_topo_numa_nodes(t) >= 1);
+    int level = -1;
+    size_t llc = lnb_topo_llc_bytes(t, &level);
+    CHECK(level >= 0 && level <= 5);
+    CHECK((llc == 0) == (level == 0));
+    if (level >= 2)
+        CHECK(lnb_topo_cache_bytes(t, 2) > 0 && lnb_topo_cache_bytes(t, 2) <= llc);
+    CHECK(lnb_topo_cache_bytes(t, 0) == 0 && lnb_topo_cache_bytes(t, 6) == 0);
+    CHECK(lnb_topo_cpu_model(t) != NULL && lnb_topo_cpu_vendor(t) != NULL);
+
+    /* Plans: every thread gets a valid core; compact is 0,1,..; more threads
+     * than cores wrap; scatter uses distinct cores while there are enough;
+     * none binds nothing. */
+    int n = 2 * cores + 1;
+    int *core = malloc((size_t)n * sizeof *core);
+    lnb_pin_plan(t, LNB_PIN_COMPACT, n, core);
+    for (int i = 0; i < n; i++)
+        CHECK(core[i] == i % cores);
+    lnb_pin_plan(t, LNB_PIN_SCATTER, cores, core);
+    for (int i = 0; i < cores; i++) {
+        CHECK(core[i] >= 0 && core[i] < cores);
+        for (int j = 0; j < i; j++)
+            CHECK(core[i] != core[j]);
+    }
+    lnb_pin_plan(t, LNB_PIN_NONE, 3, core);
+    CHECK(core[0] == -1 && core[2] == -1);
+    CHECK(lnb_pin_core_pu(t, 0) >= 0);
+    CHECK(lnb_pin_core_pu(t, -1) == -1);
+
+    /* The forced failure: a reason naming the variable, for self and probe. */
+    setenv("LNBENCH_PIN_FAIL", "1", 1);
+    err[0] = '\0';
+    CHECK(lnb_pin_self(t, 0, err, sizeof err) == -1);
+    CHECK(strstr(err, "LNBENCH_PIN_FAIL") != NULL);
+    lnb_pin_plan(t, LNB_PIN_COMPACT, cores, core);
+    err[0] = '\0';
+    CHECK(lnb_pin_probe(t, core, cores, err, sizeof err) == -1);
+    CHECK(strstr(err, "LNBENCH_PIN_FAIL") != NULL);
+    setenv("LNBENCH_PIN_FAIL", "0", 1); /* "0" means off */
+    if (lnb_pin_probe(t, core, cores, err, sizeof err) != 0)
+        printf("note: this host refuses thread binding: %s\n", err);
+    unsetenv("LNBENCH_PIN_FAIL");
+    /* An out-of-range core is an error, not a crash. */
+    CHECK(lnb_pin_self(t, cores + 1000, err, sizeof err) == -1);
+
+    /* perf: the forced failure says why; otherwise either works or says why. */
+    lnb_perf perf;
+    setenv("LNBENCH_NO_PERF", "1", 1);
+    err[0] = '\0';
+    CHECK(lnb_perf_open(&perf, err, sizeof err) == -1 && strstr(err, "LNBENCH_NO_PERF"));
+    unsetenv("LNBENCH_NO_PERF");
+    err[0] = '\0';
+    if (lnb_perf_open(&perf, err, sizeof err) == 0) {
+        uint64_t cyc = 0, ins = 0;
+        volatile double x = 1;
+        lnb_perf_start(&perf);
+        for (int i = 0; i < 100000; i++)
+            x = x * 1.0000001;
+        CHECK(lnb_perf_stop(&perf, &cyc, &ins) == 0);
+        CHECK(ins >= 100000); /* at least one instruction per iteration */
+        lnb_perf_close(&perf);
+    } else {
+        CHECK(err[0] != '\0');
+        printf("note: perf counters not supported here: %s\n", err);
+    }
+
+    free(core);
+    lnb_topo_close(t);
+    if (failures) {
+        fprintf(stderr, "test_pinning: %d failures\n", failures);
+        return 1;
+    }
+    printf("test_pinning: ok\n");
+    return 0;
+}
