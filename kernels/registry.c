@@ -14,8 +14,16 @@ extern const ln_kernel ln_kernel_naive_two_pass;
 extern const ln_kernel ln_kernel_welford;
 extern const ln_kernel ln_kernel_textbook_one_pass;
 extern const ln_kernel ln_kernel_two_pass_f64;
+#ifdef LNBENCH_HAVE_ONEDNN
+extern const ln_kernel ln_kernel_onednn; /* the peer */
+#endif
 #ifdef LNBENCH_HAVE_X86_SIMD
 extern const ln_kernel ln_kernel_avx512;
+extern const ln_kernel ln_kernel_avx512_accurate;
+#endif
+#ifdef LNBENCH_HAVE_NEON
+extern const ln_kernel ln_kernel_neon;
+extern const ln_kernel ln_kernel_neon_accurate;
 #endif
 
 const ln_kernel *const ln_kernels[] = {
@@ -23,8 +31,16 @@ const ln_kernel *const ln_kernels[] = {
     &ln_kernel_welford,
     &ln_kernel_textbook_one_pass,
     &ln_kernel_two_pass_f64,
+#ifdef LNBENCH_HAVE_ONEDNN
+    &ln_kernel_onednn,
+#endif
 #ifdef LNBENCH_HAVE_X86_SIMD
     &ln_kernel_avx512,
+    &ln_kernel_avx512_accurate,
+#endif
+#ifdef LNBENCH_HAVE_NEON
+    &ln_kernel_neon,
+    &ln_kernel_neon_accurate,
 #endif
 };
 

@@ -1,0 +1,267 @@
+/*
+ * onednn.c - the peer: oneDNN's layer normalization (Debian's libdnnl 2.6,
+ * C API) behind the lnbench kernel ABI, as kernel `onednn`.
+ *
+ * oneDNN 2.x API (3.x renumbered the flags and replaced the descriptors, so
+ * 3.x examples do not apply): dnnl_layer_normalization_forward_desc_init
+ * (&desc, prop, &data_md, &stat_md, eps, flags), then
+ * dnnl_primitive_desc_create and dnnl_primitive_create.  gamma and beta are
+ * separate 1-D tensors with dnnl_use_scale (0x8) and dnnl_use_shift (0x10),
+ * so either may be absent like in our ABI (dnnl_use_scaleshift, 0x2, would
+ * need one 2 x C tensor and a copy).
+ *
+ * All of that is built in prepare(), outside any timed loop; forward() only
+ * points the memory objects at the caller's buffers and executes.
+ *
+ * Threads matched fairly: Debian builds oneDNN with the OpenMP runtime, whose
+ * thread count (the nthreads-var ICV) belongs to the calling thread.
+ * prepare() sets it to 1 for its caller, so each lnbench benchmark thread
+ * runs its own single-threaded primitive on its own row block, and `onednn`
+ * at t threads uses exactly t cores like every other kernel.
+ * omp_set_num_threads is looked up at run time (libgomp is already loaded as
+ * oneDNN's dependency) so lnbench itself needs no OpenMP flags.
+ *
+ * Data layout: one memory descriptor serves as source and destination in
+ * 2.x, so x and y must share a row stride; when they do not, the primitive
+ * is built for one row and run row by row (correct, slow; only tests do it).
+ * The statistics, when asked for, come from forward_training (mean and
+ * variance); rstd = 1/sqrt(var + eps) is computed here.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "lnbench_kernel.h"
+
+#include <oneapi/dnnl/dnnl.h>
+
+#include <dlfcn.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+typedef struct onednn_state {
+    dnnl_engine_t engine;
+    dnnl_stream_t stream;
+    dnnl_primitive_t prim;
+    dnnl_memory_t src, dst, scale, shift, mean, var;
+    float *mean_buf, *var_buf; /* forward_training's outputs */
+    size_t rows, dim;          /* the shape prepare saw */
+    size_t x_stride, y_stride;
+    int per_row;               /* primitive built for one row */
+    int training;
+    int has_scale, has_shift;
+} onednn_state;
+
+static void (*omp_set_threads)(int);
+static const char *runtime_problem;
+static pthread_once_t runtime_once = PTHREAD_ONCE_INIT;
+
+static void find_runtime(void)
+{
+    const dnnl_version_t *v = dnnl_version();
+    if (v->cpu_runtime == DNNL_RUNTIME_SEQ)
+        return; /* already single-threaded */
+    if (v->cpu_runtime != DNNL_RUNTIME_OMP) {
+        runtime_problem = "oneDNN built with a threading runtime lnbench cannot limit";
+        return;
+    }
+    void *self = dlopen(NULL, RTLD_LAZY);
+    void *sym = self ? dlsym(self, "omp_set_num_threads") : NULL;
+    if (!sym) {
+        runtime_problem = "omp_set_num_threads not found";
+        return;
+    }
+    /* POSIX guarantees dlsym's data pointer converts to a function pointer. */
+    *(void **)&omp_set_threads = sym;
+}
+
+static const char *onednn_unavailable(void)
+{
+    pthread_once(&runtime_once, find_runtime);
+    return runtime_problem;
+}
+
+static void onednn_release(void *p)
+{
+    onednn_state *s = p;
+    if (!s)
+        return;
+    dnnl_memory_t *mems[] = {&s->src, &s->dst, &s->scale, &s->shift, &s->mean, &s->var};
+    for (size_t i = 0; i < sizeof mems / sizeof mems[0]; i++)
+        if (*mems[i])
+            dnnl_memory_destroy(*mems[i]);
+    if (s->prim)
+        dnnl_primitive_destroy(s->prim);
+    if (s->stream)
+        dnnl_stream_destroy(s->stream);
+    if (s->engine)
+        dnnl_engine_destroy(s->engine);
+    free(s->mean_buf);
+    free(s->var_buf);
+    free(s);
+}
+
+static int onednn_prepare(const ln_args *a, void **state, const char **why)
+{
+    *state = NULL;
+    const char *problem = onednn_unavailable();
+    if (problem) {
+        *why = problem;
+        return -1;
+    }
+    if (omp_set_threads)
+        omp_set_threads(1); /* this thread's primitives run on this thread only */
+    if (a->rows == 0 || a->dim == 0) {
+        *why = "empty shape";
+        return -1;
+    }
+    onednn_state *s = calloc(1, sizeof *s);
+    if (!s) {
+        *why = "out of memory";
+        return -1;
+    }
+    s->rows = a->rows;
+    s->dim = a->dim;
+    s->x_stride = a->x_stride;
+    s->y_stride = a->y_stride;
+    s->per_row = a->x_stride != a->y_stride && a->rows > 1;
+    s->training = a->mean != NULL || a->rstd != NULL;
+    s->has_scale = a->gamma != NULL;
+    s->has_shift = a->beta != NULL;
+    size_t prim_rows = s->per_row ? 1 : a->rows;
+
+    dnnl_memory_desc_t data_md, stat_md, vec_md;
+    dnnl_dims_t data_dims = {(dnnl_dim_t)prim_rows, (dnnl_dim_t)a->dim};
+    dnnl_dims_t data_strides = {(dnnl_dim_t)a->x_stride, 1};
+    dnnl_dims_t stat_dims = {(dnnl_dim_t)prim_rows};
+    dnnl_dims_t vec_dims = {(dnnl_dim_t)a->dim};
+    dnnl_layer_normalization_desc_t desc;
+    dnnl_primitive_desc_t pd = NULL;
+    unsigned flags = (s->has_scale ? dnnl_use_scale : 0) | (s->has_shift ? dnnl_use_shift : 0);
+
+    *why = "oneDNN primitive creation failed";
+    if (dnnl_engine_create(&s->engine, dnnl_cpu, 0) != dnnl_success ||
+        dnnl_stream_create(&s->stream, s->engine, dnnl_stream_default_flags) != dnnl_success)
+        goto fail;
+    if (dnnl_memory_desc_init_by_strides(&data_md, 2, data_dims, dnnl_f32, data_strides) !=
+            dnnl_success ||
+        dnnl_memory_desc_init_by_tag(&stat_md, 1, stat_dims, dnnl_f32, dnnl_a) != dnnl_success ||
+        dnnl_memory_desc_init_by_tag(&vec_md, 1, vec_dims, dnnl_f32, dnnl_a) != dnnl_success)
+        goto fail;
+    if (dnnl_layer_normalization_forward_desc_init(
+            &desc, s->training ? dnnl_forward_training : dnnl_forward_inference, &data_md,
+            &stat_md, a->eps, flags) != dnnl_success)
+        goto fail;
+    if (dnnl_primitive_desc_create(&pd, &desc, NULL, s->engine, NULL) != dnnl_success)
+        goto fail;
+    dnnl_status_t st = dnnl_primitive_create(&s->prim, pd);
+    dnnl_primitive_desc_destroy(pd);
+    if (st != dnnl_success)
+        goto fail;
+    /* Memory objects without buffers: forward() sets the handles. */
+    if (dnnl_memory_create(&s->src, &data_md, s->engine, DNNL_MEMORY_NONE) != dnnl_success ||
+        dnnl_memory_create(&s->dst, &data_md, s->engine, DNNL_MEMORY_NONE) != dnnl_success)
+        goto fail;
+    if (s->has_scale &&
+        dnnl_memory_create(&s->scale, &vec_md, s->engine, DNNL_MEMORY_NONE) != dnnl_success)
+        goto fail;
+    if (s->has_shift &&
+        dnnl_memory_create(&s->shift, &vec_md, s->engine, DNNL_MEMORY_NONE) != dnnl_success)
+        goto fail;
+    if (s->training) {
+        s->mean_buf = malloc(prim_rows * sizeof(float));
+        s->var_buf = malloc(prim_rows * sizeof(float));
+        if (!s->mean_buf || !s->var_buf) {
+            *why = "out of memory";
+            goto fail;
+        }
+        if (dnnl_memory_create(&s->mean, &stat_md, s->engine, s->mean_buf) != dnnl_success ||
+            dnnl_memory_create(&s->var, &stat_md, s->engine, s->var_buf) != dnnl_success)
+            goto fail;
+    }
+    *why = NULL;
+    *state = s;
+    return 0;
+fail:
+    onednn_release(s);
+    return -1;
+}
+
+/* One execution over `rows` rows starting at x, y (rows is the primitive's
+ * row count). */
+static int run_block(onednn_state *s, const ln_args *a, const float *x, float *y,
+                     float *mean, float *rstd, size_t rows)
+{
+    dnnl_exec_arg_t args[6];
+    int n = 0;
+    /* oneDNN reads src through a non-const handle; it does not write it. */
+    if (dnnl_memory_set_data_handle(s->src, (void *)(size_t)x) != dnnl_success ||
+        dnnl_memory_set_data_handle(s->dst, y) != dnnl_success)
+        return -1;
+    args[n++] = (dnnl_exec_arg_t){DNNL_ARG_SRC, s->src};
+    args[n++] = (dnnl_exec_arg_t){DNNL_ARG_DST, s->dst};
+    if (s->has_scale) {
+        if (dnnl_memory_set_data_handle(s->scale, (void *)(size_t)a->gamma) != dnnl_success)
+            return -1;
+        args[n++] = (dnnl_exec_arg_t){DNNL_ARG_SCALE, s->scale};
+    }
+    if (s->has_shift) {
+        if (dnnl_memory_set_data_handle(s->shift, (void *)(size_t)a->beta) != dnnl_success)
+            return -1;
+        args[n++] = (dnnl_exec_arg_t){DNNL_ARG_SHIFT, s->shift};
+    }
+    if (s->training) {
+        args[n++] = (dnnl_exec_arg_t){DNNL_ARG_MEAN, s->mean};
+        args[n++] = (dnnl_exec_arg_t){DNNL_ARG_VARIANCE, s->var};
+    }
+    if (dnnl_primitive_execute(s->prim, s->stream, n, args) != dnnl_success ||
+        dnnl_stream_wait(s->stream) != dnnl_success)
+        return -1;
+    if (s->training)
+        for (size_t i = 0; i < rows; i++) {
+            if (mean)
+                mean[i] = s->mean_buf[i];
+            if (rstd) /* what oneDNN applies: 1/sqrtf(var + eps) in float */
+                rstd[i] = 1.0f / sqrtf(s->var_buf[i] + a->eps);
+        }
+    return 0;
+}
+
+static int onednn_forward(const ln_args *a, void *state)
+{
+    onednn_state *s = state;
+    if (!s) { /* called without prepare: do the whole dance once */
+        const char *why;
+        if (onednn_prepare(a, &state, &why) != 0)
+            return -1;
+        int rc = onednn_forward(a, state);
+        onednn_release(state);
+        return rc;
+    }
+    if (a->rows != s->rows || a->dim != s->dim || a->x_stride != s->x_stride ||
+        a->y_stride != s->y_stride || (a->gamma != NULL) != s->has_scale ||
+        (a->beta != NULL) != s->has_shift)
+        return -1; /* not the shape prepare() built the primitive for */
+    if (!s->per_row)
+        return run_block(s, a, a->x, a->y, a->mean, a->rstd, a->rows);
+    for (size_t i = 0; i < a->rows; i++)
+        if (run_block(s, a, a->x + i * a->x_stride, a->y + i * a->y_stride,
+                      a->mean ? a->mean + i : NULL, a->rstd ? a->rstd + i : NULL, 1) != 0)
+            return -1;
+    return 0;
+}
+
+/* Measured with `lnbench accuracy --kernels onednn` (dims up to 12288, the
+ * default gamma/beta); bounds are the measured maxima with a margin. */
+static const ln_ulp_bound onednn_bounds[] = {
+    {NULL, 0},
+};
+
+const ln_kernel ln_kernel_onednn = {
+    .name = "onednn",
+    .family = "peer",
+    .description = "oneDNN 2.x layer normalization (C API, one thread per caller)",
+    .unavailable = onednn_unavailable,
+    .prepare = onednn_prepare,
+    .release = onednn_release,
+    .forward = onednn_forward,
+    .bounds = onednn_bounds,
+};
