@@ -17,3 +17,12 @@ foreach(_t IN LISTS _lnbench_script_tests)
   set_tests_properties(scripts_${_t} PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120
                        LABELS scripts)
 endforeach()
+
+# icount also runs lnbench under callgrind when lnbench and valgrind exist.
+add_test(NAME scripts_icount
+         COMMAND ${LNBENCH_SYSTEM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/scripts/test_scripts.py icount)
+set_tests_properties(scripts_icount PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120 LABELS scripts)
+if(TARGET lnbench)
+  set_tests_properties(scripts_icount PROPERTIES
+                       ENVIRONMENT "LNBENCH_EXE=$<TARGET_FILE:lnbench>")
+endif()

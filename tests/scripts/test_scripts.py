@@ -335,6 +335,88 @@ def test_promote(tmp):
     check(p.returncode == 0, f"compare baseline vs run dir:\n{p.stdout}{p.stderr}")
 
 
+# ---------------------------------------------------------------- icount
+
+CALLGRIND = """# callgrind format
+version: 1
+positions: line
+events: Ir
+fn=(1) main
+0 10
+cfn=(2) naive_two_pass_forward
+calls=2 0
+0 2000
+cfn=(3) welford_forward.constprop.0
+calls=1 0
+0 1500
+fn=(4) bench_body
+cfn=(2)
+calls=2 0
+0 2000
+cfn=(5) welford_forward_helper
+calls=7 0
+0 99
+fn=(2)
+0 4000
+"""
+
+
+def test_icount(tmp):
+    """callgrind output parsing (name compression, call sites summed, clone
+    suffixes); --from-speed; a planted 3 % instruction growth fails the gate;
+    with a built lnbench and valgrind, a real count is positive and identical
+    on a rerun."""
+    ic = load_script("icount")
+    cg = os.path.join(tmp, "cg.out")
+    with open(cg, "w") as f:
+        f.write(CALLGRIND)
+    funcs = ic.parse_callgrind(cg)
+    check(ic.kernel_counts(funcs, "naive_two_pass") == (4, 4000), f"naive: {funcs}")
+    check(ic.kernel_counts(funcs, "welford") == (1, 1500), f"welford: {funcs}")
+    # --from-speed: counters present / absent.
+    s = gen(tmp, "s.json", "speed", "--kernels", "naive_two_pass,welford")
+    doc = json.load(open(s))
+    for e in doc["benchmarks"]:
+        e["instructions_per_element"] = 8.0 if e["name"].startswith("naive") else 16.0
+    sp = os.path.join(tmp, "sp.json")
+    json.dump(doc, open(sp, "w"))
+    out = os.path.join(tmp, "ic.json")
+    p = run("icount", "--from-speed", sp, "-o", out)
+    check(p.returncode == 0, f"--from-speed: {p.stderr}")
+    base = json.load(open(out))
+    check(base["method"] == "perf" and len(base["results"]) == 6, "from-speed results")
+    expect_exit2(run("icount", "--from-speed", s, "-o", os.path.join(tmp, "x.json")),
+                 "no instructions_per_element")
+    expect_exit2(run("icount", "--from-speed", sp, "-o", out), "exists")
+    # The gate: +3 % instructions on welford -> 1; +0.5 % -> 0.
+    for factor, want in ((1.03, 1), (1.005, 0)):
+        new = json.loads(json.dumps(base))
+        for r in new["results"]:
+            if r["kernel"] == "welford":
+                r["instructions_per_element"] *= factor
+        np_ = os.path.join(tmp, f"new{factor}.json")
+        json.dump(new, open(np_, "w"))
+        p = run("compare", out, np_)
+        check(p.returncode == want, f"icount x{factor}: exit {p.returncode}\n{p.stdout}")
+    # Real callgrind run, when possible.
+    exe = os.environ.get("LNBENCH_EXE")
+    import shutil
+    if not exe or not os.path.exists(exe) or not shutil.which("valgrind"):
+        print("(no lnbench/valgrind: real callgrind run skipped)")
+        return 0
+    if subprocess.run([exe, "speed", "--help"], capture_output=True).returncode != 0:
+        print("(lnbench built without speed: real callgrind run skipped)")
+        return 0
+    counts = []
+    for i in (1, 2):
+        o = os.path.join(tmp, f"real{i}.json")
+        p = run("icount", "--lnbench", exe, "--kernels", "naive_two_pass",
+                "--shapes", "4x256", "-o", o)
+        check(p.returncode == 0, f"icount under callgrind: {p.stderr}")
+        counts.append([r["instructions_per_element"] for r in json.load(open(o))["results"]])
+    check(counts[0] == counts[1] and counts[0][0] > 1, f"callgrind counts: {counts}")
+
+
 # ---------------------------------------------------------------- report
 
 def test_report(tmp):
