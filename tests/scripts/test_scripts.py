@@ -14,6 +14,7 @@ import importlib.machinery
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -415,6 +416,71 @@ def test_icount(tmp):
         check(p.returncode == 0, f"icount under callgrind: {p.stderr}")
         counts.append([r["instructions_per_element"] for r in json.load(open(o))["results"]])
     check(counts[0] == counts[1] and counts[0][0] > 1, f"callgrind counts: {counts}")
+
+
+# ---------------------------------------------------------------- workflow
+
+def test_workflow(tmp):
+    """.github/workflows/bench.yml parses (Debian's python3-yaml) and has
+    the structure the issue asks for: on push; a matrix with an x86-64 and
+    an arm64 runner that build, test, measure, gate with scripts/compare and
+    upload results; a macOS build allowed to fail; a final job that needs
+    the others, runs always and merges one report.  Every script it calls
+    exists, every action is pinned to a version."""
+    try:
+        import yaml
+    except ImportError:
+        print("python3-yaml missing")
+        return SKIP
+    path = os.path.join(ROOT, ".github", "workflows", "bench.yml")
+    try:
+        wf = yaml.safe_load(open(path))
+    except yaml.YAMLError as e:
+        raise Fail(f"bench.yml does not parse: {e}")
+    on = wf.get("on", wf.get(True))  # YAML 1.1 reads a bare `on` as true
+    check(isinstance(on, dict) and "push" in on, "not triggered on push")
+    jobs = wf.get("jobs", {})
+    check({"bench", "macos-metal", "report"} <= set(jobs), f"jobs: {sorted(jobs)}")
+
+    def steps_text(job):
+        return "\n".join(str(st.get("run", "")) + " " + str(st.get("uses", ""))
+                         for st in job.get("steps", []))
+    for name, job in jobs.items():
+        check("runs-on" in job and job.get("steps"), f"job {name} lacks runs-on/steps")
+        for st in job["steps"]:
+            check(("run" in st) != ("uses" in st), f"{name}: a step needs run xor uses: {st}")
+            if "uses" in st:
+                check(re.search(r"@v\d+$", st["uses"]) is not None,
+                      f"{name}: unpinned action {st['uses']}")
+        for script in re.findall(r"scripts/[a-z][a-z-]*", steps_text(job)):
+            check(os.path.exists(os.path.join(ROOT, script)), f"{name} calls missing {script}")
+    bench = jobs["bench"]
+    legs = bench["strategy"]["matrix"]["include"]
+    runners = [str(x["runner"]) for x in legs]
+    check(any("ubuntu" in r and "arm" not in r for r in runners), f"no x86-64 leg: {runners}")
+    check(any("arm" in r for r in runners), f"no arm64 leg: {runners}")
+    check("${{ matrix.runner }}" in str(bench["runs-on"]), "bench does not use the matrix runner")
+    text = steps_text(bench)
+    for needle in ("cmake --build", "ctest", "lnbench accuracy", "lnbench speed",
+                   "scripts/icount", "scripts/compare", "actions/upload-artifact"):
+        check(needle in text, f"bench job lacks '{needle}'")
+    up = [st for st in bench["steps"] if "upload-artifact" in str(st.get("uses"))]
+    check(up and up[0].get("if") == "always()", "results not uploaded when the gate fails")
+    mac = jobs["macos-metal"]
+    check("macos" in str(mac["runs-on"]) and mac.get("continue-on-error") is True,
+          "macOS leg must be allowed to fail/skip")
+    rep = jobs["report"]
+    check(set(rep.get("needs", [])) == {"bench", "macos-metal"} and rep.get("if") == "always()",
+          "report job must need every other job and run always")
+    t = steps_text(rep)
+    check("download-artifact" in t and "scripts/report" in t and "upload-artifact" in t,
+          "report job must download, build and upload the report")
+    import shutil
+    if shutil.which("yamllint"):
+        p = subprocess.run(["yamllint", "-d", "{extends: relaxed, rules: {line-length: "
+                            "{max: 120}, truthy: disable}}", path],
+                           capture_output=True, text=True)
+        check(p.returncode == 0, f"yamllint: {p.stdout}")
 
 
 # ---------------------------------------------------------------- report
