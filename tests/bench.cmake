@@ -8,3 +8,6 @@ if(TARGET lnbench_speed)
   add_test(NAME test_speed_cli
            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/bench/test_speed_cli.sh $<TARGET_FILE:lnbench>)
 endif()
+
+# The oneDNN peer kernel (passes as "skipped" in builds without oneDNN).
+lnbench_c_test(test_onednn ${CMAKE_CURRENT_SOURCE_DIR}/test_onednn.c lnbench_common lnbench_kernels)

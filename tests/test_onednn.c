@@ -1,0 +1,148 @@
+/*
+ * test_onednn.c - the oneDNN peer behind the kernel ABI.
+ *
+ *  - threads matched fairly: running it must not start an OpenMP team (the
+ *    process stays at one thread on Linux), so at t benchmark threads it
+ *    uses t cores;
+ *  - x and y with different row strides (the per-row path) give the same
+ *    bits as equal strides;
+ *  - mean/rstd outputs (forward_training) agree with a double computation;
+ *  - gamma/beta NULL work; a shape mismatch between prepare and forward is
+ *    refused rather than read out of bounds.
+ * Skipped (passes) when the build has no oneDNN.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "inputs.h"
+#include "lnbench_kernel.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int failures;
+#define CHECK(cond)                                                              \
+    do {                                                                         \
+        if (!(cond)) {                                                           \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+            failures++;                                                          \
+        }                                                                        \
+    } while (0)
+
+/* Threads of this process (Linux), or -1 when unknown. */
+static int thread_count(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f)
+        return -1;
+    char line[256];
+    int n = -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "Threads: %d", &n) == 1)
+            break;
+    fclose(f);
+    return n;
+}
+
+int main(void)
+{
+    const ln_kernel *k = ln_kernel_find("onednn");
+    if (!k) {
+        printf("test_onednn: skipped (built without oneDNN)\n");
+        return 0;
+    }
+    CHECK(!strcmp(k->family, "peer"));
+    CHECK(k->prepare && k->release);
+    const char *why = k->unavailable ? k->unavailable() : NULL;
+    if (why) {
+        printf("test_onednn: skipped (%s)\n", why);
+        return 0;
+    }
+
+    enum { ROWS = 37, DIM = 768, PAD = 5 };
+    const ln_dist *normal = ln_dist_find("normal");
+    float *x = malloc(ROWS * DIM * sizeof *x), *y1 = malloc(ROWS * DIM * sizeof *y1);
+    float *xs = malloc(ROWS * (DIM + PAD) * sizeof *xs);
+    float *y2 = malloc(ROWS * (DIM + 2 * PAD) * sizeof *y2);
+    float *gamma = malloc(DIM * sizeof *gamma), *beta = malloc(DIM * sizeof *beta);
+    float mean[ROWS], rstd[ROWS];
+    if (!normal || !x || !y1 || !xs || !y2 || !gamma || !beta) {
+        fprintf(stderr, "setup failed\n");
+        return 1;
+    }
+    ln_generate(normal, 3, ROWS, DIM, x, DIM);
+    ln_generate_affine(3, DIM, gamma, beta);
+    for (size_t i = 0; i < ROWS; i++)
+        memcpy(xs + i * (DIM + PAD), x + i * DIM, DIM * sizeof *x);
+
+    int before = thread_count();
+    ln_args a = {.rows = ROWS, .dim = DIM, .x = x, .x_stride = DIM, .y = y1, .y_stride = DIM,
+                 .gamma = gamma, .beta = beta, .eps = 1e-5f};
+    CHECK(ln_kernel_run(k, &a, &why) == 0);
+    int after = thread_count();
+    if (before > 0)
+        CHECK(after == before); /* no OpenMP team was started */
+
+    /* Different strides: same bits. */
+    ln_args b = a;
+    b.x = xs;
+    b.x_stride = DIM + PAD;
+    b.y = y2;
+    b.y_stride = DIM + 2 * PAD;
+    b.mean = mean;
+    b.rstd = rstd;
+    CHECK(ln_kernel_run(k, &b, &why) == 0);
+    int same = 1;
+    for (size_t i = 0; i < ROWS; i++)
+        same &= !memcmp(y1 + i * DIM, y2 + i * (DIM + 2 * PAD), DIM * sizeof *y1);
+    CHECK(same);
+
+    /* Statistics against double. */
+    for (size_t i = 0; i < ROWS; i++) {
+        double m = 0, v = 0;
+        for (size_t j = 0; j < DIM; j++)
+            m += x[i * DIM + j];
+        m /= DIM;
+        for (size_t j = 0; j < DIM; j++)
+            v += (x[i * DIM + j] - m) * (x[i * DIM + j] - m);
+        v /= DIM;
+        CHECK(fabs(mean[i] - m) <= 1e-5);
+        CHECK(fabs(rstd[i] - 1 / sqrt(v + 1e-5)) <= 1e-5 / sqrt(v + 1e-5));
+    }
+
+    /* No affine: y is xhat. */
+    ln_args c = a;
+    c.gamma = c.beta = NULL;
+    c.mean = mean;
+    c.rstd = rstd;
+    CHECK(ln_kernel_run(k, &c, &why) == 0);
+    double worst = 0;
+    for (size_t i = 0; i < ROWS; i++)
+        for (size_t j = 0; j < DIM; j++) {
+            double e = ((double)x[i * DIM + j] - mean[i]) * rstd[i] - y1[i * DIM + j];
+            worst = fmax(worst, fabs(e));
+        }
+    CHECK(worst < 1e-4);
+
+    /* forward with a shape other than prepare's is refused. */
+    void *state = NULL;
+    CHECK(k->prepare(&a, &state, &why) == 0);
+    ln_args d = a;
+    d.rows = ROWS + 1;
+    CHECK(k->forward(&d, state) != 0);
+    CHECK(k->forward(&a, state) == 0);
+    k->release(state);
+
+    free(x);
+    free(y1);
+    free(xs);
+    free(y2);
+    free(gamma);
+    free(beta);
+    if (failures) {
+        fprintf(stderr, "test_onednn: %d failures\n", failures);
+        return 1;
+    }
+    printf("test_onednn: ok\n");
+    return 0;
+}
