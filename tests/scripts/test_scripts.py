@@ -524,7 +524,7 @@ def test_report(tmp):
           "HTML does not embed every plot")
     check('src="plots/' not in page, "HTML refers to external files")
     first = md.split("## Machines")[0]
-    check("Which kernel to use" in first and "use **avx512**" in first,
+    check("Which kernel to use" in first and "| **avx512** |" in first,
           "first screen lacks the recommendation")
     check("ci-box-synthetic-cpu-2-10ghz" in md and "arm-box-neoverse-v2" in md,
           "machines missing")
