@@ -130,6 +130,11 @@ def test_gate_weak(tmp):
     check(p.returncode == 0, f"per-kernel threshold ignored:\n{p.stdout}")
     p = run("compare", b, n, "--threshold", 20)
     check(p.returncode == 0, "--threshold ignored")
+    with open(cfg, "w") as f:
+        f.write('[speed\nthreshold_pct = \n')
+    expect_exit2(run("compare", b, n, "--config", cfg), "bad TOML")
+    expect_exit2(run("compare", b, n, "--config", os.path.join(tmp, "none.toml")),
+                 "no such config")
     # GB's aggregates-only output still compares (medians only).
     n = gen(tmp, "agg.json", "speed", "--seed", 2, "--aggregates-only", "--slow", "welford=1.2")
     p = run("compare", b, n)
