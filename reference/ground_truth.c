@@ -34,8 +34,10 @@
 
 #include "ground_truth.h"
 
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,11 +80,13 @@ int ln_ground_truth_tune(unsigned p0, unsigned good_bits)
 typedef struct gt_ws {
     size_t n;
     unsigned long nl;      /* n as an MPFR integer operand */
+    int L;                 /* n <= 2^L */
     mpfr_t *xv;            /* the row, 24-bit precision (exact) */
     mpfr_t *x2;            /* x_i^2, 53-bit precision (exact, see below) */
     mpfr_ptr *pv;          /* pointers for mpfr_sum */
     mpfr_t S, sumsq, A, B, Q, W, nW, e3;
-    mpfr_t nx, d, N;
+    mpfr_t nm, d, N;       /* n; d_i; N_i = gamma_i d_i n */
+    mpfr_t H;              /* 53 bits: RN53 of the result */
     int levels;            /* precisions p0 << k, k < levels */
     mpfr_prec_t p0;
     long good_bits;
@@ -100,6 +104,32 @@ static void gt_fail(gt_ws *w, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(w->err, sizeof w->err, fmt, ap);
     va_end(ap);
+}
+
+/* floor(log2 m) for 1 <= m < 2^24 (the conversion to float is exact). */
+static int ilog2_u24(uint32_t m)
+{
+    float f = (float)m;
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return (int)(u >> 23) - 127;
+}
+
+/* For a finite nonzero binary32 f: |f| < 2^*top, and f is an integer
+ * multiple of 2^*bot (the weight of its lowest set bit). */
+static void flt_bits(float f, int *top, int *bot)
+{
+    uint32_t u, m;
+    int ef, e;
+
+    memcpy(&u, &f, sizeof u);
+    ef = (int)((u >> 23) & 0xff);
+    m = u & 0x7fffffu;
+    if (ef != 0)
+        m |= 0x800000u;
+    e = ef != 0 ? ef - 150 : -149; /* f = +-m 2^e */
+    *top = e + ilog2_u24(m) + 1;
+    *bot = e + ilog2_u24(m & (0u - m));
 }
 
 /* Smallest L with n <= 2^L. */
@@ -134,6 +164,7 @@ static int gt_ws_init(gt_ws *w, size_t n, unsigned p0, unsigned good_bits)
         w->levels++;
     w->n = n;
     w->nl = (unsigned long)n;
+    w->L = (int)L;
     w->xv = malloc(n * sizeof *w->xv);
     w->x2 = malloc(n * sizeof *w->x2);
     w->pv = malloc(n * sizeof *w->pv);
@@ -150,7 +181,9 @@ static int gt_ws_init(gt_ws *w, size_t n, unsigned p0, unsigned good_bits)
     mpfr_init2(w->S, p_S);
     mpfr_init2(w->sumsq, p_sq);
     mpfr_inits2(p_big, w->A, w->B, w->Q, w->W, w->nW, w->e3, (mpfr_ptr)0);
-    mpfr_init2(w->nx, 24 + L + 8);
+    mpfr_init2(w->nm, 64);
+    mpfr_set_ui(w->nm, (unsigned long)n, MPFR_RNDN);
+    mpfr_init2(w->H, 53);
     mpfr_init2(w->d, p_d);
     mpfr_init2(w->N, p_N);
     for (k = 0; k < w->levels; k++) {
@@ -172,7 +205,7 @@ static void gt_ws_clear(gt_ws *w)
     free(w->x2);
     free(w->pv);
     mpfr_clears(w->S, w->sumsq, w->A, w->B, w->Q, w->W, w->nW, w->e3,
-                w->nx, w->d, w->N, (mpfr_ptr)0);
+                w->nm, w->d, w->N, w->H, (mpfr_ptr)0);
     for (k = 0; k < w->levels; k++)
         mpfr_clears(w->s[k], w->P[k], w->T[k], w->R[k], (mpfr_ptr)0);
 }
@@ -192,7 +225,8 @@ static void gt_ws_clear(gt_ws *w)
  * inside the cell, x rounds to v whatever it is; ties need no care, since a
  * midpoint strictly inside the interval fails the test.  The differences
  * are rounded downwards, so a "yes" is never an artefact of rounding. */
-static int gt_decided(mpfr_t T, mpfr_exp_t rho_exp, float v, mpfr_t tmp)
+static int gt_decided_slow(mpfr_t T, mpfr_exp_t rho_exp, float v,
+                           mpfr_t tmp)
 {
     double lo_m, hi_m;
 
@@ -221,25 +255,63 @@ static int gt_decided(mpfr_t T, mpfr_exp_t rho_exp, float v, mpfr_t tmp)
     return 1;
 }
 
-/* Store the binary32 rounding r of v and v itself as a double-double.
- * hi = RN53(v); v - hi is a multiple of ulp_p(v) below ulp_53(v), so the
- * subtraction at v's precision (tmp has it) is exact; lo = RN53(v - hi). */
-static void gt_store(mpfr_t v, float rv, mpfr_t tmp, float *r, double *hi,
-                     double *lo)
+/* The same decision from doubles, for the usual case; it falls back on
+ * gt_decided_slow when it cannot tell.
+ *
+ * hd + ld is T as a double-double: hd = RN53(T), and ld = RN53(T - hd)
+ * with T - hd computed exactly, so |(T - hd) - ld| <= 2^-53 |ld|.  With
+ * v = RN_binary32(T) finite, hd - v is exact in double (Sterbenz: hd and v
+ * are within a factor 2 of each other, or v = 0).  So D = T - v equals
+ * (hd - v) + (T - hd) and a = |RN(dv + ld)| satisfies
+ *     |D| <= a + 2^-53 a + 2^-53 |ld|.
+ * Every real x with |x - T| <= rho rounds to v if |D| + rho is below both
+ * half-spacings around v (h_dn, h_up: exact powers of two).  The test adds
+ * a margin m = 2^-50 (a + |ld| + rho), which covers the two error terms
+ * above and the rounding of the sum a + rho + m itself (three roundings,
+ * each at most 2^-53 of the sum).  Using the smaller half-spacing on both
+ * sides costs nothing except next to a power of two, where the slow test
+ * takes over.  Tiny or huge hd (double subnormals, rho outside double's
+ * range) and infinite v also go the slow way. */
+static int gt_decided(mpfr_t T, mpfr_exp_t rho_exp, float v, double hd,
+                      double ld, mpfr_t tmp)
 {
-    double h = mpfr_get_d(v, MPFR_RNDN);
-    *r = rv;
-    if (hi != NULL)
-        *hi = h;
-    if (lo != NULL) {
-        mpfr_sub_d(tmp, v, h, MPFR_RNDN);
-        *lo = mpfr_get_d(tmp, MPFR_RNDN);
-    }
+    double dn, up, h, rho, a, m;
+
+    if (isinf(v) || rho_exp < -1000 || rho_exp > 1000 ||
+        fabs(hd) < 0x1p-900)
+        return gt_decided_slow(T, rho_exp, v, tmp);
+    dn = nextafterf(v, -INFINITY);
+    up = nextafterf(v, INFINITY);
+    if (isinf(dn))
+        dn = -0x1p128;
+    if (isinf(up))
+        up = 0x1p128;
+    h = (double)v - dn < up - (double)v ? ((double)v - dn) / 2
+                                        : (up - (double)v) / 2;
+    rho = ldexp(1.0, (int)rho_exp);
+    a = fabs((hd - (double)v) + ld);
+    m = 0x1p-50 * (a + fabs(ld) + rho);
+    if (a + rho + m < h)
+        return 1;
+    return gt_decided_slow(T, rho_exp, v, tmp);
+}
+
+/* T as a double-double (see gt_decided): hd = RN53(T) through the 53-bit
+ * w->H, and ld = RN53(T - hd), the subtraction being exact at T's
+ * precision (T - hd is a multiple of T's ulp below 2^-53 |T|). */
+static void gt_hilo(gt_ws *w, mpfr_t T, mpfr_t tmp, double *hd, double *ld)
+{
+    mpfr_set(w->H, T, MPFR_RNDN);
+    *hd = mpfr_get_d(w->H, MPFR_RNDN);
+    mpfr_sub(tmp, T, w->H, MPFR_RNDN);
+    *ld = mpfr_get_d(tmp, MPFR_RNDN);
 }
 
 /* The Ziv loop for one element, N = gamma_i d_i n already in w->N (exact,
- * nonzero).  Returns 0, or -1 when the precision cap is reached. */
-static int gt_element(gt_ws *w, float b, float *r, double *hi, double *lo)
+ * nonzero); b is beta_i, or NULL when it is 0.  Returns 0, or -1 when the
+ * precision cap is reached. */
+static int gt_element(gt_ws *w, mpfr_srcptr b, float *r, double *hi,
+                      double *lo)
 {
     int k;
 
@@ -249,22 +321,28 @@ static int gt_element(gt_ws *w, float b, float *r, double *hi, double *lo)
         mpfr_exp_t eP, eT, e, err;
         int inexact;
         float v;
+        double hd, ld;
 
         /* s = RN_p(sqrt(n W)), shared by the whole row. */
         if (w->s_state[k] == 0)
             w->s_state[k] = mpfr_sqrt(w->s[k], w->nW, MPFR_RNDN) ? 1 : 2;
         inexact = w->s_state[k] == 1;
         inexact |= mpfr_div(P, w->N, w->s[k], MPFR_RNDN) != 0;
-        if (b != 0.0f) {
+        if (b != NULL) {
             T = w->T[k];
-            inexact |= mpfr_add_d(T, P, (double)b, MPFR_RNDN) != 0;
+            inexact |= mpfr_add(T, P, b, MPFR_RNDN) != 0;
         } else {
             T = P;
         }
         if (!inexact) {
             /* Every step was exact: T is t itself, and mpfr_get_flt
              * rounds it correctly (ties to even included). */
-            gt_store(T, mpfr_get_flt(T, MPFR_RNDN), w->R[k], r, hi, lo);
+            gt_hilo(w, T, w->R[k], &hd, &ld);
+            *r = mpfr_get_flt(T, MPFR_RNDN);
+            if (hi != NULL)
+                *hi = hd;
+            if (lo != NULL)
+                *lo = ld;
             return 0;
         }
         if (mpfr_zero_p(T))
@@ -290,9 +368,14 @@ static int gt_element(gt_ws *w, float b, float *r, double *hi, double *lo)
          * subnormal range and overflow, while T itself lives in MPFR's
          * wide exponent range (so the bound above has no underflow). */
         v = mpfr_get_flt(T, MPFR_RNDN);
-        if (!gt_decided(T, eT - err, v, w->R[k]))
+        gt_hilo(w, T, w->R[k], &hd, &ld);
+        if (!gt_decided(T, eT - err, v, hd, ld, w->R[k]))
             continue;
-        gt_store(T, v, w->R[k], r, hi, lo);
+        *r = v;
+        if (hi != NULL)
+            *hi = hd;
+        if (lo != NULL)
+            *lo = ld;
         return 0;
     }
     return -1;
@@ -306,6 +389,9 @@ typedef struct gt_job {
     float *rounded;
     double *hi, *lo;
     size_t out_stride;
+    /* n gamma_i and beta_i as MPFR numbers, built once per call and only
+     * read by the threads (NULL without gamma / beta). */
+    const mpfr_t *gn, *bm;
     gt_ws ws;
     int ws_ok;
     int status;
@@ -351,6 +437,57 @@ static int gt_row(gt_job *j, size_t row)
         for (i = 0; i < n; i++)
             gt_nan_out(j, row, i);
         return 0;
+    }
+
+    /* Precisions for this row.  The sizes allocated in gt_ws_init cover
+     * any binary32 row; the row's own span of bits is usually far smaller
+     * (every x_i a multiple of 2^bot below 2^top), and MPFR's cost grows
+     * with precision, so size each exact quantity to the row:
+     *   S        multiple of 2^bot,    |S| < 2^(top + L)
+     *   d_i      multiple of 2^bot,    |d_i| < 2^(top + L + 1)
+     *   N_i      d_i times n gamma_i (at most 24 + L significant bits)
+     *   sum x^2  multiple of 2^(2 bot), below 2^(2 top + L)
+     *   n^2 sum x^2, n S^2, Q   multiples of 2^(2 bot), below 2^(2 top + 3L)
+     *   n^3 eps  multiple of 2^eb,     below 2^(et + 3L)
+     *   W = Q + n^3 eps, and n W (L more bits).
+     * Two bits of slack each; the exactness checks would catch a slip. */
+    {
+        int top = INT_MIN, bot = INT_MAX, t, bt, L = w->L, bx, wt, wb;
+        for (i = 0; i < n; i++) {
+            if (x[i] != 0.0f) {
+                flt_bits(x[i], &t, &bt);
+                if (t > top)
+                    top = t;
+                if (bt < bot)
+                    bot = bt;
+            }
+        }
+        if (top == INT_MIN) { /* all zero */
+            top = 1;
+            bot = 0;
+        }
+        bx = top - bot;
+        wt = 2 * top + 3 * L + 1;
+        wb = 2 * bot;
+        mpfr_set_prec(w->S, bx + L + 2);
+        mpfr_set_prec(w->d, bx + L + 3);
+        mpfr_set_prec(w->N, bx + 2 * L + 24 + 5);
+        mpfr_set_prec(w->sumsq, 2 * bx + L + 2);
+        mpfr_set_prec(w->A, 2 * bx + 3 * L + 4);
+        mpfr_set_prec(w->B, 2 * bx + 3 * L + 4);
+        mpfr_set_prec(w->Q, 2 * bx + 3 * L + 4);
+        if (j->eps != 0.0f) {
+            flt_bits(j->eps, &t, &bt);
+            mpfr_set_prec(w->e3, t - bt + 3 * L + 2);
+            if (t + 3 * L + 1 > wt)
+                wt = t + 3 * L + 1;
+            if (bt < wb)
+                wb = bt;
+        } else {
+            mpfr_set_prec(w->e3, 2);
+        }
+        mpfr_set_prec(w->W, wt - wb + 2);
+        mpfr_set_prec(w->nW, wt - wb + L + 3);
     }
 
     /* S and sum x_i^2, exactly.  x_i^2 is exact in double: 48 significant
@@ -403,8 +540,7 @@ static int gt_row(gt_job *j, size_t row)
             gt_nan_out(j, row, i);
             continue;
         }
-        GT_EXACT(w, mpfr_mul_ui(w->nx, w->xv[i], nl, MPFR_RNDN));
-        GT_EXACT(w, mpfr_sub(w->d, w->nx, w->S, MPFR_RNDN));
+        GT_EXACT(w, mpfr_fms(w->d, w->xv[i], w->nm, w->S, MPFR_RNDN));
         if (mpfr_zero_p(w->d) || g == 0.0f) {
             /* x_i equals the mean, or gamma_i = 0: t = beta_i exactly. */
             j->rounded[o] = b;
@@ -414,9 +550,10 @@ static int gt_row(gt_job *j, size_t row)
                 *lo = 0.0;
             continue;
         }
-        GT_EXACT(w, mpfr_mul_ui(w->N, w->d, nl, MPFR_RNDN));
-        GT_EXACT(w, mpfr_mul_d(w->N, w->N, (double)g, MPFR_RNDN));
-        if (gt_element(w, b, &j->rounded[o], hi, lo) != 0) {
+        GT_EXACT(w, mpfr_mul(w->N, w->d, j->gn != NULL ? j->gn[i] : w->nm,
+                             MPFR_RNDN));
+        if (gt_element(w, b != 0.0f ? j->bm[i] : NULL, &j->rounded[o], hi,
+                       lo) != 0) {
             gt_fail(w, "ground truth: precision cap of %d bits reached at "
                     "row %zu column %zu (bug)",
                     (int)(w->p0 << (w->levels - 1)), row, i);
@@ -460,6 +597,33 @@ static void *gt_thread_main(void *arg)
     return NULL;
 }
 
+/* Column constants shared by all rows: n gamma_i (exact: 24 + 64 bits)
+ * and beta_i.  Returns NULL only when memory runs out. */
+static mpfr_t *gt_columns(const float *v, size_t dim, unsigned long scale)
+{
+    mpfr_t *a = malloc(dim * sizeof *a);
+    size_t i;
+
+    if (a == NULL)
+        return NULL;
+    for (i = 0; i < dim; i++) {
+        mpfr_init2(a[i], 24 + 64);
+        mpfr_set_flt(a[i], v[i], MPFR_RNDN);
+        mpfr_mul_ui(a[i], a[i], scale, MPFR_RNDN);
+    }
+    return a;
+}
+
+static void gt_columns_free(mpfr_t *a, size_t dim)
+{
+    size_t i;
+    if (a == NULL)
+        return;
+    for (i = 0; i < dim; i++)
+        mpfr_clear(a[i]);
+    free(a);
+}
+
 static void set_err(char *err, size_t errlen, const char *msg)
 {
     if (err != NULL && errlen > 0)
@@ -476,6 +640,7 @@ int ln_ground_truth(const float *x, size_t rows, size_t dim, size_t x_stride,
     size_t nt, t, row0 = 0;
     int status = 0;
     unsigned p0 = gt_p0, good_bits = gt_good_bits;
+    mpfr_t *gn = NULL, *bm = NULL;
 
     if (err != NULL && errlen > 0)
         err[0] = '\0';
@@ -498,9 +663,16 @@ int ln_ground_truth(const float *x, size_t rows, size_t dim, size_t x_stride,
 
     jobs = calloc(nt, sizeof *jobs);
     tids = calloc(nt, sizeof *tids);
-    if (jobs == NULL || tids == NULL) {
+    if (gamma != NULL)
+        gn = gt_columns(gamma, dim, (unsigned long)dim);
+    if (beta != NULL)
+        bm = gt_columns(beta, dim, 1);
+    if (jobs == NULL || tids == NULL || (gamma != NULL && gn == NULL) ||
+        (beta != NULL && bm == NULL)) {
         free(jobs);
         free(tids);
+        gt_columns_free(gn, dim);
+        gt_columns_free(bm, dim);
         set_err(err, errlen, "ground truth: out of memory");
         return -1;
     }
@@ -520,6 +692,8 @@ int ln_ground_truth(const float *x, size_t rows, size_t dim, size_t x_stride,
         j->hi = hi;
         j->lo = lo;
         j->out_stride = out_stride;
+        j->gn = (const mpfr_t *)gn;
+        j->bm = (const mpfr_t *)bm;
         j->status = -1;
         row0 += cnt;
         if (gt_ws_init(&j->ws, dim, p0, good_bits) != 0) {
@@ -556,5 +730,7 @@ int ln_ground_truth(const float *x, size_t rows, size_t dim, size_t x_stride,
     }
     free(jobs);
     free(tids);
+    gt_columns_free(gn, dim);
+    gt_columns_free(bm, dim);
     return status;
 }
