@@ -335,6 +335,11 @@ def test_promote(tmp):
           "--force did not replace")
     expect_exit2(run("promote-baseline", os.path.join(tmp, "nope.json"), "--results", res),
                  "no such file")
+    p = run("promote-baseline", older, "--results", res, "--machine", "ci-debian12-x86-64")
+    check(p.returncode == 0 and os.path.exists(os.path.join(res, "ci-debian12-x86-64",
+                                                            "baseline-speed.json")), "--machine")
+    expect_exit2(run("promote-baseline", older, "--results", res, "--machine", "../x"),
+                 "not a folder name")
     # The gate against the promoted baseline: newest run vs baseline files.
     base = [os.path.join(runs, f"baseline-{k}.json") for k in ("speed", "accuracy")]
     p = run("compare", *base, runs)
