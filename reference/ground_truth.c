@@ -85,7 +85,7 @@ typedef struct gt_ws {
     mpfr_t *x2;            /* x_i^2, 53-bit precision (exact, see below) */
     mpfr_ptr *pv;          /* pointers for mpfr_sum */
     mpfr_t S, sumsq, A, B, Q, W, nW, e3;
-    mpfr_t nm, d, N;       /* n; d_i; N_i = gamma_i d_i n */
+    mpfr_t nm, nx, d, N;   /* n; n x_i; d_i; N_i = gamma_i d_i n */
     mpfr_t H;              /* 53 bits: RN53 of the result */
     int levels;            /* precisions p0 << k, k < levels */
     mpfr_prec_t p0;
@@ -184,6 +184,7 @@ static int gt_ws_init(gt_ws *w, size_t n, unsigned p0, unsigned good_bits)
     mpfr_init2(w->nm, 64);
     mpfr_set_ui(w->nm, (unsigned long)n, MPFR_RNDN);
     mpfr_init2(w->H, 53);
+    mpfr_init2(w->nx, 24 + L + 2);
     mpfr_init2(w->d, p_d);
     mpfr_init2(w->N, p_N);
     for (k = 0; k < w->levels; k++) {
@@ -205,7 +206,7 @@ static void gt_ws_clear(gt_ws *w)
     free(w->x2);
     free(w->pv);
     mpfr_clears(w->S, w->sumsq, w->A, w->B, w->Q, w->W, w->nW, w->e3,
-                w->nm, w->d, w->N, w->H, (mpfr_ptr)0);
+                w->nm, w->nx, w->d, w->N, w->H, (mpfr_ptr)0);
     for (k = 0; k < w->levels; k++)
         mpfr_clears(w->s[k], w->P[k], w->T[k], w->R[k], (mpfr_ptr)0);
 }
@@ -540,7 +541,9 @@ static int gt_row(gt_job *j, size_t row)
             gt_nan_out(j, row, i);
             continue;
         }
-        GT_EXACT(w, mpfr_fms(w->d, w->xv[i], w->nm, w->S, MPFR_RNDN));
+        /* (mul_ui + sub measure faster than one mpfr_fms) */
+        GT_EXACT(w, mpfr_mul_ui(w->nx, w->xv[i], nl, MPFR_RNDN));
+        GT_EXACT(w, mpfr_sub(w->d, w->nx, w->S, MPFR_RNDN));
         if (mpfr_zero_p(w->d) || g == 0.0f) {
             /* x_i equals the mean, or gamma_i = 0: t = beta_i exactly. */
             j->rounded[o] = b;
