@@ -1,0 +1,324 @@
+/*
+ * avx512_accurate.c - AVX-512F LayerNorm within 1 ulp: statistics and the
+ * normalisation in double, one rounding to binary32 at the end.
+ *
+ * Why it stays within 1 ulp: every binary32 is exact in double, the double
+ * sums of n <= 12288 terms lose ~2^-40 relatively, and the deviation
+ * x - mean is taken in double against a mean good to ~2^-45 sigma, so
+ * (x - mean) * rstd * gamma + beta reaches the final rounding (0.5 ulp) with
+ * an error near 2^-30 ulp - unless gamma * xhat and beta cancel to within
+ * ~2^-25 of each other, which no standard distribution does on its rows.
+ *
+ * Per row, the row staying in L1/L2 between passes:
+ *   1. md = sum(x - x0) / n in float, 16 lanes (cheap, exact for a
+ *      constant row): only a first guess m = x0 + md of the mean.
+ *   2. e = x - m in double: sum(e) and sum(e^2); mean = m + E[e] and
+ *      var = E[e^2] - E[e]^2 (the corrected two-pass: E[e] is tiny next to
+ *      sigma, so nothing cancels).  A constant row gives e = 0 exactly.
+ *   3. y = fma(((x - m) - E[e]) * rstd, gamma, beta) in double, rounded
+ *      once.  x - m is exact for offset rows (Sterbenz) and E[e] is small,
+ *      so the deviation carries an error of 2^-53 of itself, not of the
+ *      mean: subtracting a rounded double mean would cost up to ~2^-53 |mean|
+ *      and break the 1-ulp promise where gamma*xhat + beta is small.
+ * Eight floats are converted to eight doubles at a time (one zmm).
+ * Tails use k-masked loads and stores; large outputs are streamed.
+ */
+#include "cpu_features.h"
+#include "lnbench_kernel.h"
+#include "row_f64.h"
+
+#include <float.h>
+#include <immintrin.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#define LN_INLINE static inline __attribute__((always_inline))
+
+LN_INLINE __mmask16 first_lanes(size_t n)
+{
+    return (__mmask16)(n >= 16 ? 0xFFFFu : (1u << n) - 1u);
+}
+
+/* Pass 1: sum(x - x0) in float. */
+static float sum_shifted(const float *x, size_t n, float x0)
+{
+    const __m512 vx0 = _mm512_set1_ps(x0);
+    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+    __m512 s2 = _mm512_setzero_ps(), s3 = _mm512_setzero_ps();
+    size_t j = 0;
+    for (; j + 64 <= n; j += 64) {
+        s0 = _mm512_add_ps(s0, _mm512_sub_ps(_mm512_loadu_ps(x + j), vx0));
+        s1 = _mm512_add_ps(s1, _mm512_sub_ps(_mm512_loadu_ps(x + j + 16), vx0));
+        s2 = _mm512_add_ps(s2, _mm512_sub_ps(_mm512_loadu_ps(x + j + 32), vx0));
+        s3 = _mm512_add_ps(s3, _mm512_sub_ps(_mm512_loadu_ps(x + j + 48), vx0));
+    }
+    for (; j + 16 <= n; j += 16)
+        s0 = _mm512_add_ps(s0, _mm512_sub_ps(_mm512_loadu_ps(x + j), vx0));
+    if (j < n) {
+        __mmask16 m = first_lanes(n - j);
+        __m512 v = _mm512_maskz_loadu_ps(m, x + j);
+        s1 = _mm512_mask_add_ps(s1, m, s1, _mm512_sub_ps(v, vx0));
+    }
+    return _mm512_reduce_add_ps(
+        _mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+}
+
+/* 8 floats at p as 8 doubles; lanes outside mask m read nothing. */
+LN_INLINE __m512d load8(const float *p, __mmask8 m, int full)
+{
+    return _mm512_cvtps_pd(full ? _mm256_loadu_ps(p) : _mm256_maskz_loadu_ps(m, p));
+}
+
+/* Pass 2: sum(e) into *se, returns sum(e^2), e = x - m in double. */
+static double sums_dev(const float *x, size_t n, double m, double *se)
+{
+    const __m512d vm = _mm512_set1_pd(m);
+    __m512d e0 = _mm512_setzero_pd(), e1 = _mm512_setzero_pd();
+    __m512d e2 = _mm512_setzero_pd(), e3 = _mm512_setzero_pd();
+    __m512d q0 = _mm512_setzero_pd(), q1 = _mm512_setzero_pd();
+    __m512d q2 = _mm512_setzero_pd(), q3 = _mm512_setzero_pd();
+    size_t j = 0;
+    for (; j + 32 <= n; j += 32) {
+        __m512d d0 = _mm512_sub_pd(load8(x + j, 0, 1), vm);
+        __m512d d1 = _mm512_sub_pd(load8(x + j + 8, 0, 1), vm);
+        __m512d d2 = _mm512_sub_pd(load8(x + j + 16, 0, 1), vm);
+        __m512d d3 = _mm512_sub_pd(load8(x + j + 24, 0, 1), vm);
+        e0 = _mm512_add_pd(e0, d0);
+        e1 = _mm512_add_pd(e1, d1);
+        e2 = _mm512_add_pd(e2, d2);
+        e3 = _mm512_add_pd(e3, d3);
+        q0 = _mm512_fmadd_pd(d0, d0, q0);
+        q1 = _mm512_fmadd_pd(d1, d1, q1);
+        q2 = _mm512_fmadd_pd(d2, d2, q2);
+        q3 = _mm512_fmadd_pd(d3, d3, q3);
+    }
+    for (; j + 8 <= n; j += 8) {
+        __m512d d = _mm512_sub_pd(load8(x + j, 0, 1), vm);
+        e0 = _mm512_add_pd(e0, d);
+        q0 = _mm512_fmadd_pd(d, d, q0);
+    }
+    if (j < n) {
+        __mmask8 k = (__mmask8)((1u << (n - j)) - 1u);
+        __m512d d = _mm512_maskz_sub_pd(k, load8(x + j, k, 0), vm);
+        e1 = _mm512_add_pd(e1, d);
+        q1 = _mm512_fmadd_pd(d, d, q1);
+    }
+    *se = _mm512_reduce_add_pd(_mm512_add_pd(_mm512_add_pd(e0, e1), _mm512_add_pd(e2, e3)));
+    return _mm512_reduce_add_pd(_mm512_add_pd(_mm512_add_pd(q0, q1), _mm512_add_pd(q2, q3)));
+}
+
+/* 8 outputs (as floats) from column j on: one rounding, at the end.
+ * g and b are gamma and beta already widened to double (see forward);
+ * hg/hb are constants after inlining, so each combination gets its own
+ * loop.  Lanes outside mask k read nothing and are never stored. */
+LN_INLINE __m256 norm8(const float *x, const double *g, const double *b, size_t j,
+                       __mmask8 k, int full, int hg, int hb, __m512d vm,
+                       __m512d vr, __m512d vnc)
+{
+    /* ((x - m) - c) * rstd as fma(x - m, rstd, -c*rstd): c is tiny, so the
+     * rounding of c*rstd is far below the deviation's. */
+    __m512d t = _mm512_fmadd_pd(_mm512_sub_pd(load8(x + j, k, full), vm), vr, vnc);
+#define LD(p) (full ? _mm512_loadu_pd((p) + j) : _mm512_maskz_loadu_pd(k, (p) + j))
+    if (hg && hb)
+        t = _mm512_fmadd_pd(t, LD(g), LD(b));
+    else if (hg)
+        t = _mm512_mul_pd(t, LD(g));
+    else if (hb)
+        t = _mm512_add_pd(t, LD(b));
+#undef LD
+    return _mm512_cvtpd_ps(t);
+}
+
+LN_INLINE __m512 norm16(const float *x, const double *g, const double *b, size_t j,
+                        int hg, int hb, __m512d vm, __m512d vr, __m512d vnc)
+{
+    __m256 lo = norm8(x, g, b, j, 0, 1, hg, hb, vm, vr, vnc);
+    __m256 hi = norm8(x, g, b, j + 8, 0, 1, hg, hb, vm, vr, vnc);
+    return _mm512_insertf32x8(_mm512_castps256_ps512(lo), hi, 1);
+}
+
+/* cnt <= 16 outputs at y[j..j+cnt) with masked loads and stores. */
+LN_INLINE void norm_masked(const float *x, float *y, const double *g, const double *b,
+                           size_t j, size_t cnt, int hg, int hb, __m512d vm,
+                           __m512d vr, __m512d vnc)
+{
+    size_t c0 = cnt < 8 ? cnt : 8;
+    __mmask8 k0 = (__mmask8)((1u << c0) - 1u);
+    _mm256_mask_storeu_ps(y + j, k0, norm8(x, g, b, j, k0, 0, hg, hb, vm, vr, vnc));
+    if (cnt > 8) {
+        __mmask8 k1 = (__mmask8)((1u << (cnt - 8)) - 1u);
+        _mm256_mask_storeu_ps(y + j + 8, k1,
+                              norm8(x, g, b, j + 8, k1, 0, hg, hb, vm, vr, vnc));
+    }
+}
+
+LN_INLINE void apply_row(const float *x, float *y, size_t n, const double *g,
+                         const double *b, double m, double c, double rstd,
+                         int hg, int hb, int stream)
+{
+    const __m512d vm = _mm512_set1_pd(m), vr = _mm512_set1_pd(rstd);
+    const __m512d vnc = _mm512_set1_pd(-(c * rstd));
+    size_t j = 0;
+    if (stream) {
+        /* Peel to y's next 64-byte boundary, then stream whole lines. */
+        size_t mis = ((uintptr_t)y / sizeof(float)) & 15;
+        if (mis) {
+            size_t peel = 16 - mis < n ? 16 - mis : n;
+            norm_masked(x, y, g, b, 0, peel, hg, hb, vm, vr, vnc);
+            j = peel;
+        }
+        for (; j + 16 <= n; j += 16)
+            _mm512_stream_ps(y + j, norm16(x, g, b, j, hg, hb, vm, vr, vnc));
+    } else {
+        for (; j + 16 <= n; j += 16)
+            _mm512_storeu_ps(y + j, norm16(x, g, b, j, hg, hb, vm, vr, vnc));
+    }
+    if (j < n)
+        norm_masked(x, y, g, b, j, n - j, hg, hb, vm, vr, vnc);
+}
+
+LN_INLINE void rows_loop(const ln_args *a, const double *g, const double *b,
+                         int hg, int hb, int stream)
+{
+    const size_t n = a->dim;
+    for (size_t i = 0; i < a->rows; i++) {
+        const float *x = a->x + i * a->x_stride;
+        float *y = a->y + i * a->y_stride;
+        float x0 = x[0];
+        double m = (double)x0 + (double)(sum_shifted(x, n, x0) / (float)n);
+        double se;
+        double sq = sums_dev(x, n, m, &se);
+        if (!(sq <= DBL_MAX)) {
+            /* NaN/Inf in the row (or a float sum of x - x0 that overflowed):
+             * the scalar double path sorts out which. */
+            ln_row_f64(x, y, n, a->gamma, a->beta, a->eps,
+                       a->mean ? a->mean + i : NULL, a->rstd ? a->rstd + i : NULL);
+            continue;
+        }
+        double c = se / (double)n;
+        double var = sq / (double)n - c * c;
+        double rstd = 1.0 / sqrt((var > 0.0 ? var : 0.0) + (double)a->eps);
+        apply_row(x, y, n, g, b, m, c, rstd, hg, hb, stream);
+        if (a->mean)
+            a->mean[i] = (float)(m + c);
+        if (a->rstd)
+            a->rstd[i] = (float)rstd;
+    }
+}
+
+/* Per-shape state: room for gamma and beta widened to double, so that the
+ * output pass loads them instead of converting them again on every row
+ * (the conversions were a third of its work). */
+typedef struct acc_state {
+    size_t dim;
+    double *gb; /* 2 * dim doubles, 64-byte aligned */
+} acc_state;
+
+static double *alloc_gb(size_t dim)
+{
+    size_t bytes = (2 * dim * sizeof(double) + 63) & ~(size_t)63;
+    return aligned_alloc(64, bytes);
+}
+
+static int avx512_accurate_prepare(const ln_args *shape, void **state, const char **why)
+{
+    acc_state *st = malloc(sizeof *st);
+    double *gb = alloc_gb(shape->dim);
+    if (!st || !gb) {
+        free(st);
+        free(gb);
+        *why = "out of memory";
+        return -1;
+    }
+    st->dim = shape->dim;
+    st->gb = gb;
+    *state = st;
+    return 0;
+}
+
+static void avx512_accurate_release(void *state)
+{
+    acc_state *st = state;
+    if (st) {
+        free(st->gb);
+        free(st);
+    }
+}
+
+static int avx512_accurate_forward(const ln_args *a, void *state)
+{
+    acc_state *st = state;
+    /* Without prepare (or for another dim) the buffer is made here: one
+     * allocation per call, amortised over the rows. */
+    double *gb = st && st->dim >= a->dim ? st->gb : alloc_gb(a->dim);
+    if (!gb) {
+        /* No memory: the scalar double path needs none. */
+        for (size_t i = 0; i < a->rows; i++)
+            ln_row_f64(a->x + i * a->x_stride, a->y + i * a->y_stride, a->dim,
+                       a->gamma, a->beta, a->eps, a->mean ? a->mean + i : NULL,
+                       a->rstd ? a->rstd + i : NULL);
+        return 0;
+    }
+    double *g = gb, *b = gb + a->dim;
+    int hg = a->gamma != NULL, hb = a->beta != NULL;
+    for (size_t j = 0; j < a->dim; j++) {
+        if (hg)
+            g[j] = a->gamma[j];
+        if (hb)
+            b[j] = a->beta[j];
+    }
+    int stream = ln_use_streaming(a);
+    if (stream) {
+        if (hg && hb)
+            rows_loop(a, g, b, 1, 1, 1);
+        else if (hg)
+            rows_loop(a, g, b, 1, 0, 1);
+        else if (hb)
+            rows_loop(a, g, b, 0, 1, 1);
+        else
+            rows_loop(a, g, b, 0, 0, 1);
+        _mm_sfence(); /* order the non-temporal stores before we return */
+    } else {
+        if (hg && hb)
+            rows_loop(a, g, b, 1, 1, 0);
+        else if (hg)
+            rows_loop(a, g, b, 1, 0, 0);
+        else if (hb)
+            rows_loop(a, g, b, 0, 1, 0);
+        else
+            rows_loop(a, g, b, 0, 0, 0);
+    }
+    if (gb != (st ? st->gb : NULL))
+        free(gb);
+    return 0;
+}
+
+/* Built with AVX-512 F, VL and DQ (masked ymm loads, insertf32x8). */
+static const char *avx512_accurate_unavailable(void)
+{
+    const char *why = ln_isa_unavailable(LN_ISA_AVX512F);
+    if (why)
+        return why;
+    if (!__builtin_cpu_supports("avx512vl") || !__builtin_cpu_supports("avx512dq"))
+        return "CPU lacks AVX-512VL/DQ";
+    if (!__builtin_cpu_supports("fma"))
+        return "CPU lacks FMA";
+    return NULL;
+}
+
+static const ln_ulp_bound avx512_accurate_bounds[] = {
+    {"*", 1.0},
+    {NULL, 0},
+};
+
+const ln_kernel ln_kernel_avx512_accurate = {
+    .name = "avx512_accurate",
+    .family = "avx512",
+    .description = "AVX-512F, statistics and normalisation in double, one rounding: <= 1 ulp",
+    .unavailable = avx512_accurate_unavailable,
+    .prepare = avx512_accurate_prepare,
+    .release = avx512_accurate_release,
+    .forward = avx512_accurate_forward,
+    .bounds = avx512_accurate_bounds,
+};
