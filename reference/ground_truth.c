@@ -77,13 +77,21 @@ int ln_ground_truth_tune(unsigned p0, unsigned good_bits)
     return 0;
 }
 
+/* x = +-m 2^e with m < 2^24 and -149 <= e <= 104: bin e + 149 of the sum.
+ * x^2 = m^2 2^(2e), m^2 < 2^48 split into 24-bit halves at 2^(2e) and
+ * 2^(2e+24): bins 2e + 298 and 2e + 322. */
+#define GT_SBINS 254
+#define GT_QBINS 555
+
 typedef struct gt_ws {
     size_t n;
     unsigned long nl;      /* n as an MPFR integer operand */
     int L;                 /* n <= 2^L */
-    mpfr_t *xv;            /* the row, 24-bit precision (exact) */
-    mpfr_t *x2;            /* x_i^2, 53-bit precision (exact, see below) */
-    mpfr_ptr *pv;          /* pointers for mpfr_sum */
+    /* Exact row sums: integer bins, one per binary exponent (see gt_row),
+     * turned into MPFR numbers (64-bit, exact) and added by mpfr_sum. */
+    int64_t sbin[GT_SBINS], qbin[GT_QBINS];
+    mpfr_t bv[GT_QBINS];
+    mpfr_ptr pv[GT_QBINS];
     mpfr_t S, sumsq, A, B, Q, W, nW, e3;
     mpfr_t nm, nx, d, N;   /* n; n x_i; d_i; N_i = gamma_i d_i n */
     mpfr_t H;              /* 53 bits: RN53 of the result */
@@ -91,6 +99,7 @@ typedef struct gt_ws {
     mpfr_prec_t p0;
     long good_bits;
     mpfr_t s[GT_MAXLEVELS];   /* sqrt(n W) rounded to p0 << k bits */
+    mpfr_t rs[GT_MAXLEVELS];  /* 1/sqrt(n W) rounded likewise */
     int s_state[GT_MAXLEVELS];/* 0 not computed, 1 inexact, 2 exact */
     mpfr_t P[GT_MAXLEVELS], T[GT_MAXLEVELS], R[GT_MAXLEVELS];
     char err[200];
@@ -165,19 +174,8 @@ static int gt_ws_init(gt_ws *w, size_t n, unsigned p0, unsigned good_bits)
     w->n = n;
     w->nl = (unsigned long)n;
     w->L = (int)L;
-    w->xv = malloc(n * sizeof *w->xv);
-    w->x2 = malloc(n * sizeof *w->x2);
-    w->pv = malloc(n * sizeof *w->pv);
-    if (w->xv == NULL || w->x2 == NULL || w->pv == NULL) {
-        free(w->xv);
-        free(w->x2);
-        free(w->pv);
-        return -1;
-    }
-    for (i = 0; i < n; i++) {
-        mpfr_init2(w->xv[i], 24);
-        mpfr_init2(w->x2[i], 53);
-    }
+    for (i = 0; i < GT_QBINS; i++)
+        mpfr_init2(w->bv[i], 64);
     mpfr_init2(w->S, p_S);
     mpfr_init2(w->sumsq, p_sq);
     mpfr_inits2(p_big, w->A, w->B, w->Q, w->W, w->nW, w->e3, (mpfr_ptr)0);
@@ -189,7 +187,8 @@ static int gt_ws_init(gt_ws *w, size_t n, unsigned p0, unsigned good_bits)
     mpfr_init2(w->N, p_N);
     for (k = 0; k < w->levels; k++) {
         mpfr_prec_t p = w->p0 << k;
-        mpfr_inits2(p, w->s[k], w->P[k], w->T[k], w->R[k], (mpfr_ptr)0);
+        mpfr_inits2(p, w->s[k], w->rs[k], w->P[k], w->T[k], w->R[k],
+                    (mpfr_ptr)0);
     }
     return 0;
 }
@@ -198,17 +197,13 @@ static void gt_ws_clear(gt_ws *w)
 {
     size_t i;
     int k;
-    for (i = 0; i < w->n; i++) {
-        mpfr_clear(w->xv[i]);
-        mpfr_clear(w->x2[i]);
-    }
-    free(w->xv);
-    free(w->x2);
-    free(w->pv);
+    for (i = 0; i < GT_QBINS; i++)
+        mpfr_clear(w->bv[i]);
     mpfr_clears(w->S, w->sumsq, w->A, w->B, w->Q, w->W, w->nW, w->e3,
                 w->nm, w->nx, w->d, w->N, w->H, (mpfr_ptr)0);
     for (k = 0; k < w->levels; k++)
-        mpfr_clears(w->s[k], w->P[k], w->T[k], w->R[k], (mpfr_ptr)0);
+        mpfr_clears(w->s[k], w->rs[k], w->P[k], w->T[k], w->R[k],
+                    (mpfr_ptr)0);
 }
 
 /* binary32 overflow threshold, the midpoint between FLT_MAX and 2^128:
@@ -324,11 +319,22 @@ static int gt_element(gt_ws *w, mpfr_srcptr b, float *r, double *hi,
         float v;
         double hd, ld;
 
-        /* s = RN_p(sqrt(n W)), shared by the whole row. */
-        if (w->s_state[k] == 0)
+        /* s = RN_p(sqrt(n W)), shared by the whole row.  When it is
+         * inexact (sqrt(n W) irrational), multiply by RN_p(1/sqrt(n W))
+         * instead of dividing by s: cheaper, and also two roundings.
+         * When it is exact, divide, so that a dyadic t is computed
+         * exactly at some p (1/s need not be dyadic). */
+        if (w->s_state[k] == 0) {
             w->s_state[k] = mpfr_sqrt(w->s[k], w->nW, MPFR_RNDN) ? 1 : 2;
-        inexact = w->s_state[k] == 1;
-        inexact |= mpfr_div(P, w->N, w->s[k], MPFR_RNDN) != 0;
+            if (w->s_state[k] == 1)
+                mpfr_rec_sqrt(w->rs[k], w->nW, MPFR_RNDN);
+        }
+        if (w->s_state[k] == 1) {
+            inexact = 1;
+            mpfr_mul(P, w->N, w->rs[k], MPFR_RNDN);
+        } else {
+            inexact = mpfr_div(P, w->N, w->s[k], MPFR_RNDN) != 0;
+        }
         if (b != NULL) {
             T = w->T[k];
             inexact |= mpfr_add(T, P, b, MPFR_RNDN) != 0;
@@ -350,8 +356,8 @@ static int gt_element(gt_ws *w, mpfr_srcptr b, float *r, double *hi,
             continue; /* P + beta cancelled to nothing at this precision */
 
         /* Error bound.  With u = 2^-p and each of the (at most four)
-         * multiplicative roundings (sqrt, division; the bound allows two
-         * more) contributing a factor (1+d) or 1/(1+d), |d| <= u:
+         * multiplicative roundings (sqrt and division, or reciprocal
+         * square root and product; the bound allows two more) contributing a factor (1+d) or 1/(1+d), |d| <= u:
          *   |P - t_P| <= 4.001 u |P| < 2^(EXP(P) + 2 - p)
          * (|P| < 2^EXP(P) in MPFR's convention |P| in [2^(e-1), 2^e)).
          * The final addition adds at most half an ulp of T, 2^(EXP(T)-1-p).
@@ -418,6 +424,25 @@ static void gt_nan_out(gt_job *j, size_t row, size_t col)
         }                                                                   \
     } while (0)
 
+/* sum over k of bin[k] 2^(k + e0) into out (correctly rounded by
+ * mpfr_sum; the caller checks the ternary value is 0, i.e. exact), and
+ * clear the bins.  Each bin is exact in a 64-bit MPFR number. */
+static int gt_bins_sum(gt_ws *w, int64_t *bin, int nbins, int e0, mpfr_t out)
+{
+    int k;
+    unsigned long c = 0;
+
+    for (k = 0; k < nbins; k++) {
+        if (bin[k] != 0) {
+            mpfr_set_sj_2exp(w->bv[c], (intmax_t)bin[k], k + e0, MPFR_RNDN);
+            w->pv[c] = w->bv[c];
+            c++;
+            bin[k] = 0;
+        }
+    }
+    return mpfr_sum(out, w->pv, c, MPFR_RNDN);
+}
+
 static int gt_row(gt_job *j, size_t row)
 {
     gt_ws *w = &j->ws;
@@ -454,14 +479,33 @@ static int gt_row(gt_job *j, size_t row)
      * Two bits of slack each; the exactness checks would catch a slip. */
     {
         int top = INT_MIN, bot = INT_MAX, t, bt, L = w->L, bx, wt, wb;
+
+        /* One pass: the bit span, and the exact sums in integer bins.
+         * A bin of S receives at most n values below 2^24, a bin of the
+         * squares at most 2n halves below 2^24: no int64 overflow below
+         * n = 2^38. */
         for (i = 0; i < n; i++) {
-            if (x[i] != 0.0f) {
-                flt_bits(x[i], &t, &bt);
-                if (t > top)
-                    top = t;
-                if (bt < bot)
-                    bot = bt;
-            }
+            uint32_t u, m;
+            uint64_t m2;
+            int ef, e;
+
+            if (x[i] == 0.0f)
+                continue;
+            flt_bits(x[i], &t, &bt);
+            if (t > top)
+                top = t;
+            if (bt < bot)
+                bot = bt;
+            memcpy(&u, &x[i], sizeof u);
+            ef = (int)((u >> 23) & 0xff);
+            m = u & 0x7fffffu;
+            if (ef != 0)
+                m |= 0x800000u;
+            e = ef != 0 ? ef - 150 : -149; /* x = +-m 2^e */
+            w->sbin[e + 149] += (u >> 31) ? -(int64_t)m : (int64_t)m;
+            m2 = (uint64_t)m * m;
+            w->qbin[2 * e + 298] += (int64_t)(m2 & 0xffffffu);
+            w->qbin[2 * e + 322] += (int64_t)(m2 >> 24);
         }
         if (top == INT_MIN) { /* all zero */
             top = 1;
@@ -491,17 +535,9 @@ static int gt_row(gt_job *j, size_t row)
         mpfr_set_prec(w->nW, wt - wb + L + 3);
     }
 
-    /* S and sum x_i^2, exactly.  x_i^2 is exact in double: 48 significant
-     * bits, between 2^-298 and 2^256. */
-    for (i = 0; i < n; i++) {
-        mpfr_set_flt(w->xv[i], x[i], MPFR_RNDN);
-        mpfr_set_d(w->x2[i], (double)x[i] * (double)x[i], MPFR_RNDN);
-        w->pv[i] = w->xv[i];
-    }
-    GT_EXACT(w, mpfr_sum(w->S, w->pv, n, MPFR_RNDN));
-    for (i = 0; i < n; i++)
-        w->pv[i] = w->x2[i];
-    GT_EXACT(w, mpfr_sum(w->sumsq, w->pv, n, MPFR_RNDN));
+    /* S and sum x_i^2 from the bins, exactly (and the bins cleared). */
+    GT_EXACT(w, gt_bins_sum(w, w->sbin, GT_SBINS, -149, w->S));
+    GT_EXACT(w, gt_bins_sum(w, w->qbin, GT_QBINS, -298, w->sumsq));
 
     /* Q = n^2 sum x^2 - n S^2 (= sum (n x_i - S)^2, so Q >= 0). */
     GT_EXACT(w, mpfr_mul_ui(w->A, w->sumsq, nl, MPFR_RNDN));
@@ -542,7 +578,8 @@ static int gt_row(gt_job *j, size_t row)
             continue;
         }
         /* (mul_ui + sub measure faster than one mpfr_fms) */
-        GT_EXACT(w, mpfr_mul_ui(w->nx, w->xv[i], nl, MPFR_RNDN));
+        GT_EXACT(w, mpfr_set_flt(w->nx, x[i], MPFR_RNDN));
+        GT_EXACT(w, mpfr_mul_ui(w->nx, w->nx, nl, MPFR_RNDN));
         GT_EXACT(w, mpfr_sub(w->d, w->nx, w->S, MPFR_RNDN));
         if (mpfr_zero_p(w->d) || g == 0.0f) {
             /* x_i equals the mean, or gamma_i = 0: t = beta_i exactly. */
