@@ -51,7 +51,8 @@ static const char speed_help[] =
     "  --dims D,..      row lengths (default: 768,1024,4096,8192,12288)\n"
     "  --rows N,..      rows per shape, for every dim (default: per dim, three counts\n"
     "                   from hwloc's cache sizes: x+y within half of L2, within half\n"
-    "                   of the LLC, and at least 4 x LLC, i.e. DRAM-resident)\n"
+    "                   of the LLC, and at least 4 x LLC, i.e. DRAM-resident;\n"
+    "                   each rounded to 2^k or 3*2^k)\n"
     "  --threads T,..   thread counts (default: 1 and the number of cores)\n"
     "  --pin P          compact | scatter | none (default: compact): one core per\n"
     "                   thread, hwloc logical order (compact) or spread (scatter)\n"
@@ -273,10 +274,12 @@ static void body(lnb_gb_state *st, void *user)
     double bytes_call = 8.0 * elems + (c->k && g.affine ? 8.0 * (double)c->dim : 0.0);
     lnb_gb_counter(st, "bytes_per_second", iters * bytes_call, LNB_GB_RATE);
     lnb_gb_counter(st, "items_per_second", iters * elems, LNB_GB_RATE);
-    /* rows per nanosecond, inverted: wall ns per row over all threads. */
-    lnb_gb_counter(st, "ns_per_row", iters * (double)s->nrows * 1e-9,
-                   LNB_GB_RATE | LNB_GB_INVERT);
+    /* Wall-clock ns per row of the shape: the threads run their blocks side
+     * by side, so one iteration of each covers the whole shape once. */
     double secs = lnb_gb_loop_seconds(st);
+    if (iters > 0)
+        lnb_gb_counter(st, "ns_per_row", secs * 1e9 / (iters * (double)c->rows),
+                       LNB_GB_AVG_THREADS);
     double bw = secs > 0 ? iters * bytes_call / secs : 0.0;
     if (!c->k) {
         c->mem->bw[i] = bw;
@@ -431,22 +434,22 @@ static int parse_args(int argc, char **argv, speed_opts *o)
     return 0;
 }
 
-/* Largest power of two <= x (x >= 1), or 1. */
-static size_t pow2_floor(double x)
+/* Row counts are "round": 2^k or 3 * 2^k, so the default shapes read well
+ * and overshoot a cache-size target by at most 1.5x. */
+static size_t round_floor(double x)
 {
     size_t p = 1;
     while ((double)(p * 2) <= x)
         p *= 2;
-    return p;
+    return p >= 2 && (double)(p / 2 * 3) <= x ? p / 2 * 3 : p;
 }
 
-/* Smallest power of two >= x. */
-static size_t pow2_ceil(double x)
+static size_t round_ceil(double x)
 {
     size_t p = 1;
     while ((double)p < x)
         p *= 2;
-    return p;
+    return p >= 4 && (double)(p / 4 * 3) >= x ? p / 4 * 3 : p;
 }
 
 /* Default rows for one dim: x and y (8 bytes per element) within half of
@@ -455,9 +458,9 @@ static size_t default_rows(size_t dim, size_t l2, size_t llc, size_t out[3])
 {
     double row_bytes = 8.0 * (double)dim;
     size_t n = 0;
-    size_t cand[3] = {pow2_floor((double)l2 / 2 / row_bytes),
-                      pow2_floor((double)llc / 2 / row_bytes),
-                      pow2_ceil(4.0 * (double)llc / row_bytes)};
+    size_t cand[3] = {round_floor((double)l2 / 2 / row_bytes),
+                      round_floor((double)llc / 2 / row_bytes),
+                      round_ceil(4.0 * (double)llc / row_bytes)};
     for (int i = 0; i < 3; i++)
         if (n == 0 || cand[i] > out[n - 1])
             out[n++] = cand[i];
