@@ -1,0 +1,251 @@
+/*
+ * avx2.c - fast AVX2 + FMA LayerNorm: binary32, 8 lanes.
+ *
+ * The algorithm of avx512.c (see there for the numerical reasons) on ymm
+ * registers; built with -mavx2 -mfma for this file only and run only after
+ * avx2_unavailable() says the host allows it:
+ *   1. md = sum(x - x0) / n, four accumulators (constant rows sum to 0);
+ *   2. dev = (x - mhi) - mlo with mhi + mlo = x0 + md (TwoSum);
+ *      sum(dev^2) and sum(dev), the corrected two-pass;
+ *   3. y = fma(((x - mh) - ml) * rstd, gamma, beta), rstd once per row in
+ *      double, mh + ml the corrected mean.
+ * Tails use vmaskmov loads and stores, which neither read nor write (nor
+ * fault on) the masked-out lanes.  Large outputs are streamed.
+ */
+#include "cpu_features.h"
+#include "lnbench_kernel.h"
+#include "row_f64.h"
+
+#include <float.h>
+#include <immintrin.h>
+#include <math.h>
+#include <stdint.h>
+
+#define LN_INLINE static inline __attribute__((always_inline))
+
+/* Lane masks for vmaskmov: mask_src + 8 - n selects the first n lanes. */
+static const int32_t mask_src[16] = {-1, -1, -1, -1, -1, -1, -1, -1,
+                                     0,  0,  0,  0,  0,  0,  0,  0};
+
+LN_INLINE __m256i first_lanes(size_t n) /* n <= 8 */
+{
+    return _mm256_loadu_si256((const __m256i *)(mask_src + 8 - n));
+}
+
+LN_INLINE float hsum(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* Pass 1: sum(x - x0). */
+static float sum_shifted(const float *x, size_t n, float x0)
+{
+    const __m256 vx0 = _mm256_set1_ps(x0);
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    __m256 s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
+    size_t j = 0;
+    for (; j + 32 <= n; j += 32) {
+        s0 = _mm256_add_ps(s0, _mm256_sub_ps(_mm256_loadu_ps(x + j), vx0));
+        s1 = _mm256_add_ps(s1, _mm256_sub_ps(_mm256_loadu_ps(x + j + 8), vx0));
+        s2 = _mm256_add_ps(s2, _mm256_sub_ps(_mm256_loadu_ps(x + j + 16), vx0));
+        s3 = _mm256_add_ps(s3, _mm256_sub_ps(_mm256_loadu_ps(x + j + 24), vx0));
+    }
+    for (; j + 8 <= n; j += 8)
+        s0 = _mm256_add_ps(s0, _mm256_sub_ps(_mm256_loadu_ps(x + j), vx0));
+    if (j < n) {
+        __m256i m = first_lanes(n - j);
+        __m256 d = _mm256_sub_ps(_mm256_maskload_ps(x + j, m), vx0);
+        s1 = _mm256_add_ps(s1, _mm256_and_ps(d, _mm256_castsi256_ps(m)));
+    }
+    return hsum(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+}
+
+/* Pass 2: returns sum(dev^2), stores sum(dev), dev = (x - mhi) - mlo. */
+static float sum_sq_dev(const float *x, size_t n, float mhi, float mlo, float *sdev)
+{
+    const __m256 vh = _mm256_set1_ps(mhi), vl = _mm256_set1_ps(mlo);
+    __m256 q0 = _mm256_setzero_ps(), q1 = _mm256_setzero_ps();
+    __m256 q2 = _mm256_setzero_ps(), q3 = _mm256_setzero_ps();
+    __m256 e0 = _mm256_setzero_ps(), e1 = _mm256_setzero_ps();
+    size_t j = 0;
+#define DEV(p) _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(p), vh), vl)
+    for (; j + 32 <= n; j += 32) {
+        __m256 d0 = DEV(x + j), d1 = DEV(x + j + 8);
+        __m256 d2 = DEV(x + j + 16), d3 = DEV(x + j + 24);
+        q0 = _mm256_fmadd_ps(d0, d0, q0);
+        q1 = _mm256_fmadd_ps(d1, d1, q1);
+        q2 = _mm256_fmadd_ps(d2, d2, q2);
+        q3 = _mm256_fmadd_ps(d3, d3, q3);
+        e0 = _mm256_add_ps(e0, _mm256_add_ps(d0, d1));
+        e1 = _mm256_add_ps(e1, _mm256_add_ps(d2, d3));
+    }
+    for (; j + 8 <= n; j += 8) {
+        __m256 d = DEV(x + j);
+        q0 = _mm256_fmadd_ps(d, d, q0);
+        e0 = _mm256_add_ps(e0, d);
+    }
+#undef DEV
+    if (j < n) {
+        __m256i m = first_lanes(n - j);
+        __m256 d = _mm256_sub_ps(_mm256_sub_ps(_mm256_maskload_ps(x + j, m), vh), vl);
+        d = _mm256_and_ps(d, _mm256_castsi256_ps(m));
+        q1 = _mm256_fmadd_ps(d, d, q1);
+        e1 = _mm256_add_ps(e1, d);
+    }
+    *sdev = hsum(_mm256_add_ps(e0, e1));
+    return hsum(_mm256_add_ps(_mm256_add_ps(q0, q1), _mm256_add_ps(q2, q3)));
+}
+
+/* 8 outputs from column j on; with full == 0 only the lanes of m are read.
+ * hg/hb are constants after inlining. */
+LN_INLINE __m256 norm8(const float *x, const float *g, const float *b, size_t j,
+                       __m256i m, int full, int hg, int hb,
+                       __m256 vh, __m256 vl, __m256 vr)
+{
+#define LD(p) (full ? _mm256_loadu_ps((p) + j) : _mm256_maskload_ps((p) + j, m))
+    __m256 v = _mm256_mul_ps(_mm256_sub_ps(_mm256_sub_ps(LD(x), vh), vl), vr);
+    if (hg && hb)
+        return _mm256_fmadd_ps(v, LD(g), LD(b));
+    if (hg)
+        return _mm256_mul_ps(v, LD(g));
+    if (hb)
+        return _mm256_add_ps(v, LD(b));
+    return v;
+#undef LD
+}
+
+/* cnt <= 16 outputs at y[j..) with masked loads and stores. */
+LN_INLINE void norm_masked(const float *x, float *y, const float *g, const float *b,
+                           size_t j, size_t cnt, int hg, int hb,
+                           __m256 vh, __m256 vl, __m256 vr)
+{
+    while (cnt > 0) {
+        size_t c = cnt < 8 ? cnt : 8;
+        __m256i m = first_lanes(c);
+        _mm256_maskstore_ps(y + j, m, norm8(x, g, b, j, m, 0, hg, hb, vh, vl, vr));
+        j += c;
+        cnt -= c;
+    }
+}
+
+LN_INLINE void apply_row(const float *x, float *y, size_t n, const float *g,
+                         const float *b, float mh, float ml, float rstd,
+                         int hg, int hb, int stream)
+{
+    const __m256 vh = _mm256_set1_ps(mh), vl = _mm256_set1_ps(ml);
+    const __m256 vr = _mm256_set1_ps(rstd);
+    const __m256i none = _mm256_setzero_si256();
+    size_t j = 0;
+    if (stream) {
+        /* Peel to y's next 64-byte boundary so that each pair of 32-byte
+         * streaming stores fills one whole cache line. */
+        size_t mis = ((uintptr_t)y / sizeof(float)) & 15;
+        if (mis) {
+            size_t peel = 16 - mis < n ? 16 - mis : n;
+            norm_masked(x, y, g, b, 0, peel, hg, hb, vh, vl, vr);
+            j = peel;
+        }
+        for (; j + 8 <= n; j += 8)
+            _mm256_stream_ps(y + j, norm8(x, g, b, j, none, 1, hg, hb, vh, vl, vr));
+    } else {
+        for (; j + 32 <= n; j += 32) {
+            __m256 o0 = norm8(x, g, b, j, none, 1, hg, hb, vh, vl, vr);
+            __m256 o1 = norm8(x, g, b, j + 8, none, 1, hg, hb, vh, vl, vr);
+            __m256 o2 = norm8(x, g, b, j + 16, none, 1, hg, hb, vh, vl, vr);
+            __m256 o3 = norm8(x, g, b, j + 24, none, 1, hg, hb, vh, vl, vr);
+            _mm256_storeu_ps(y + j, o0);
+            _mm256_storeu_ps(y + j + 8, o1);
+            _mm256_storeu_ps(y + j + 16, o2);
+            _mm256_storeu_ps(y + j + 24, o3);
+        }
+        for (; j + 8 <= n; j += 8)
+            _mm256_storeu_ps(y + j, norm8(x, g, b, j, none, 1, hg, hb, vh, vl, vr));
+    }
+    if (j < n)
+        norm_masked(x, y, g, b, j, n - j, hg, hb, vh, vl, vr);
+}
+
+LN_INLINE void rows_loop(const ln_args *a, int hg, int hb, int stream)
+{
+    const size_t n = a->dim;
+    for (size_t i = 0; i < a->rows; i++) {
+        const float *x = a->x + i * a->x_stride;
+        float *y = a->y + i * a->y_stride;
+        float x0 = x[0];
+        float md = sum_shifted(x, n, x0) / (float)n;
+        float mhi = x0 + md; /* TwoSum: mhi + mlo == x0 + md exactly */
+        float t = mhi - x0;
+        float mlo = (x0 - (mhi - t)) + (md - t);
+        float sdev;
+        float ssq = sum_sq_dev(x, n, mhi, mlo, &sdev);
+        if (!(ssq <= FLT_MAX) || !(fabsf(sdev) <= FLT_MAX)) {
+            /* NaN/Inf in the row, or squares beyond binary32's range. */
+            ln_row_f64(x, y, n, a->gamma, a->beta, a->eps,
+                       a->mean ? a->mean + i : NULL, a->rstd ? a->rstd + i : NULL);
+            continue;
+        }
+        double c = (double)sdev / (double)n;
+        double var = (double)ssq / (double)n - c * c;
+        float rstd = (float)(1.0 / sqrt((var > 0.0 ? var : 0.0) + (double)a->eps));
+        /* As in avx512.c: a single float mean when |mean| <= sigma, the
+         * pair when the row is offset (or constant). */
+        double mean = (double)mhi + ((double)mlo + c);
+        float mh = (float)mean, ml = 0.0f;
+        if (mean * mean > var)
+            ml = (float)(mean - (double)mh);
+        apply_row(x, y, n, a->gamma, a->beta, mh, ml, rstd, hg, hb, stream);
+        if (a->mean)
+            a->mean[i] = mh;
+        if (a->rstd)
+            a->rstd[i] = rstd;
+    }
+}
+
+static int avx2_forward(const ln_args *a, void *state)
+{
+    (void)state;
+    int stream = ln_use_streaming(a);
+    int hg = a->gamma != NULL, hb = a->beta != NULL;
+    if (stream) {
+        if (hg && hb)
+            rows_loop(a, 1, 1, 1);
+        else if (hg)
+            rows_loop(a, 1, 0, 1);
+        else if (hb)
+            rows_loop(a, 0, 1, 1);
+        else
+            rows_loop(a, 0, 0, 1);
+        _mm_sfence(); /* order the non-temporal stores before we return */
+    } else {
+        if (hg && hb)
+            rows_loop(a, 1, 1, 0);
+        else if (hg)
+            rows_loop(a, 1, 0, 0);
+        else if (hb)
+            rows_loop(a, 0, 1, 0);
+        else
+            rows_loop(a, 0, 0, 0);
+    }
+    return 0;
+}
+
+static const char *avx2_unavailable(void)
+{
+    return ln_isa_unavailable(LN_ISA_AVX2_FMA);
+}
+
+static const ln_ulp_bound avx2_bounds[] = {
+    {NULL, 0},
+};
+
+const ln_kernel ln_kernel_avx2 = {
+    .name = "avx2",
+    .family = "avx2",
+    .description = "AVX2+FMA float, shifted corrected two-pass, streaming stores for large outputs",
+    .unavailable = avx2_unavailable,
+    .forward = avx2_forward,
+    .bounds = avx2_bounds,
+};

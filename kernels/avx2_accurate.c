@@ -1,0 +1,322 @@
+/*
+ * avx2_accurate.c - AVX2 + FMA LayerNorm within 1 ulp: statistics and the
+ * normalisation in double (4 lanes), one rounding to binary32 at the end.
+ *
+ * The algorithm and error argument of avx512_accurate.c on ymm registers:
+ *   1. md = sum(x - x0) / n in float, 8 lanes: a first guess m = x0 + md;
+ *   2. e = x - m in double: sum(e), sum(e^2) -> c = E[e],
+ *      var = E[e^2] - c^2 (corrected two-pass, nothing cancels);
+ *   3. y = fma(fma(x - m, rstd, -c*rstd), gamma, beta) in double, rounded
+ *      once; x - m is exact on offset rows, so the deviation does not carry
+ *      the mean's rounding error.
+ * Four floats become four doubles at a time.  gamma and beta are widened
+ * to double once per call into a buffer made by prepare (or by forward when
+ * called without it).  Tails use vmaskmov loads and stores; large outputs
+ * are streamed.
+ */
+#include "cpu_features.h"
+#include "lnbench_kernel.h"
+#include "row_f64.h"
+
+#include <float.h>
+#include <immintrin.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#define LN_INLINE static inline __attribute__((always_inline))
+
+/* Lane masks for vmaskmov: mask_src + 8 - n selects the first n lanes. */
+static const int32_t mask_src[16] = {-1, -1, -1, -1, -1, -1, -1, -1,
+                                     0,  0,  0,  0,  0,  0,  0,  0};
+
+LN_INLINE __m256i first8(size_t n) /* n <= 8 float lanes */
+{
+    return _mm256_loadu_si256((const __m256i *)(mask_src + 8 - n));
+}
+
+LN_INLINE __m128i first4(size_t n) /* n <= 4 float lanes */
+{
+    return _mm_loadu_si128((const __m128i *)(mask_src + 8 - n));
+}
+
+LN_INLINE float hsum_ps(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+LN_INLINE double hsum_pd(__m256d v)
+{
+    __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
+}
+
+/* Pass 1: sum(x - x0) in float. */
+static float sum_shifted(const float *x, size_t n, float x0)
+{
+    const __m256 vx0 = _mm256_set1_ps(x0);
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    __m256 s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
+    size_t j = 0;
+    for (; j + 32 <= n; j += 32) {
+        s0 = _mm256_add_ps(s0, _mm256_sub_ps(_mm256_loadu_ps(x + j), vx0));
+        s1 = _mm256_add_ps(s1, _mm256_sub_ps(_mm256_loadu_ps(x + j + 8), vx0));
+        s2 = _mm256_add_ps(s2, _mm256_sub_ps(_mm256_loadu_ps(x + j + 16), vx0));
+        s3 = _mm256_add_ps(s3, _mm256_sub_ps(_mm256_loadu_ps(x + j + 24), vx0));
+    }
+    for (; j + 8 <= n; j += 8)
+        s0 = _mm256_add_ps(s0, _mm256_sub_ps(_mm256_loadu_ps(x + j), vx0));
+    if (j < n) {
+        __m256i m = first8(n - j);
+        __m256 d = _mm256_sub_ps(_mm256_maskload_ps(x + j, m), vx0);
+        s1 = _mm256_add_ps(s1, _mm256_and_ps(d, _mm256_castsi256_ps(m)));
+    }
+    return hsum_ps(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+}
+
+/* 4 floats at p as 4 doubles; with full == 0 only the lanes of m are read. */
+LN_INLINE __m256d load4(const float *p, __m128i m, int full)
+{
+    return _mm256_cvtps_pd(full ? _mm_loadu_ps(p) : _mm_maskload_ps(p, m));
+}
+
+/* Pass 2: sum(e) into *se, returns sum(e^2), e = x - m in double. */
+static double sums_dev(const float *x, size_t n, double m, double *se)
+{
+    const __m256d vm = _mm256_set1_pd(m);
+    const __m128i all = _mm_set1_epi32(-1);
+    __m256d e0 = _mm256_setzero_pd(), e1 = _mm256_setzero_pd();
+    __m256d e2 = _mm256_setzero_pd(), e3 = _mm256_setzero_pd();
+    __m256d q0 = _mm256_setzero_pd(), q1 = _mm256_setzero_pd();
+    __m256d q2 = _mm256_setzero_pd(), q3 = _mm256_setzero_pd();
+    size_t j = 0;
+    for (; j + 16 <= n; j += 16) {
+        __m256d d0 = _mm256_sub_pd(load4(x + j, all, 1), vm);
+        __m256d d1 = _mm256_sub_pd(load4(x + j + 4, all, 1), vm);
+        __m256d d2 = _mm256_sub_pd(load4(x + j + 8, all, 1), vm);
+        __m256d d3 = _mm256_sub_pd(load4(x + j + 12, all, 1), vm);
+        e0 = _mm256_add_pd(e0, d0);
+        e1 = _mm256_add_pd(e1, d1);
+        e2 = _mm256_add_pd(e2, d2);
+        e3 = _mm256_add_pd(e3, d3);
+        q0 = _mm256_fmadd_pd(d0, d0, q0);
+        q1 = _mm256_fmadd_pd(d1, d1, q1);
+        q2 = _mm256_fmadd_pd(d2, d2, q2);
+        q3 = _mm256_fmadd_pd(d3, d3, q3);
+    }
+    for (; j < n; j += 4) {
+        size_t c = n - j < 4 ? n - j : 4;
+        __m128i m4 = first4(c);
+        __m256d d = _mm256_sub_pd(load4(x + j, m4, 0), vm);
+        d = _mm256_and_pd(d, _mm256_castsi256_pd(_mm256_cvtepi32_epi64(m4)));
+        e0 = _mm256_add_pd(e0, d);
+        q0 = _mm256_fmadd_pd(d, d, q0);
+    }
+    *se = hsum_pd(_mm256_add_pd(_mm256_add_pd(e0, e1), _mm256_add_pd(e2, e3)));
+    return hsum_pd(_mm256_add_pd(_mm256_add_pd(q0, q1), _mm256_add_pd(q2, q3)));
+}
+
+/* 4 outputs from column j on, rounded once; g and b are gamma and beta
+ * widened to double.  With full == 0 only the lanes of m4 are read. */
+LN_INLINE __m128 norm4(const float *x, const double *g, const double *b, size_t j,
+                       __m128i m4, int full, int hg, int hb, __m256d vm,
+                       __m256d vr, __m256d vnc)
+{
+    __m256d t = _mm256_fmadd_pd(_mm256_sub_pd(load4(x + j, m4, full), vm), vr, vnc);
+#define LD(p) (full ? _mm256_loadu_pd((p) + j) \
+                    : _mm256_maskload_pd((p) + j, _mm256_cvtepi32_epi64(m4)))
+    if (hg && hb)
+        t = _mm256_fmadd_pd(t, LD(g), LD(b));
+    else if (hg)
+        t = _mm256_mul_pd(t, LD(g));
+    else if (hb)
+        t = _mm256_add_pd(t, LD(b));
+#undef LD
+    return _mm256_cvtpd_ps(t);
+}
+
+LN_INLINE __m256 norm8(const float *x, const double *g, const double *b, size_t j,
+                       int hg, int hb, __m256d vm, __m256d vr, __m256d vnc)
+{
+    const __m128i all = _mm_set1_epi32(-1);
+    __m128 lo = norm4(x, g, b, j, all, 1, hg, hb, vm, vr, vnc);
+    __m128 hi = norm4(x, g, b, j + 4, all, 1, hg, hb, vm, vr, vnc);
+    return _mm256_set_m128(hi, lo);
+}
+
+/* cnt outputs at y[j..) in masked chunks of at most 4. */
+LN_INLINE void norm_masked(const float *x, float *y, const double *g, const double *b,
+                           size_t j, size_t cnt, int hg, int hb, __m256d vm,
+                           __m256d vr, __m256d vnc)
+{
+    while (cnt > 0) {
+        size_t c = cnt < 4 ? cnt : 4;
+        __m128i m4 = first4(c);
+        _mm_maskstore_ps(y + j, m4, norm4(x, g, b, j, m4, 0, hg, hb, vm, vr, vnc));
+        j += c;
+        cnt -= c;
+    }
+}
+
+LN_INLINE void apply_row(const float *x, float *y, size_t n, const double *g,
+                         const double *b, double m, double c, double rstd,
+                         int hg, int hb, int stream)
+{
+    const __m256d vm = _mm256_set1_pd(m), vr = _mm256_set1_pd(rstd);
+    const __m256d vnc = _mm256_set1_pd(-(c * rstd));
+    size_t j = 0;
+    if (stream) {
+        /* Peel to y's next 64-byte boundary, then stream whole lines. */
+        size_t mis = ((uintptr_t)y / sizeof(float)) & 15;
+        if (mis) {
+            size_t peel = 16 - mis < n ? 16 - mis : n;
+            norm_masked(x, y, g, b, 0, peel, hg, hb, vm, vr, vnc);
+            j = peel;
+        }
+        for (; j + 8 <= n; j += 8)
+            _mm256_stream_ps(y + j, norm8(x, g, b, j, hg, hb, vm, vr, vnc));
+    } else {
+        for (; j + 8 <= n; j += 8)
+            _mm256_storeu_ps(y + j, norm8(x, g, b, j, hg, hb, vm, vr, vnc));
+    }
+    if (j < n)
+        norm_masked(x, y, g, b, j, n - j, hg, hb, vm, vr, vnc);
+}
+
+LN_INLINE void rows_loop(const ln_args *a, const double *g, const double *b,
+                         int hg, int hb, int stream)
+{
+    const size_t n = a->dim;
+    for (size_t i = 0; i < a->rows; i++) {
+        const float *x = a->x + i * a->x_stride;
+        float *y = a->y + i * a->y_stride;
+        float x0 = x[0];
+        double m = (double)x0 + (double)(sum_shifted(x, n, x0) / (float)n);
+        double se;
+        double sq = sums_dev(x, n, m, &se);
+        if (!(sq <= DBL_MAX)) {
+            /* NaN/Inf in the row (or a float sum of x - x0 that overflowed):
+             * the scalar double path sorts out which. */
+            ln_row_f64(x, y, n, a->gamma, a->beta, a->eps,
+                       a->mean ? a->mean + i : NULL, a->rstd ? a->rstd + i : NULL);
+            continue;
+        }
+        double c = se / (double)n;
+        double var = sq / (double)n - c * c;
+        double rstd = 1.0 / sqrt((var > 0.0 ? var : 0.0) + (double)a->eps);
+        apply_row(x, y, n, g, b, m, c, rstd, hg, hb, stream);
+        if (a->mean)
+            a->mean[i] = (float)(m + c);
+        if (a->rstd)
+            a->rstd[i] = (float)rstd;
+    }
+}
+
+/* Per-shape state: room for gamma and beta widened to double. */
+typedef struct acc_state {
+    size_t dim;
+    double *gb; /* 2 * dim doubles, 64-byte aligned */
+} acc_state;
+
+static double *alloc_gb(size_t dim)
+{
+    size_t bytes = (2 * dim * sizeof(double) + 63) & ~(size_t)63;
+    return aligned_alloc(64, bytes);
+}
+
+static int avx2_accurate_prepare(const ln_args *shape, void **state, const char **why)
+{
+    acc_state *st = malloc(sizeof *st);
+    double *gb = alloc_gb(shape->dim);
+    if (!st || !gb) {
+        free(st);
+        free(gb);
+        *why = "out of memory";
+        return -1;
+    }
+    st->dim = shape->dim;
+    st->gb = gb;
+    *state = st;
+    return 0;
+}
+
+static void avx2_accurate_release(void *state)
+{
+    acc_state *st = state;
+    if (st) {
+        free(st->gb);
+        free(st);
+    }
+}
+
+static int avx2_accurate_forward(const ln_args *a, void *state)
+{
+    acc_state *st = state;
+    /* Without prepare (or for a larger dim) the buffer is made here: one
+     * allocation per call, amortised over the rows. */
+    double *gb = st && st->dim >= a->dim ? st->gb : alloc_gb(a->dim);
+    if (!gb) {
+        /* No memory: the scalar double path needs none. */
+        for (size_t i = 0; i < a->rows; i++)
+            ln_row_f64(a->x + i * a->x_stride, a->y + i * a->y_stride, a->dim,
+                       a->gamma, a->beta, a->eps, a->mean ? a->mean + i : NULL,
+                       a->rstd ? a->rstd + i : NULL);
+        return 0;
+    }
+    double *g = gb, *b = gb + a->dim;
+    int hg = a->gamma != NULL, hb = a->beta != NULL;
+    for (size_t j = 0; j < a->dim; j++) {
+        if (hg)
+            g[j] = a->gamma[j];
+        if (hb)
+            b[j] = a->beta[j];
+    }
+    int stream = ln_use_streaming(a);
+    if (stream) {
+        if (hg && hb)
+            rows_loop(a, g, b, 1, 1, 1);
+        else if (hg)
+            rows_loop(a, g, b, 1, 0, 1);
+        else if (hb)
+            rows_loop(a, g, b, 0, 1, 1);
+        else
+            rows_loop(a, g, b, 0, 0, 1);
+        _mm_sfence(); /* order the non-temporal stores before we return */
+    } else {
+        if (hg && hb)
+            rows_loop(a, g, b, 1, 1, 0);
+        else if (hg)
+            rows_loop(a, g, b, 1, 0, 0);
+        else if (hb)
+            rows_loop(a, g, b, 0, 1, 0);
+        else
+            rows_loop(a, g, b, 0, 0, 0);
+    }
+    if (gb != (st ? st->gb : NULL))
+        free(gb);
+    return 0;
+}
+
+static const char *avx2_accurate_unavailable(void)
+{
+    return ln_isa_unavailable(LN_ISA_AVX2_FMA);
+}
+
+static const ln_ulp_bound avx2_accurate_bounds[] = {
+    {"*", 1.0},
+    {NULL, 0},
+};
+
+const ln_kernel ln_kernel_avx2_accurate = {
+    .name = "avx2_accurate",
+    .family = "avx2",
+    .description = "AVX2+FMA, statistics and normalisation in double, one rounding: <= 1 ulp",
+    .unavailable = avx2_accurate_unavailable,
+    .prepare = avx2_accurate_prepare,
+    .release = avx2_accurate_release,
+    .forward = avx2_accurate_forward,
+    .bounds = avx2_accurate_bounds,
+};
