@@ -18,6 +18,8 @@ extern const ln_kernel ln_kernel_two_pass_f64;
 extern const ln_kernel ln_kernel_onednn; /* the peer */
 #endif
 #ifdef LNBENCH_HAVE_X86_SIMD
+extern const ln_kernel ln_kernel_avx2;
+extern const ln_kernel ln_kernel_avx2_accurate;
 extern const ln_kernel ln_kernel_avx512;
 extern const ln_kernel ln_kernel_avx512_accurate;
 #endif
@@ -35,6 +37,8 @@ const ln_kernel *const ln_kernels[] = {
     &ln_kernel_onednn,
 #endif
 #ifdef LNBENCH_HAVE_X86_SIMD
+    &ln_kernel_avx2,
+    &ln_kernel_avx2_accurate,
     &ln_kernel_avx512,
     &ln_kernel_avx512_accurate,
 #endif
