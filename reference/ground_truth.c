@@ -6,7 +6,7 @@
  *   S    = sum x_i                        mean     = S / n
  *   d_i  = n x_i - S                      x_i-mean = d_i / n
  *   Q    = sum d_i^2 = n^2 sum x_i^2 - n S^2
- *                                         var      = sum (d_i/n)^2 / n = Q / n^3
+ *                                         var = sum (d_i/n)^2 / n = Q / n^3
  *   W    = Q + n^3 eps                    var+eps  = W / n^3
  *
  *   sqrt(var + eps) = sqrt(W) / n^(3/2) = sqrt(n W) / n^2, hence
@@ -15,8 +15,10 @@
  *
  * Every binary32 value is an integer times 2^-149 of magnitude below 2^128,
  * so S, d_i, Q, W and n W are integers times 2^-149 or 2^-298 of bounded
- * size: MPFR computes them exactly at a precision fixed by n (the ternary
- * value 0 proves it; we check it).  The one irrational step per row is
+ * size.  The two row sums are accumulated exactly in integer bins (one per
+ * binary exponent) and finished with mpfr_sum; everything else is MPFR at a
+ * precision sized to the row's span of bits (a ternary value of 0 proves
+ * each step exact; we check it).  The one irrational step per row is
  * sqrt(n W); each element then takes a Ziv loop: evaluate at p bits with a
  * proven error bound, check that the whole error interval lies inside one
  * binary32 rounding cell (then the rounding is decided), else double p.
@@ -26,8 +28,8 @@
  * irrational (gamma_i d_i != 0 is handled before the loop).  If it is dyadic,
  * t_i is rational: a dyadic t_i is computed exactly (all ternaries 0) at
  * some p and rounded directly; a non-dyadic t_i is neither a rounding
- * rounding boundary (a midpoint) nor zero, so the test succeeds once p is
- * large enough.
+ * boundary (a midpoint) nor zero, so the test succeeds once p is large
+ * enough.
  * A cap on p turns a would-be endless loop (a bug) into a loud failure.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -169,7 +171,8 @@ static int gt_ws_init(gt_ws *w, size_t n, unsigned p0, unsigned good_bits)
     memset(w, 0, sizeof *w);
     w->p0 = p0;
     w->good_bits = good_bits;
-    while (w->levels < GT_MAXLEVELS && ((mpfr_prec_t)p0 << w->levels) <= GT_PMAX)
+    while (w->levels < GT_MAXLEVELS &&
+           ((mpfr_prec_t)p0 << w->levels) <= GT_PMAX)
         w->levels++;
     w->n = n;
     w->nl = (unsigned long)n;
@@ -258,7 +261,7 @@ static int gt_decided_slow(mpfr_t T, mpfr_exp_t rho_exp, float v,
  * with T - hd computed exactly, so |(T - hd) - ld| <= 2^-53 |ld|.  With
  * v = RN_binary32(T) finite, hd - v is exact in double (Sterbenz: hd and v
  * are within a factor 2 of each other, or v = 0).  So D = T - v equals
- * (hd - v) + (T - hd) and a = |RN(dv + ld)| satisfies
+ * (hd - v) + (T - hd) and a = |RN((hd - v) + ld)| satisfies
  *     |D| <= a + 2^-53 a + 2^-53 |ld|.
  * Every real x with |x - T| <= rho rounds to v if |D| + rho is below both
  * half-spacings around v (h_dn, h_up: exact powers of two).  The test adds
@@ -355,9 +358,10 @@ static int gt_element(gt_ws *w, mpfr_srcptr b, float *r, double *hi,
         if (mpfr_zero_p(T))
             continue; /* P + beta cancelled to nothing at this precision */
 
-        /* Error bound.  With u = 2^-p and each of the (at most four)
-         * multiplicative roundings (sqrt and division, or reciprocal
-         * square root and product; the bound allows two more) contributing a factor (1+d) or 1/(1+d), |d| <= u:
+        /* Error bound.  With u = 2^-p and each multiplicative rounding
+         * (sqrt and division, or reciprocal square root and product: two;
+         * the bound would allow four) contributing a factor (1+d) or
+         * 1/(1+d), |d| <= u:
          *   |P - t_P| <= 4.001 u |P| < 2^(EXP(P) + 2 - p)
          * (|P| < 2^EXP(P) in MPFR's convention |P| in [2^(e-1), 2^e)).
          * The final addition adds at most half an ulp of T, 2^(EXP(T)-1-p).

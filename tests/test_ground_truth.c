@@ -383,7 +383,8 @@ static void test_low_start(void)
         for (di = 0; di < sizeof dims / sizeof dims[0]; di++) {
             size_t dim = dims[di], rows = 4;
             float *xr = malloc(rows * dim * sizeof *xr);
-            float *gr = malloc(dim * sizeof *gr), *br = malloc(dim * sizeof *br);
+            float *gr = malloc(dim * sizeof *gr);
+            float *br = malloc(dim * sizeof *br);
             char what[96];
             if (!xr || !gr || !br)
                 exit(2);

@@ -34,9 +34,9 @@ static void test_ulp(void)
     /* zero and the subnormal range: ulp 2^-149 */
     CHECK_EQ(ln_ulp(0.0, 0.0), 0x1p-149);
     CHECK_EQ(ln_ulp(-0.0, 0.0), 0x1p-149);
-    CHECK_EQ(ln_ulp(0x1p-149, 0.0), 0x1p-149);            /* smallest subnormal */
+    CHECK_EQ(ln_ulp(0x1p-149, 0.0), 0x1p-149);        /* smallest subnormal */
     CHECK_EQ(ln_ulp(-0x1p-149, 0.0), 0x1p-149);
-    CHECK_EQ(ln_ulp(0x1.fffffcp-127, 0.0), 0x1p-149);     /* largest subnormal */
+    CHECK_EQ(ln_ulp(0x1.fffffcp-127, 0.0), 0x1p-149); /* largest subnormal */
     CHECK_EQ(ln_ulp(0x1p-200, 0.0), 0x1p-149);            /* below binary32 */
     CHECK_EQ(ln_ulp((double)FLT_MIN, 0.0), 0x1p-149);     /* 2^-126 */
     CHECK_EQ(ln_ulp(0x1p-125, 0.0), 0x1p-148);
