@@ -332,6 +332,28 @@ static void test_subnormal(void)
     }
 }
 
+/* Results beyond FLT_MAX round to infinity (t = sqrt(3) FLT_MAX here);
+ * the error measure counts that as correctly rounded. */
+static void test_overflow(void)
+{
+    const float x[4] = { 0, 0, 0, 1 };
+    const float g[4] = { FLT_MAX, FLT_MAX, 0.5f * FLT_MAX, FLT_MAX };
+    float r[4];
+    double hi[4], lo[4];
+    char err[256];
+    int i;
+
+    CHECK(ln_ground_truth(x, 1, 4, 4, g, NULL, 0.0f, r, hi, lo, 4, 1,
+                          err, sizeof err) == 0);
+    CHECK(isinf(r[3]) && r[3] > 0);
+    CHECK(fabs(hi[3] / (double)FLT_MAX - sqrt(3.0)) < 1e-15);
+    for (i = 0; i < 3; i++)
+        CHECK(isfinite(r[i]));
+    for (i = 0; i < 4; i++)
+        CHECK(ln_ulp_error(r[i], hi[i], lo[i]) <= 0.5);
+    check_against_plain("overflow", x, 1, 4, g, NULL, 0.0f);
+}
+
 /* Random rows of every distribution against the plain 2000-bit formula. */
 static void test_random_rows(void)
 {
@@ -498,6 +520,7 @@ int main(void)
     test_constant_row();
     test_exact_rows();
     test_subnormal();
+    test_overflow();
     test_random_rows();
     test_low_start();
     test_never_wrong_way();
