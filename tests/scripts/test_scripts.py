@@ -344,6 +344,15 @@ def test_promote(tmp):
     base = [os.path.join(runs, f"baseline-{k}.json") for k in ("speed", "accuracy")]
     p = run("compare", *base, runs)
     check(p.returncode == 0, f"compare baseline vs run dir:\n{p.stdout}{p.stderr}")
+    # One machine folder: its baselines against its newest run.
+    p = run("compare", runs)
+    check(p.returncode == 0 and "Speed: 0" in p.stdout and "Accuracy: 0" in p.stdout,
+          f"compare MACHINE_DIR:\n{p.stdout}{p.stderr}")
+    gen(tmp, f"results/{m}/20261123-090000-speed.json", "speed", "--seed", 3,
+        "--slow", "welford=1.2")
+    gen(tmp, f"results/{m}/20261123-090000-accuracy.json", "accuracy")
+    p = run("compare", runs)
+    check(p.returncode == 1 and "welford/" in p.stdout, f"MACHINE_DIR newest run:\n{p.stdout}")
 
 
 # ---------------------------------------------------------------- icount
