@@ -696,6 +696,12 @@ int ln_ground_truth(const float *x, size_t rows, size_t dim, size_t x_stride,
                 "pointer or stride below dim)");
         return -1;
     }
+    if ((uint64_t)dim > ((uint64_t)1 << 38)) {
+        /* the integer bins of gt_row could overflow */
+        set_err(err, errlen, "ground truth: rows longer than 2^38 elements "
+                "are not supported");
+        return -1;
+    }
     if (threads == 0) {
         long c = sysconf(_SC_NPROCESSORS_ONLN);
         threads = c > 0 ? (unsigned)c : 1;

@@ -6,9 +6,12 @@
  * kernels use), returned two ways:
  *   rounded[i]   the binary32 value nearest t (ties to even), proven by a Ziv
  *                loop, subnormal and overflowing results rounded correctly;
- *   hi[i]+lo[i]  t itself to >= 106 bits (an unevaluated double-double),
- *                for the error measure.
- * Rows holding NaN or Inf have no exact value: their outputs are NaN.
+ *   hi[i]+lo[i]  t itself to about 106 bits (an unevaluated double-double,
+ *                |t - (hi + lo)| < 2^-105 |t|), for the error measure.
+ * Rows holding NaN or Inf have no exact value: their outputs are NaN.  So
+ * are all outputs when eps is not finite or var + eps <= 0 (a constant row
+ * with eps = 0: 0/0), and a column's outputs when its gamma or beta is not
+ * finite.  Rows of more than 2^38 elements are not supported.
  */
 #ifndef LNBENCH_GROUND_TRUTH_H
 #define LNBENCH_GROUND_TRUTH_H
