@@ -1,0 +1,12 @@
+# Kernel ABI edge cases over the whole registry (tails, strides, guard
+# pages, canaries, constant and NaN/Inf rows, store hints).  The same test
+# runs again with ISAs masked off by LNBENCH_DISABLE_ISA, which proves the
+# masking and runs the scalar fallbacks' neighbours on an AVX-512 host.
+lnbench_c_test(test_kernel_edges test_kernel_edges.c lnbench_kernels m)
+
+add_test(NAME test_kernel_edges_no_avx512 COMMAND test_kernel_edges)
+set_tests_properties(test_kernel_edges_no_avx512 PROPERTIES
+  ENVIRONMENT "LNBENCH_DISABLE_ISA=avx512")
+add_test(NAME test_kernel_edges_no_simd COMMAND test_kernel_edges)
+set_tests_properties(test_kernel_edges_no_simd PROPERTIES
+  ENVIRONMENT "LNBENCH_DISABLE_ISA=avx512,avx2,neon")

@@ -1,0 +1,363 @@
+/*
+ * test_kernel_edges.c - the ABI rules of kernels/lnbench_kernel.h, checked on
+ * every available kernel of the registry:
+ *
+ *  - dims around every vector width (1..33, 4095..4097, 8193), rows with a
+ *    stride larger than dim, base pointers of every alignment;
+ *  - x, gamma and beta placed so that their last element ends exactly at a
+ *    PROT_NONE guard page (and, in a second placement, x starting right
+ *    after one): a read past either end faults;
+ *  - y placed the same way, with canaries before it and in the gaps
+ *    between its rows: a write outside the rows is caught either way;
+ *  - results within a loose tolerance of two_pass_f64 (this is not the
+ *    accuracy test, only "did every element get the right formula");
+ *  - the store hints (auto, cached, streaming) give bit-identical results;
+ *  - constant rows give exactly beta (0 without beta), except for the float
+ *    scalar kernels the header names and peer libraries;
+ *  - a NaN or Inf anywhere in a row makes the whole row NaN, and its mean
+ *    and rstd too when asked for;
+ *  - mean and rstd outputs agree with two_pass_f64's.
+ * With LNBENCH_DISABLE_ISA set, the kernels of each masked ISA must say they
+ * are unavailable and why (the ctest entries run it that way too).
+ */
+#define _DEFAULT_SOURCE
+#include "cpu_features.h"
+#include "lnbench_kernel.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static int failures;
+static size_t page;
+
+#define CHECK(cond, ...)                                                                \
+    do {                                                                                \
+        if (!(cond)) {                                                                  \
+            if (failures++ < 40) {                                                      \
+                fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                    \
+                fprintf(stderr, __VA_ARGS__);                                           \
+                fputc('\n', stderr);                                                    \
+            }                                                                           \
+        }                                                                               \
+    } while (0)
+
+/* n floats with a PROT_NONE page on each side.  at_end: the last float
+ * touches the trailing guard page; otherwise the first float follows the
+ * leading one (plus `shift` floats, to vary the alignment). */
+typedef struct guarded {
+    void *base;
+    size_t len;
+    float *p;
+} guarded;
+
+static guarded guarded_alloc(size_t n, int at_end, size_t shift)
+{
+    guarded g;
+    size_t bytes = (n + shift) * sizeof(float);
+    size_t data = (bytes + page - 1) / page * page;
+    g.len = data + 2 * page;
+    g.base = mmap(NULL, g.len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (g.base == MAP_FAILED) {
+        perror("mmap");
+        exit(1);
+    }
+    char *b = g.base;
+    if (mprotect(b, page, PROT_NONE) != 0 || mprotect(b + page + data, page, PROT_NONE) != 0) {
+        perror("mprotect");
+        exit(1);
+    }
+    if (at_end)
+        g.p = (float *)(b + page + data) - n;
+    else
+        g.p = (float *)(b + page) + shift;
+    return g;
+}
+
+static void guarded_free(guarded *g)
+{
+    munmap(g->base, g->len);
+}
+
+/* Deterministic values in about [-2, 2] with a small mean. */
+static uint64_t rng_state = 88172645463325252ull;
+static float rnd(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (float)((double)(rng_state >> 11) * 0x1p-53 * 4.0 - 1.9);
+}
+
+static const float CANARY = -1234.5f;
+
+/* Kernels exempt from "a constant row gives exactly beta": the float
+ * scalar kernels named in lnbench_kernel.h, whose float mean of a constant
+ * row can miss x, and peer libraries, whose algorithms are not ours. */
+static int exact_constant_expected(const ln_kernel *k)
+{
+    static const char *const exempt[] = {"naive_two_pass", "welford", "textbook_one_pass"};
+    for (size_t i = 0; i < sizeof exempt / sizeof exempt[0]; i++)
+        if (strcmp(k->name, exempt[i]) == 0)
+            return 0;
+    return strcmp(k->family, "peer") != 0;
+}
+
+enum { MAXROWS = 4 };
+
+/* One shape: every kernel, every gamma/beta combination and store hint. */
+static void test_shape(const ln_kernel *ref, size_t rows, size_t dim, size_t xpad,
+                       size_t ypad, int x_at_end, size_t shift)
+{
+    size_t xs = dim + xpad, ys = dim + ypad;
+    size_t xn = (rows - 1) * xs + dim;
+    /* y gets 16 canary floats before its first row. */
+    size_t yn = (rows - 1) * ys + dim + 16;
+    guarded gx = guarded_alloc(xn, x_at_end, shift);
+    guarded gg = guarded_alloc(dim, 1, 0), gb = guarded_alloc(dim, 1, 0);
+    guarded gy = guarded_alloc(yn, 1, 0);
+    float *x = gx.p, *gamma = gg.p, *beta = gb.p, *y = gy.p + 16;
+
+    for (size_t i = 0; i < xn; i++)
+        x[i] = CANARY; /* gaps between rows: must not matter */
+    for (size_t r = 0; r < rows; r++)
+        for (size_t j = 0; j < dim; j++)
+            x[r * xs + j] = rnd() + 0.25f;
+    for (size_t j = 0; j < dim; j++) {
+        gamma[j] = 1.0f + 0.25f * rnd();
+        beta[j] = 0.5f * rnd();
+    }
+
+    size_t n = rows * dim;
+    float *yref = malloc(n * sizeof *yref), *ycached = malloc(n * sizeof *ycached);
+    float mref[MAXROWS], rref[MAXROWS], mk[MAXROWS], rk[MAXROWS];
+
+    for (int combo = 0; combo < 4; combo++) {
+        const float *g = combo & 1 ? gamma : NULL, *b = combo & 2 ? beta : NULL;
+        ln_args ra = {.rows = rows, .dim = dim, .x = x, .x_stride = xs, .y = yref,
+                      .y_stride = dim, .gamma = g, .beta = b, .eps = 1e-5f,
+                      .mean = mref, .rstd = rref};
+        const char *why = NULL;
+        if (ln_kernel_run(ref, &ra, &why) != 0) {
+            CHECK(0, "reference failed: %s", why ? why : "?");
+            continue;
+        }
+        double scale = 1.0;
+        for (size_t i = 0; i < n; i++)
+            scale = fmax(scale, fabs(yref[i]));
+
+        for (size_t ki = 0; ki < ln_kernel_count; ki++) {
+            const ln_kernel *k = ln_kernels[ki];
+            if (k->unavailable && k->unavailable())
+                continue;
+            for (int hint = 0; hint < 3; hint++) {
+                for (size_t i = 0; i < yn; i++)
+                    gy.p[i] = CANARY;
+                for (size_t r = 0; r < rows; r++)
+                    mk[r] = rk[r] = CANARY;
+                ln_args a = ra;
+                a.y = y;
+                a.y_stride = ys;
+                a.mean = mk;
+                a.rstd = rk;
+                a.store = (ln_store_hint)hint;
+                if (ln_kernel_run(k, &a, &why) != 0) {
+                    CHECK(0, "%s dim %zu: run failed: %s", k->name, dim, why ? why : "?");
+                    continue;
+                }
+                int bad = 0;
+                for (size_t i = 0; i < 16; i++)
+                    bad |= gy.p[i] != CANARY;
+                for (size_t r = 0; r + 1 < rows; r++)
+                    for (size_t j = dim; j < ys; j++)
+                        bad |= y[r * ys + j] != CANARY;
+                CHECK(!bad, "%s dim %zu stride %zu hint %d: wrote outside y's rows",
+                      k->name, dim, ys, hint);
+                double worst = 0.0;
+                size_t wi = 0;
+                for (size_t r = 0; r < rows; r++)
+                    for (size_t j = 0; j < dim; j++) {
+                        double e = fabs((double)y[r * ys + j] - yref[r * dim + j]);
+                        if (!(e <= worst)) { /* NaN lands here too */
+                            worst = isnan(e) ? INFINITY : e;
+                            wi = r * dim + j;
+                        }
+                    }
+                CHECK(worst <= 1e-3 * scale,
+                      "%s dim %zu combo %d hint %d: |y - ref| = %g at %zu (ref %g)",
+                      k->name, dim, combo, hint, worst, wi, yref[wi]);
+                for (size_t r = 0; r < rows; r++) {
+                    CHECK(fabs(mk[r] - mref[r]) <= 1e-4 * (1.0 + fabs(mref[r])),
+                          "%s dim %zu row %zu: mean %g, reference %g", k->name, dim, r,
+                          mk[r], mref[r]);
+                    CHECK(fabs(rk[r] / rref[r] - 1.0) <= 1e-3,
+                          "%s dim %zu row %zu: rstd %g, reference %g", k->name, dim, r,
+                          rk[r], rref[r]);
+                }
+                /* Every store hint computes the same numbers. */
+                if (hint == 0) {
+                    for (size_t r = 0; r < rows; r++)
+                        memcpy(ycached + r * dim, y + r * ys, dim * sizeof *y);
+                } else {
+                    int same = 1;
+                    for (size_t r = 0; r < rows; r++)
+                        same &= memcmp(ycached + r * dim, y + r * ys, dim * sizeof *y) == 0;
+                    CHECK(same, "%s dim %zu hint %d: differs from the auto hint",
+                          k->name, dim, hint);
+                }
+            }
+        }
+    }
+    free(yref);
+    free(ycached);
+    guarded_free(&gx);
+    guarded_free(&gg);
+    guarded_free(&gb);
+    guarded_free(&gy);
+}
+
+/* Constant rows, and rows holding a NaN or an Inf, for one kernel. */
+static void test_special_rows(const ln_kernel *k, size_t dim)
+{
+    enum { R = 6 };
+    guarded gx = guarded_alloc(R * dim, 1, 0), gy = guarded_alloc(R * dim, 1, 0);
+    guarded gb = guarded_alloc(dim, 1, 0), gg = guarded_alloc(dim, 1, 0);
+    float *x = gx.p, *y = gy.p, *beta = gb.p, *gamma = gg.p;
+    float mean[R], rstd[R];
+    static const float consts[3] = {3.3f, -1234.567f, 1e-20f};
+    for (size_t j = 0; j < dim; j++) {
+        gamma[j] = 1.0f + 0.25f * rnd();
+        beta[j] = 0.5f * rnd();
+    }
+    for (size_t r = 0; r < 3; r++)
+        for (size_t j = 0; j < dim; j++)
+            x[r * dim + j] = consts[r];
+    for (size_t r = 3; r < R; r++)
+        for (size_t j = 0; j < dim; j++)
+            x[r * dim + j] = rnd();
+    /* a NaN at the start, an Inf in the middle, a -Inf at the very end */
+    x[3 * dim] = NAN;
+    x[4 * dim + dim / 2] = INFINITY;
+    x[5 * dim + dim - 1] = -INFINITY;
+
+    for (int with_beta = 0; with_beta < 2; with_beta++) {
+        for (int hint = 0; hint < 3; hint++) {
+            ln_args a = {.rows = R, .dim = dim, .x = x, .x_stride = dim, .y = y,
+                         .y_stride = dim, .gamma = gamma, .beta = with_beta ? beta : NULL,
+                         .eps = 1e-5f, .mean = mean, .rstd = rstd,
+                         .store = (ln_store_hint)hint};
+            const char *why = NULL;
+            if (ln_kernel_run(k, &a, &why) != 0) {
+                CHECK(0, "%s: run failed: %s", k->name, why ? why : "?");
+                continue;
+            }
+            if (exact_constant_expected(k)) {
+                int ok = 1;
+                for (size_t r = 0; r < 3; r++)
+                    for (size_t j = 0; j < dim; j++)
+                        ok &= y[r * dim + j] == (with_beta ? beta[j] : 0.0f);
+                CHECK(ok, "%s dim %zu: constant row is not exactly beta", k->name, dim);
+                for (size_t r = 0; r < 3; r++)
+                    CHECK(mean[r] == consts[r], "%s dim %zu: constant row mean %.9g != %.9g",
+                          k->name, dim, mean[r], consts[r]);
+            }
+            for (size_t r = 3; r < R; r++) {
+                int all_nan = 1;
+                for (size_t j = 0; j < dim; j++)
+                    all_nan &= isnan(y[r * dim + j]);
+                CHECK(all_nan, "%s dim %zu row %zu (%s): not all NaN", k->name, dim, r,
+                      r == 3 ? "NaN" : r == 4 ? "Inf" : "-Inf");
+                CHECK(isnan(mean[r]) && isnan(rstd[r]),
+                      "%s dim %zu row %zu: mean %g rstd %g, want NaN", k->name, dim, r,
+                      mean[r], rstd[r]);
+            }
+        }
+    }
+    guarded_free(&gx);
+    guarded_free(&gy);
+    guarded_free(&gb);
+    guarded_free(&gg);
+}
+
+/* LNBENCH_DISABLE_ISA: masked ISAs' kernels are unavailable, with the
+ * reason; without a mask, the ISAs this host has make their kernels run. */
+static void test_masking(void)
+{
+    const char *env = getenv("LNBENCH_DISABLE_ISA");
+    for (size_t ki = 0; ki < ln_kernel_count; ki++) {
+        const ln_kernel *k = ln_kernels[ki];
+        const char *why = k->unavailable ? k->unavailable() : NULL;
+        for (int isa = 0; isa < LN_ISA_COUNT; isa++) {
+            if (strcmp(k->family, ln_isa_name((ln_isa)isa)) != 0)
+                continue;
+            const char *isa_why = ln_isa_unavailable((ln_isa)isa);
+            if (isa_why) {
+                CHECK(why != NULL, "%s runs although its ISA is off: %s", k->name, isa_why);
+                if (env && strstr(isa_why, "LNBENCH_DISABLE_ISA"))
+                    CHECK(why && strstr(why, "LNBENCH_DISABLE_ISA"),
+                          "%s: reason \"%s\" does not name the mask", k->name,
+                          why ? why : "(none)");
+            }
+#if defined(__x86_64__)
+            /* Every AVX-512 CPU but Knights Landing has VL and DQ too. */
+            if (!isa_why && (isa != LN_ISA_AVX512F || __builtin_cpu_supports("avx512vl")))
+                CHECK(why == NULL, "%s unavailable on a host with its ISA: %s", k->name, why);
+#else
+            if (!isa_why)
+                CHECK(why == NULL, "%s unavailable on a host with its ISA: %s", k->name, why);
+#endif
+        }
+        printf("%-18s %-8s %s\n", k->name, k->family, why ? why : "available");
+    }
+    if (env) {
+        /* The mask must actually have switched something off. */
+        int masked = 0;
+        for (int isa = 0; isa < LN_ISA_COUNT; isa++) {
+            const char *w = ln_isa_unavailable((ln_isa)isa);
+            masked += w && strstr(w, "LNBENCH_DISABLE_ISA") != NULL;
+        }
+        CHECK(masked > 0, "LNBENCH_DISABLE_ISA=%s masked nothing", env);
+    }
+}
+
+int main(void)
+{
+    page = (size_t)sysconf(_SC_PAGESIZE);
+    const ln_kernel *ref = ln_kernel_find("two_pass_f64");
+    if (!ref) {
+        fprintf(stderr, "FAIL two_pass_f64 is not registered\n");
+        return 1;
+    }
+    test_masking();
+
+    static const size_t big[] = {4095, 4096, 4097, 8193};
+    for (size_t dim = 1; dim <= 33; dim++) {
+        test_shape(ref, 3, dim, 0, 0, 1, 0);
+        test_shape(ref, 4, dim, dim % 5 + 1, dim % 3 + 2, 1, 0);
+        test_shape(ref, 2, dim, 3, 1, 0, dim % 4);
+    }
+    for (size_t i = 0; i < sizeof big / sizeof big[0]; i++) {
+        test_shape(ref, 2, big[i], 0, 0, 1, 0);
+        test_shape(ref, 3, big[i], 7, 13, 0, 1);
+    }
+
+    static const size_t special_dims[] = {1, 2, 7, 15, 16, 17, 31, 33, 4097};
+    for (size_t ki = 0; ki < ln_kernel_count; ki++) {
+        const ln_kernel *k = ln_kernels[ki];
+        if (k->unavailable && k->unavailable())
+            continue;
+        for (size_t i = 0; i < sizeof special_dims / sizeof special_dims[0]; i++)
+            test_special_rows(k, special_dims[i]);
+    }
+
+    if (failures) {
+        fprintf(stderr, "%d failure(s)\n", failures);
+        return 1;
+    }
+    printf("kernel edges: all checks passed\n");
+    return 0;
+}
