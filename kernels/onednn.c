@@ -122,7 +122,7 @@ static int onednn_prepare(const ln_args *a, void **state, const char **why)
     s->dim = a->dim;
     s->x_stride = a->x_stride;
     s->y_stride = a->y_stride;
-    s->per_row = a->x_stride != a->y_stride && a->rows > 1;
+    s->per_row = (a->x_stride != a->y_stride || a->x_stride != a->dim) && a->rows > 1;
     s->training = a->mean != NULL || a->rstd != NULL;
     s->has_scale = a->gamma != NULL;
     s->has_shift = a->beta != NULL;
@@ -218,7 +218,7 @@ static int run_block(onednn_state *s, const ln_args *a, const float *x, float *y
     if (s->training)
         for (size_t i = 0; i < rows; i++) {
             if (mean)
-                mean[i] = s->mean_buf[i];
+                mean[i] = isnan(s->var_buf[i]) ? NAN : s->mean_buf[i]; /* Inf rows */
             if (rstd) /* what oneDNN applies: 1/sqrtf(var + eps) in float */
                 rstd[i] = 1.0f / sqrtf(s->var_buf[i] + a->eps);
         }

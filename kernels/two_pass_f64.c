@@ -40,7 +40,7 @@ static int two_pass_f64_forward(const ln_args *a, void *state)
             y[j] = (float)v;
         }
         if (a->mean)
-            a->mean[i] = (float)mean;
+            a->mean[i] = isnan(rstd) ? NAN : (float)mean; /* Inf rows: NaN, not Inf */
         if (a->rstd)
             a->rstd[i] = (float)rstd;
     }

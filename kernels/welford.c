@@ -27,7 +27,7 @@ static int welford_forward(const ln_args *a, void *state)
         ln_apply_row_f32(x, a->y + i * a->y_stride, a->dim, mean, rstd,
                          a->gamma, a->beta);
         if (a->mean)
-            a->mean[i] = mean;
+            a->mean[i] = isnan(rstd) ? NAN : mean; /* Inf rows: NaN, not Inf */
         if (a->rstd)
             a->rstd[i] = rstd;
     }
