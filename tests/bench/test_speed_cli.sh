@@ -48,6 +48,7 @@ expect_error "bad eps" "--eps" --eps nan
 expect_error "missing value" "needs a value" --kernels
 expect_error "shape too big" "needs .* GiB" --dims 65536 --rows 17179869184
 expect_error "unknown gbench flag" "unrecognized command-line flag" "${small[@]}" --benchmark_frobnicate=1
+expect_error "filter matches nothing" "Failed to match" "${small[@]}" --benchmark_filter=nothing_matches
 expect_error "json and benchmark_out" "cannot both" "${small[@]}" --benchmark_out="$tmp/x.json"
 "$LNBENCH" speed "${small[@]}" --json /nonexistent-dir/x.json >/dev/null 2>"$tmp/err"
 [ $? -eq 2 ] && grep -q -- "--json" "$tmp/err" && ok || fail "unwritable --json accepted"
