@@ -123,6 +123,7 @@ static struct {
     int pin_ok;  /* the start-up probe bound every planned core */
     int core[MAX_THREADS];
     int perf_ok; /* perf_event_open worked at start-up */
+    char perf_note[300]; /* else why not */
     int affine;
     float eps;
     uint64_t seed;
@@ -131,6 +132,7 @@ static struct {
 } g;
 
 static atomic_flag warned_pin = ATOMIC_FLAG_INIT;
+static atomic_flag warned_perf = ATOMIC_FLAG_INIT;
 
 /* memcpy through a volatile pointer: the compiler cannot see that repeated
  * copies of the same buffer are redundant and drop them. */
@@ -234,6 +236,9 @@ static void body(lnb_gb_state *st, void *user)
         }
     }
 
+    if (!g.perf_ok && !atomic_flag_test_and_set(&warned_perf))
+        fprintf(stderr, "lnbench speed: cycle and instruction counters not supported: %s\n",
+                g.perf_note);
     lnb_perf perf;
     int have_perf = g.perf_ok && lnb_perf_open(&perf, err, sizeof err) == 0;
     if (have_perf)
@@ -768,8 +773,9 @@ int cmd_speed(int argc, char **argv)
             snprintf(perf_status, sizeof perf_status,
                      "cycles,instructions (perf_event_open, user space)");
         } else {
-            fprintf(stderr, "lnbench speed: cycle and instruction counters not supported: %s\n",
-                    err);
+            /* Said once, by the first benchmark that runs (so a run that
+             * fails before any benchmark keeps its one-line error). */
+            snprintf(g.perf_note, sizeof g.perf_note, "%.256s", err);
             snprintf(perf_status, sizeof perf_status, "not supported: %.256s", err);
         }
     }
