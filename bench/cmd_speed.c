@@ -36,7 +36,7 @@
 
 #define MAX_THREADS 256
 #define DEFAULT_MIN_TIME "0.1"
-#define QUICK_MIN_TIME "0.02"
+#define QUICK_MIN_TIME "0.05"
 
 static const char speed_help[] =
     "usage: lnbench speed [options] [--benchmark_* ...]\n"
@@ -60,7 +60,8 @@ static const char speed_help[] =
     "  --no-affine      gamma and beta NULL (default: gamma ~ 1+0.1N, beta ~ 0.1N)\n"
     "  --eps E          epsilon (default: 1e-5)\n"
     "  --seed S         input generator seed (default: 1); inputs are `normal`\n"
-    "  --quick          shorter runs (--benchmark_min_time=" QUICK_MIN_TIME "), for smoke tests\n"
+    "  --quick          a short suite: dims 768,4096 (unless --dims) and\n"
+    "                   --benchmark_min_time=" QUICK_MIN_TIME "\n"
     "  --json FILE      also write Google Benchmark JSON to FILE (written whole or\n"
     "                   not at all; compare.py reads it)\n"
     "  --force          let --json replace an existing file\n"
@@ -659,13 +660,16 @@ int cmd_speed(int argc, char **argv)
     }
     if (!o.ndims) {
         static const uint64_t dflt[] = {768, 1024, 4096, 8192, 12288};
-        o.dims = malloc(sizeof dflt);
+        static const uint64_t quick[] = {768, 4096};
+        const uint64_t *d = o.quick ? quick : dflt;
+        size_t nd = o.quick ? sizeof quick / sizeof quick[0] : sizeof dflt / sizeof dflt[0];
+        o.dims = malloc(nd * sizeof *d);
         if (!o.dims) {
             die_usage("out of memory");
             goto done;
         }
-        memcpy(o.dims, dflt, sizeof dflt);
-        o.ndims = sizeof dflt / sizeof dflt[0];
+        memcpy(o.dims, d, nd * sizeof *d);
+        o.ndims = nd;
     }
 
     /* Shapes, and the memory check before anything is allocated. */
