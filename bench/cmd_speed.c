@@ -545,8 +545,8 @@ static void add_context(const speed_opts *o, const char *pin_status,
     snprintf(buf, sizeof buf, "%llu", (unsigned long long)o->seed);
     lnb_gb_add_context("seed", buf);
     lnb_gb_add_context("threads_model",
-                       "contiguous row block per benchmark thread, thread pinned, buffers "
-                       "first-touched by it; onednn: one single-threaded primitive per "
+                       "contiguous row block per benchmark thread, each thread bound as `pin` "
+                       "says and first-touching its buffers; onednn: one single-threaded primitive per "
                        "benchmark thread");
     buf[0] = '\0';
     for (int i = 0; i < argc; i++) {
