@@ -259,6 +259,8 @@ class SpeedResult:
         rt, ct = _num(e.get("real_time")), _num(e.get("cpu_time"))
         if rt is None:
             raise InputError(f"{where}: '{name}' has no numeric real_time")
+        if not (math.isfinite(rt) and rt >= 0):
+            raise InputError(f"{where}: '{name}' has real_time {rt} (not a time)")
         if b.time_unit is not None and b.time_unit != unit:
             raise InputError(f"{where}: '{name}' mixes time units "
                              f"{b.time_unit} and {unit}")
