@@ -4,9 +4,9 @@
  * The algorithm of avx512.c (see there for the numerical reasons) on ymm
  * registers; built with -mavx2 -mfma for this file only and run only after
  * avx2_unavailable() says the host allows it:
- *   1. md = sum(x - x0) / n, four accumulators (constant rows sum to 0);
- *   2. dev = (x - mhi) - mlo with mhi + mlo = x0 + md (TwoSum);
- *      sum(dev^2) and sum(dev), the corrected two-pass;
+ *   1. m = x0 + sum(x - x0) / n, four accumulators (constant rows sum to
+ *      0, so m = x0 exactly); done for row i+1 inside pass 2 of row i;
+ *   2. d = x - m: sum(d^2) and sum(d), the corrected two-pass;
  *   3. y = fma(((x - mh) - ml) * rstd, gamma, beta), rstd once per row in
  *      double, mh + ml the corrected mean.
  * Tails use vmaskmov loads and stores, which neither read nor write (nor
@@ -63,15 +63,21 @@ static float sum_shifted(const float *x, size_t n, float x0)
     return hsum(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
 }
 
-/* Pass 2: returns sum(dev^2), stores sum(dev), dev = (x - mhi) - mlo. */
-static float sum_sq_dev(const float *x, size_t n, float mhi, float mlo, float *sdev)
+/* Pass 2: over d = x - m, returns sum(d^2) and stores sum(d) in *sdev (the
+ * corrected two-pass).  With fuse, also pass 1 of the next row (xn, shift
+ * xn0) into *snext, in exactly sum_shifted's order. */
+LN_INLINE float sum_sq_dev(const float *x, size_t n, float m, float *sdev,
+                           int fuse, const float *xn, float xn0, float *snext)
 {
-    const __m256 vh = _mm256_set1_ps(mhi), vl = _mm256_set1_ps(mlo);
+    const __m256 vh = _mm256_set1_ps(m), vx0 = _mm256_set1_ps(xn0);
     __m256 q0 = _mm256_setzero_ps(), q1 = _mm256_setzero_ps();
     __m256 q2 = _mm256_setzero_ps(), q3 = _mm256_setzero_ps();
     __m256 e0 = _mm256_setzero_ps(), e1 = _mm256_setzero_ps();
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    __m256 s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
     size_t j = 0;
-#define DEV(p) _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(p), vh), vl)
+#define DEV(p) _mm256_sub_ps(_mm256_loadu_ps(p), vh)
+#define SUM(acc, p) acc = _mm256_add_ps(acc, _mm256_sub_ps(_mm256_loadu_ps(p), vx0))
     for (; j + 32 <= n; j += 32) {
         __m256 d0 = DEV(x + j), d1 = DEV(x + j + 8);
         __m256 d2 = DEV(x + j + 16), d3 = DEV(x + j + 24);
@@ -81,20 +87,35 @@ static float sum_sq_dev(const float *x, size_t n, float mhi, float mlo, float *s
         q3 = _mm256_fmadd_ps(d3, d3, q3);
         e0 = _mm256_add_ps(e0, _mm256_add_ps(d0, d1));
         e1 = _mm256_add_ps(e1, _mm256_add_ps(d2, d3));
+        if (fuse) {
+            SUM(s0, xn + j);
+            SUM(s1, xn + j + 8);
+            SUM(s2, xn + j + 16);
+            SUM(s3, xn + j + 24);
+        }
     }
     for (; j + 8 <= n; j += 8) {
         __m256 d = DEV(x + j);
         q0 = _mm256_fmadd_ps(d, d, q0);
         e0 = _mm256_add_ps(e0, d);
+        if (fuse)
+            SUM(s0, xn + j);
     }
 #undef DEV
+#undef SUM
     if (j < n) {
-        __m256i m = first_lanes(n - j);
-        __m256 d = _mm256_sub_ps(_mm256_sub_ps(_mm256_maskload_ps(x + j, m), vh), vl);
-        d = _mm256_and_ps(d, _mm256_castsi256_ps(m));
+        __m256i k = first_lanes(n - j);
+        __m256 kf = _mm256_castsi256_ps(k);
+        __m256 d = _mm256_and_ps(_mm256_sub_ps(_mm256_maskload_ps(x + j, k), vh), kf);
         q1 = _mm256_fmadd_ps(d, d, q1);
         e1 = _mm256_add_ps(e1, d);
+        if (fuse) {
+            __m256 w = _mm256_sub_ps(_mm256_maskload_ps(xn + j, k), vx0);
+            s1 = _mm256_add_ps(s1, _mm256_and_ps(w, kf));
+        }
     }
+    if (fuse)
+        *snext = hsum(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
     *sdev = hsum(_mm256_add_ps(e0, e1));
     return hsum(_mm256_add_ps(_mm256_add_ps(q0, q1), _mm256_add_ps(q2, q3)));
 }
@@ -106,7 +127,8 @@ LN_INLINE __m256 norm8(const float *x, const float *g, const float *b, size_t j,
                        __m256 vh, __m256 vl, __m256 vr)
 {
 #define LD(p) (full ? _mm256_loadu_ps((p) + j) : _mm256_maskload_ps((p) + j, m))
-    __m256 v = _mm256_mul_ps(_mm256_sub_ps(_mm256_sub_ps(LD(x), vh), vl), vr);
+    /* ((x - mh) - ml) * rstd as fma(x - mh, rstd, -ml*rstd), as in avx512.c */
+    __m256 v = _mm256_fmadd_ps(_mm256_sub_ps(LD(x), vh), vr, vl);
     if (hg && hb)
         return _mm256_fmadd_ps(v, LD(g), LD(b));
     if (hg)
@@ -135,7 +157,7 @@ LN_INLINE void apply_row(const float *x, float *y, size_t n, const float *g,
                          const float *b, float mh, float ml, float rstd,
                          int hg, int hb, int stream)
 {
-    const __m256 vh = _mm256_set1_ps(mh), vl = _mm256_set1_ps(ml);
+    const __m256 vh = _mm256_set1_ps(mh), vl = _mm256_set1_ps(-(ml * rstd));
     const __m256 vr = _mm256_set1_ps(rstd);
     const __m256i none = _mm256_setzero_si256();
     size_t j = 0;
@@ -171,16 +193,20 @@ LN_INLINE void apply_row(const float *x, float *y, size_t n, const float *g,
 LN_INLINE void rows_loop(const ln_args *a, int hg, int hb, int stream)
 {
     const size_t n = a->dim;
+    float s = a->rows ? sum_shifted(a->x, n, a->x[0]) : 0.0f;
     for (size_t i = 0; i < a->rows; i++) {
         const float *x = a->x + i * a->x_stride;
         float *y = a->y + i * a->y_stride;
         float x0 = x[0];
-        float md = sum_shifted(x, n, x0) / (float)n;
-        float mhi = x0 + md; /* TwoSum: mhi + mlo == x0 + md exactly */
-        float t = mhi - x0;
-        float mlo = (x0 - (mhi - t)) + (md - t);
-        float sdev;
-        float ssq = sum_sq_dev(x, n, mhi, mlo, &sdev);
+        /* First guess of the mean; a constant row gives exactly x0. */
+        float m = x0 + s / (float)n;
+        float sdev, ssq;
+        if (i + 1 < a->rows) {
+            const float *xn = x + a->x_stride;
+            ssq = sum_sq_dev(x, n, m, &sdev, 1, xn, xn[0], &s);
+        } else {
+            ssq = sum_sq_dev(x, n, m, &sdev, 0, x, 0.0f, &s);
+        }
         if (!(ssq <= FLT_MAX) || !(fabsf(sdev) <= FLT_MAX)) {
             /* NaN/Inf in the row, or squares beyond binary32's range. */
             ln_row_f64(x, y, n, a->gamma, a->beta, a->eps,
@@ -192,7 +218,7 @@ LN_INLINE void rows_loop(const ln_args *a, int hg, int hb, int stream)
         float rstd = (float)(1.0 / sqrt((var > 0.0 ? var : 0.0) + (double)a->eps));
         /* As in avx512.c: a single float mean when |mean| <= sigma, the
          * pair when the row is offset (or constant). */
-        double mean = (double)mhi + ((double)mlo + c);
+        double mean = (double)m + c;
         float mh = (float)mean, ml = 0.0f;
         if (mean * mean > var)
             ml = (float)(mean - (double)mh);

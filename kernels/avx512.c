@@ -5,20 +5,20 @@
  * avx512_unavailable() says the host (and LNBENCH_DISABLE_ISA) allows it.
  *
  * Per row, three passes over x, the row staying in L1/L2 between them:
- *   1. s  = sum(x - x0) with four accumulators, md = s / n.  Shifting by the
- *      row's first element makes a constant row sum to exactly 0, so its
- *      deviations are exactly 0 and the output exactly beta; on an offset
- *      row (x ~ 1e4 +- 1) every x - x0 is exact (Sterbenz) and the sum
- *      carries errors of the size of sigma, not of the offset.
- *   2. The mean estimate x0 + md is kept as an unevaluated pair mhi + mlo
- *      (TwoSum), so the deviation (x - mhi) - mlo is exact for offset rows
- *      before one rounding.  One pass gives sum(dev^2) (FMA) and sum(dev),
- *      which corrects the mean (the corrected two-pass of Chan, Golub and
- *      LeVeque): var = E[dev^2] - E[dev]^2, nothing cancelling since E[dev]
- *      is a few ulps of sigma.
- *   3. y = fma(((x - mh) - ml) * rstd, gamma, beta), rstd = 1/sqrt(var + eps)
- *      computed once per row in double (an exact sqrt and divide, no rsqrt
- *      estimate); mh + ml is the corrected mean.
+ *   1. m = x0 + sum(x - x0) / n, four accumulators.  Shifting by the row's
+ *      first element makes a constant row sum to exactly 0, so m = x0
+ *      exactly and the output is exactly beta; on an offset row (x ~ 1e4
+ *      +- 1) every x - x0 is exact (Sterbenz) and the sum carries errors of
+ *      the size of sigma, not of the offset.  Row i+1's pass 1 runs inside
+ *      row i's pass 2: that hides its latency and fetches the next row early.
+ *   2. d = x - m (exact on offset rows): sum(d^2) by FMA and sum(d), the
+ *      corrected two-pass of Chan, Golub and LeVeque: mean = m + E[d],
+ *      var = E[d^2] - E[d]^2, nothing cancelling since E[d] is a few ulps
+ *      of sigma.
+ *   3. y = fma(((x - mh) - ml) * rstd, gamma, beta), mh + ml the mean as a
+ *      float pair (ml = 0 unless the row is offset), rstd = 1/sqrt(var +
+ *      eps) computed once per row in double (an exact sqrt and divide, no
+ *      rsqrt estimate).
  * Tails use k-masked loads and stores, which never touch masked-out memory.
  * Large outputs go out with non-temporal stores on the 64-byte aligned body.
  */
@@ -63,18 +63,24 @@ static float sum_shifted(const float *x, size_t n, float x0)
         _mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
 }
 
-/* Pass 2: over dev = (x - mhi) - mlo, returns sum(dev^2) and stores
- * sum(dev) in *sdev (the corrected two-pass: it removes pass 1's rounding
- * errors from the mean). */
-static float sum_sq_dev(const float *x, size_t n, float mhi, float mlo,
-                        float *sdev)
+/* Pass 2: over d = x - m, returns sum(d^2) and stores sum(d) in *sdev
+ * (the corrected two-pass: it removes pass 1's rounding errors from the
+ * mean).  With fuse, it also does pass 1 of the next row
+ * (xn, shift xn0) into *snext, in exactly sum_shifted's order: that hides
+ * pass 1's latency and starts fetching the next row early. */
+LN_INLINE float sum_sq_dev(const float *x, size_t n, float m, float *sdev,
+                           int fuse, const float *xn, float xn0, float *snext)
 {
-    const __m512 vh = _mm512_set1_ps(mhi), vl = _mm512_set1_ps(mlo);
+    const __m512 vh = _mm512_set1_ps(m);
+    const __m512 vx0 = _mm512_set1_ps(xn0);
     __m512 q0 = _mm512_setzero_ps(), q1 = _mm512_setzero_ps();
     __m512 q2 = _mm512_setzero_ps(), q3 = _mm512_setzero_ps();
     __m512 e0 = _mm512_setzero_ps(), e1 = _mm512_setzero_ps();
+    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+    __m512 s2 = _mm512_setzero_ps(), s3 = _mm512_setzero_ps();
     size_t j = 0;
-#define DEV(p) _mm512_sub_ps(_mm512_sub_ps(_mm512_loadu_ps(p), vh), vl)
+#define DEV(p) _mm512_sub_ps(_mm512_loadu_ps(p), vh)
+#define SUM(acc, p) acc = _mm512_add_ps(acc, _mm512_sub_ps(_mm512_loadu_ps(p), vx0))
     for (; j + 64 <= n; j += 64) {
         __m512 d0 = DEV(x + j), d1 = DEV(x + j + 16);
         __m512 d2 = DEV(x + j + 32), d3 = DEV(x + j + 48);
@@ -84,20 +90,36 @@ static float sum_sq_dev(const float *x, size_t n, float mhi, float mlo,
         q3 = _mm512_fmadd_ps(d3, d3, q3);
         e0 = _mm512_add_ps(e0, _mm512_add_ps(d0, d1));
         e1 = _mm512_add_ps(e1, _mm512_add_ps(d2, d3));
+        if (fuse) {
+            SUM(s0, xn + j);
+            SUM(s1, xn + j + 16);
+            SUM(s2, xn + j + 32);
+            SUM(s3, xn + j + 48);
+        }
     }
     for (; j + 16 <= n; j += 16) {
         __m512 d = DEV(x + j);
         q0 = _mm512_fmadd_ps(d, d, q0);
         e0 = _mm512_add_ps(e0, d);
+        if (fuse)
+            SUM(s0, xn + j);
     }
 #undef DEV
+#undef SUM
     if (j < n) {
-        __mmask16 m = first_lanes(n - j);
-        __m512 v = _mm512_maskz_loadu_ps(m, x + j);
-        __m512 d = _mm512_sub_ps(_mm512_sub_ps(v, vh), vl);
-        q1 = _mm512_mask3_fmadd_ps(d, d, q1, m);
-        e1 = _mm512_mask_add_ps(e1, m, e1, d);
+        __mmask16 k = first_lanes(n - j);
+        __m512 v = _mm512_maskz_loadu_ps(k, x + j);
+        __m512 d = _mm512_sub_ps(v, vh);
+        q1 = _mm512_mask3_fmadd_ps(d, d, q1, k);
+        e1 = _mm512_mask_add_ps(e1, k, e1, d);
+        if (fuse) {
+            __m512 w = _mm512_maskz_loadu_ps(k, xn + j);
+            s1 = _mm512_mask_add_ps(s1, k, s1, _mm512_sub_ps(w, vx0));
+        }
     }
+    if (fuse)
+        *snext = _mm512_reduce_add_ps(
+            _mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
     *sdev = _mm512_reduce_add_ps(_mm512_add_ps(e0, e1));
     return _mm512_reduce_add_ps(
         _mm512_add_ps(_mm512_add_ps(q0, q1), _mm512_add_ps(q2, q3)));
@@ -111,7 +133,10 @@ LN_INLINE __m512 norm16(const float *x, const float *g, const float *b,
                         __m512 vh, __m512 vl, __m512 vr)
 {
     __m512 xv = full ? _mm512_loadu_ps(x + j) : _mm512_maskz_loadu_ps(m, x + j);
-    __m512 v = _mm512_mul_ps(_mm512_sub_ps(_mm512_sub_ps(xv, vh), vl), vr);
+    /* ((x - mh) - ml) * rstd as fma(x - mh, rstd, -ml*rstd): ml is below
+     * half an ulp of mh, so rounding ml*rstd costs nothing visible, and
+     * ml = 0 (constant and normal-like rows) makes it a plain product. */
+    __m512 v = _mm512_fmadd_ps(_mm512_sub_ps(xv, vh), vr, vl);
     if (hg) {
         __m512 gv = full ? _mm512_loadu_ps(g + j) : _mm512_maskz_loadu_ps(m, g + j);
         if (hb) {
@@ -129,10 +154,10 @@ LN_INLINE __m512 norm16(const float *x, const float *g, const float *b,
 
 /* Pass 3 for one row. */
 LN_INLINE void apply_row(const float *x, float *y, size_t n, const float *g,
-                         const float *b, float mhi, float mlo, float rstd,
+                         const float *b, float mh, float ml, float rstd,
                          int hg, int hb, int stream)
 {
-    const __m512 vh = _mm512_set1_ps(mhi), vl = _mm512_set1_ps(mlo);
+    const __m512 vh = _mm512_set1_ps(mh), vl = _mm512_set1_ps(-(ml * rstd));
     const __m512 vr = _mm512_set1_ps(rstd);
     size_t j = 0;
     if (stream) {
@@ -170,17 +195,20 @@ LN_INLINE void apply_row(const float *x, float *y, size_t n, const float *g,
 LN_INLINE void rows_loop(const ln_args *a, int hg, int hb, int stream)
 {
     const size_t n = a->dim;
+    float s = a->rows ? sum_shifted(a->x, n, a->x[0]) : 0.0f;
     for (size_t i = 0; i < a->rows; i++) {
         const float *x = a->x + i * a->x_stride;
         float *y = a->y + i * a->y_stride;
         float x0 = x[0];
-        float md = sum_shifted(x, n, x0) / (float)n;
-        /* TwoSum: mhi + mlo == x0 + md exactly. */
-        float mhi = x0 + md;
-        float t = mhi - x0;
-        float mlo = (x0 - (mhi - t)) + (md - t);
-        float sdev;
-        float ssq = sum_sq_dev(x, n, mhi, mlo, &sdev);
+        /* First guess of the mean; a constant row gives exactly x0. */
+        float m = x0 + s / (float)n;
+        float sdev, ssq;
+        if (i + 1 < a->rows) {
+            const float *xn = x + a->x_stride;
+            ssq = sum_sq_dev(x, n, m, &sdev, 1, xn, xn[0], &s);
+        } else {
+            ssq = sum_sq_dev(x, n, m, &sdev, 0, x, 0.0f, &s);
+        }
         if (!(ssq <= FLT_MAX) || !(fabsf(sdev) <= FLT_MAX)) {
             /* NaN/Inf in the row, or squares beyond binary32's range. */
             ln_row_f64(x, y, n, a->gamma, a->beta, a->eps,
@@ -196,7 +224,7 @@ LN_INLINE void rows_loop(const ln_args *a, int hg, int hb, int stream)
          * When |mean| <= sigma (normal-like rows) a single float mean costs
          * no more than those ulps and keeps x - mh to one rounding; offset
          * rows (and constant rows, sigma 0) keep the low part. */
-        double mean = (double)mhi + ((double)mlo + c);
+        double mean = (double)m + c;
         float mh = (float)mean, ml = 0.0f;
         if (mean * mean > var)
             ml = (float)(mean - (double)mh);
