@@ -22,8 +22,10 @@
  * oneDNN's dependency) so lnbench itself needs no OpenMP flags.
  *
  * Data layout: one memory descriptor serves as source and destination in
- * 2.x, so x and y must share a row stride; when they do not, the primitive
- * is built for one row and run row by row (correct, slow; only tests do it).
+ * 2.x, so x and y must share a row stride, and a padded stride (> dim) made
+ * oneDNN read and write the gaps between rows; so unless both strides equal
+ * dim, the primitive is built for one row and run row by row (correct,
+ * slow; only tests do it).
  * The statistics, when asked for, come from forward_training (mean and
  * variance); rstd = 1/sqrt(var + eps) is computed here.
  */
