@@ -155,7 +155,7 @@ LN_INLINE void norm_masked(const float *x, float *y, const float *g, const float
 
 LN_INLINE void apply_row(const float *x, float *y, size_t n, const float *g,
                          const float *b, float mh, float ml, float rstd,
-                         int hg, int hb, int stream)
+                         int hg, int hb, int stream, const float *pf)
 {
     const __m256 vh = _mm256_set1_ps(mh), vl = _mm256_set1_ps(-(ml * rstd));
     const __m256 vr = _mm256_set1_ps(rstd);
@@ -170,10 +170,17 @@ LN_INLINE void apply_row(const float *x, float *y, size_t n, const float *g,
             norm_masked(x, y, g, b, 0, peel, hg, hb, vh, vl, vr);
             j = peel;
         }
-        for (; j + 8 <= n; j += 8)
+        for (; j + 8 <= n; j += 8) {
+            if (pf)
+                _mm_prefetch((const char *)(pf + j), _MM_HINT_T0);
             _mm256_stream_ps(y + j, norm8(x, g, b, j, none, 1, hg, hb, vh, vl, vr));
+        }
     } else {
         for (; j + 32 <= n; j += 32) {
+            if (pf) {
+                _mm_prefetch((const char *)(pf + j), _MM_HINT_T0);
+                _mm_prefetch((const char *)(pf + j + 16), _MM_HINT_T0);
+            }
             __m256 o0 = norm8(x, g, b, j, none, 1, hg, hb, vh, vl, vr);
             __m256 o1 = norm8(x, g, b, j + 8, none, 1, hg, hb, vh, vl, vr);
             __m256 o2 = norm8(x, g, b, j + 16, none, 1, hg, hb, vh, vl, vr);
@@ -222,7 +229,9 @@ LN_INLINE void rows_loop(const ln_args *a, int hg, int hb, int stream)
         float mh = (float)mean, ml = 0.0f;
         if (mean * mean > var)
             ml = (float)(mean - (double)mh);
-        apply_row(x, y, n, a->gamma, a->beta, mh, ml, rstd, hg, hb, stream);
+        /* Fetch row i+2 while this row is written (see avx512.c). */
+        const float *pf = i + 2 < a->rows ? x + 2 * a->x_stride : NULL;
+        apply_row(x, y, n, a->gamma, a->beta, mh, ml, rstd, hg, hb, stream, pf);
         if (a->mean)
             a->mean[i] = mh;
         if (a->rstd)

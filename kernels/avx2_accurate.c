@@ -163,7 +163,7 @@ LN_INLINE void norm_masked(const float *x, float *y, const double *g, const doub
 
 LN_INLINE void apply_row(const float *x, float *y, size_t n, const double *g,
                          const double *b, double m, double c, double rstd,
-                         int hg, int hb, int stream)
+                         int hg, int hb, int stream, const float *pf)
 {
     const __m256d vm = _mm256_set1_pd(m), vr = _mm256_set1_pd(rstd);
     const __m256d vnc = _mm256_set1_pd(-(c * rstd));
@@ -176,11 +176,17 @@ LN_INLINE void apply_row(const float *x, float *y, size_t n, const double *g,
             norm_masked(x, y, g, b, 0, peel, hg, hb, vm, vr, vnc);
             j = peel;
         }
-        for (; j + 8 <= n; j += 8)
+        for (; j + 8 <= n; j += 8) {
+            if (pf)
+                _mm_prefetch((const char *)(pf + j), _MM_HINT_T0);
             _mm256_stream_ps(y + j, norm8(x, g, b, j, hg, hb, vm, vr, vnc));
+        }
     } else {
-        for (; j + 8 <= n; j += 8)
+        for (; j + 8 <= n; j += 8) {
+            if (pf)
+                _mm_prefetch((const char *)(pf + j), _MM_HINT_T0);
             _mm256_storeu_ps(y + j, norm8(x, g, b, j, hg, hb, vm, vr, vnc));
+        }
     }
     if (j < n)
         norm_masked(x, y, g, b, j, n - j, hg, hb, vm, vr, vnc);
@@ -207,7 +213,9 @@ LN_INLINE void rows_loop(const ln_args *a, const double *g, const double *b,
         double c = se / (double)n;
         double var = sq / (double)n - c * c;
         double rstd = 1.0 / sqrt((var > 0.0 ? var : 0.0) + (double)a->eps);
-        apply_row(x, y, n, g, b, m, c, rstd, hg, hb, stream);
+        /* Fetch row i+2 while this row is written (see avx512.c). */
+        const float *pf = i + 2 < a->rows ? x + 2 * a->x_stride : NULL;
+        apply_row(x, y, n, g, b, m, c, rstd, hg, hb, stream, pf);
         if (a->mean)
             a->mean[i] = (float)(m + c);
         if (a->rstd)

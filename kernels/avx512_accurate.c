@@ -11,7 +11,8 @@
  *
  * Per row, the row staying in L1/L2 between passes:
  *   1. md = sum(x - x0) / n in float, 16 lanes (cheap, exact for a
- *      constant row): only a first guess m = x0 + md of the mean.
+ *      constant row): only a first guess m = x0 + md of the mean.  Row
+ *      i+1's pass 1 runs inside row i's pass 2.
  *   2. e = x - m in double: sum(e) and sum(e^2); mean = m + E[e] and
  *      var = E[e^2] - E[e]^2 (the corrected two-pass: E[e] is tiny next to
  *      sigma, so nothing cancels).  A constant row gives e = 0 exactly.
@@ -70,40 +71,80 @@ LN_INLINE __m512d load8(const float *p, __mmask8 m, int full)
     return _mm512_cvtps_pd(full ? _mm256_loadu_ps(p) : _mm256_maskz_loadu_ps(m, p));
 }
 
-/* Pass 2: sum(e) into *se, returns sum(e^2), e = x - m in double. */
-static double sums_dev(const float *x, size_t n, double m, double *se)
+/* Pass 2: sum(e) into *se, returns sum(e^2), e = x - m in double.  With
+ * fuse, also pass 1 of the next row (xn, shift xn0) into *snext, in exactly
+ * sum_shifted's order: that hides pass 1's latency and fetches the next row
+ * early. */
+LN_INLINE double sums_dev(const float *x, size_t n, double m, double *se,
+                          int fuse, const float *xn, float xn0, float *snext,
+                          const float *pf)
 {
     const __m512d vm = _mm512_set1_pd(m);
+    const __m512 vx0 = _mm512_set1_ps(xn0);
     __m512d e0 = _mm512_setzero_pd(), e1 = _mm512_setzero_pd();
     __m512d e2 = _mm512_setzero_pd(), e3 = _mm512_setzero_pd();
     __m512d q0 = _mm512_setzero_pd(), q1 = _mm512_setzero_pd();
     __m512d q2 = _mm512_setzero_pd(), q3 = _mm512_setzero_pd();
+    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+    __m512 s2 = _mm512_setzero_ps(), s3 = _mm512_setzero_ps();
     size_t j = 0;
-    for (; j + 32 <= n; j += 32) {
-        __m512d d0 = _mm512_sub_pd(load8(x + j, 0, 1), vm);
-        __m512d d1 = _mm512_sub_pd(load8(x + j + 8, 0, 1), vm);
-        __m512d d2 = _mm512_sub_pd(load8(x + j + 16, 0, 1), vm);
-        __m512d d3 = _mm512_sub_pd(load8(x + j + 24, 0, 1), vm);
-        e0 = _mm512_add_pd(e0, d0);
-        e1 = _mm512_add_pd(e1, d1);
-        e2 = _mm512_add_pd(e2, d2);
-        e3 = _mm512_add_pd(e3, d3);
-        q0 = _mm512_fmadd_pd(d0, d0, q0);
-        q1 = _mm512_fmadd_pd(d1, d1, q1);
-        q2 = _mm512_fmadd_pd(d2, d2, q2);
-        q3 = _mm512_fmadd_pd(d3, d3, q3);
+#define STEP(e, q, off)                                                 \
+    do {                                                                \
+        __m512d d_ = _mm512_sub_pd(load8(x + j + (off), 0, 1), vm);     \
+        e = _mm512_add_pd(e, d_);                                       \
+        q = _mm512_fmadd_pd(d_, d_, q);                                 \
+    } while (0)
+#define SUM(acc, off) \
+    acc = _mm512_add_ps(acc, _mm512_sub_ps(_mm512_loadu_ps(xn + j + (off)), vx0))
+    for (; j + 64 <= n; j += 64) {
+        STEP(e0, q0, 0);
+        STEP(e1, q1, 8);
+        STEP(e2, q2, 16);
+        STEP(e3, q3, 24);
+        STEP(e0, q0, 32);
+        STEP(e1, q1, 40);
+        STEP(e2, q2, 48);
+        STEP(e3, q3, 56);
+        if (fuse) {
+            SUM(s0, 0);
+            SUM(s1, 16);
+            SUM(s2, 32);
+            SUM(s3, 48);
+        }
+        if (pf) { /* the first half of row i+2, spread over this pass */
+            _mm_prefetch((const char *)(pf + j / 2), _MM_HINT_T0);
+            _mm_prefetch((const char *)(pf + j / 2 + 16), _MM_HINT_T0);
+        }
     }
-    for (; j + 8 <= n; j += 8) {
-        __m512d d = _mm512_sub_pd(load8(x + j, 0, 1), vm);
-        e0 = _mm512_add_pd(e0, d);
-        q0 = _mm512_fmadd_pd(d, d, q0);
+    for (; j + 16 <= n; j += 16) {
+        STEP(e0, q0, 0);
+        STEP(e1, q1, 8);
+        if (fuse)
+            SUM(s0, 0);
     }
+#undef STEP
+#undef SUM
     if (j < n) {
-        __mmask8 k = (__mmask8)((1u << (n - j)) - 1u);
-        __m512d d = _mm512_maskz_sub_pd(k, load8(x + j, k, 0), vm);
-        e1 = _mm512_add_pd(e1, d);
-        q1 = _mm512_fmadd_pd(d, d, q1);
+        size_t r = n - j; /* 1..15 */
+        __mmask8 k0 = (__mmask8)(r >= 8 ? 0xFFu : (1u << r) - 1u);
+        __m512d d = _mm512_maskz_sub_pd(k0, load8(x + j, k0, 0), vm);
+        e2 = _mm512_add_pd(e2, d);
+        q2 = _mm512_fmadd_pd(d, d, q2);
+        if (r > 8) {
+            __mmask8 k1 = (__mmask8)((1u << (r - 8)) - 1u);
+            d = _mm512_maskz_sub_pd(k1, load8(x + j + 8, k1, 0), vm);
+            e3 = _mm512_add_pd(e3, d);
+            q3 = _mm512_fmadd_pd(d, d, q3);
+        }
+        if (fuse) {
+            __mmask16 k = first_lanes(r);
+            __m512 v = _mm512_maskz_loadu_ps(k, xn + j);
+            s1 = _mm512_mask_add_ps(s1, k, s1, _mm512_sub_ps(v, vx0));
+        }
     }
+    if (fuse)
+        *snext = _mm512_reduce_add_ps(
+            _mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
     *se = _mm512_reduce_add_pd(_mm512_add_pd(_mm512_add_pd(e0, e1), _mm512_add_pd(e2, e3)));
     return _mm512_reduce_add_pd(_mm512_add_pd(_mm512_add_pd(q0, q1), _mm512_add_pd(q2, q3)));
 }
@@ -155,7 +196,7 @@ LN_INLINE void norm_masked(const float *x, float *y, const double *g, const doub
 
 LN_INLINE void apply_row(const float *x, float *y, size_t n, const double *g,
                          const double *b, double m, double c, double rstd,
-                         int hg, int hb, int stream)
+                         int hg, int hb, int stream, const float *pf)
 {
     const __m512d vm = _mm512_set1_pd(m), vr = _mm512_set1_pd(rstd);
     const __m512d vnc = _mm512_set1_pd(-(c * rstd));
@@ -168,11 +209,17 @@ LN_INLINE void apply_row(const float *x, float *y, size_t n, const double *g,
             norm_masked(x, y, g, b, 0, peel, hg, hb, vm, vr, vnc);
             j = peel;
         }
-        for (; j + 16 <= n; j += 16)
+        for (; j + 16 <= n; j += 16) {
+            if (pf)
+                _mm_prefetch((const char *)(pf + (n + j) / 2), _MM_HINT_T0);
             _mm512_stream_ps(y + j, norm16(x, g, b, j, hg, hb, vm, vr, vnc));
+        }
     } else {
-        for (; j + 16 <= n; j += 16)
+        for (; j + 16 <= n; j += 16) {
+            if (pf)
+                _mm_prefetch((const char *)(pf + (n + j) / 2), _MM_HINT_T0);
             _mm512_storeu_ps(y + j, norm16(x, g, b, j, hg, hb, vm, vr, vnc));
+        }
     }
     if (j < n)
         norm_masked(x, y, g, b, j, n - j, hg, hb, vm, vr, vnc);
@@ -182,13 +229,22 @@ LN_INLINE void rows_loop(const ln_args *a, const double *g, const double *b,
                          int hg, int hb, int stream)
 {
     const size_t n = a->dim;
+    float s = a->rows ? sum_shifted(a->x, n, a->x[0]) : 0.0f;
     for (size_t i = 0; i < a->rows; i++) {
         const float *x = a->x + i * a->x_stride;
         float *y = a->y + i * a->y_stride;
-        float x0 = x[0];
-        double m = (double)x0 + (double)(sum_shifted(x, n, x0) / (float)n);
-        double se;
-        double sq = sums_dev(x, n, m, &se);
+        double m = (double)x[0] + (double)(s / (float)n);
+        double se, sq;
+        /* Row i+1 is fetched by pass 2's fused loads; row i+2 is
+         * prefetched across passes 2 and 3 so that memory stays busy
+         * while this row is computed and written. */
+        const float *pf = i + 2 < a->rows ? x + 2 * a->x_stride : NULL;
+        if (i + 1 < a->rows) {
+            const float *xn = x + a->x_stride;
+            sq = sums_dev(x, n, m, &se, 1, xn, xn[0], &s, pf);
+        } else {
+            sq = sums_dev(x, n, m, &se, 0, x, 0.0f, &s, NULL);
+        }
         if (!(sq <= DBL_MAX)) {
             /* NaN/Inf in the row (or a float sum of x - x0 that overflowed):
              * the scalar double path sorts out which. */
@@ -199,7 +255,7 @@ LN_INLINE void rows_loop(const ln_args *a, const double *g, const double *b,
         double c = se / (double)n;
         double var = sq / (double)n - c * c;
         double rstd = 1.0 / sqrt((var > 0.0 ? var : 0.0) + (double)a->eps);
-        apply_row(x, y, n, g, b, m, c, rstd, hg, hb, stream);
+        apply_row(x, y, n, g, b, m, c, rstd, hg, hb, stream, pf);
         if (a->mean)
             a->mean[i] = (float)(m + c);
         if (a->rstd)
