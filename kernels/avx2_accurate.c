@@ -83,38 +83,75 @@ LN_INLINE __m256d load4(const float *p, __m128i m, int full)
     return _mm256_cvtps_pd(full ? _mm_loadu_ps(p) : _mm_maskload_ps(p, m));
 }
 
-/* Pass 2: sum(e) into *se, returns sum(e^2), e = x - m in double. */
-static double sums_dev(const float *x, size_t n, double m, double *se)
+/* Pass 2: sum(e) into *se, returns sum(e^2), e = x - m in double.  With
+ * fuse, also pass 1 of the next row (xn, shift xn0) into *snext in exactly
+ * sum_shifted's order, and the first half of row i+2 (pf) is prefetched:
+ * see avx512_accurate.c. */
+LN_INLINE double sums_dev(const float *x, size_t n, double m, double *se,
+                          int fuse, const float *xn, float xn0, float *snext,
+                          const float *pf)
 {
     const __m256d vm = _mm256_set1_pd(m);
+    const __m256 vx0 = _mm256_set1_ps(xn0);
     const __m128i all = _mm_set1_epi32(-1);
     __m256d e0 = _mm256_setzero_pd(), e1 = _mm256_setzero_pd();
     __m256d e2 = _mm256_setzero_pd(), e3 = _mm256_setzero_pd();
     __m256d q0 = _mm256_setzero_pd(), q1 = _mm256_setzero_pd();
     __m256d q2 = _mm256_setzero_pd(), q3 = _mm256_setzero_pd();
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    __m256 s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
     size_t j = 0;
-    for (; j + 16 <= n; j += 16) {
-        __m256d d0 = _mm256_sub_pd(load4(x + j, all, 1), vm);
-        __m256d d1 = _mm256_sub_pd(load4(x + j + 4, all, 1), vm);
-        __m256d d2 = _mm256_sub_pd(load4(x + j + 8, all, 1), vm);
-        __m256d d3 = _mm256_sub_pd(load4(x + j + 12, all, 1), vm);
-        e0 = _mm256_add_pd(e0, d0);
-        e1 = _mm256_add_pd(e1, d1);
-        e2 = _mm256_add_pd(e2, d2);
-        e3 = _mm256_add_pd(e3, d3);
-        q0 = _mm256_fmadd_pd(d0, d0, q0);
-        q1 = _mm256_fmadd_pd(d1, d1, q1);
-        q2 = _mm256_fmadd_pd(d2, d2, q2);
-        q3 = _mm256_fmadd_pd(d3, d3, q3);
+#define STEP(e, q, off)                                                 \
+    do {                                                                \
+        __m256d d_ = _mm256_sub_pd(load4(x + j + (off), all, 1), vm);   \
+        e = _mm256_add_pd(e, d_);                                       \
+        q = _mm256_fmadd_pd(d_, d_, q);                                 \
+    } while (0)
+#define SUM(acc, off) \
+    acc = _mm256_add_ps(acc, _mm256_sub_ps(_mm256_loadu_ps(xn + j + (off)), vx0))
+    for (; j + 32 <= n; j += 32) {
+        STEP(e0, q0, 0);
+        STEP(e1, q1, 4);
+        STEP(e2, q2, 8);
+        STEP(e3, q3, 12);
+        STEP(e0, q0, 16);
+        STEP(e1, q1, 20);
+        STEP(e2, q2, 24);
+        STEP(e3, q3, 28);
+        if (fuse) {
+            SUM(s0, 0);
+            SUM(s1, 8);
+            SUM(s2, 16);
+            SUM(s3, 24);
+        }
+        if (pf) /* half a line per 32 floats: the first half of row i+2 */
+            _mm_prefetch((const char *)(pf + j / 2), _MM_HINT_T0);
     }
-    for (; j < n; j += 4) {
-        size_t c = n - j < 4 ? n - j : 4;
-        __m128i m4 = first4(c);
-        __m256d d = _mm256_sub_pd(load4(x + j, m4, 0), vm);
-        d = _mm256_and_pd(d, _mm256_castsi256_pd(_mm256_cvtepi32_epi64(m4)));
-        e0 = _mm256_add_pd(e0, d);
-        q0 = _mm256_fmadd_pd(d, d, q0);
+    for (; j + 8 <= n; j += 8) {
+        STEP(e0, q0, 0);
+        STEP(e1, q1, 4);
+        if (fuse)
+            SUM(s0, 0);
     }
+#undef STEP
+#undef SUM
+    if (j < n) {
+        if (fuse) {
+            __m256i k = first8(n - j);
+            __m256 w = _mm256_sub_ps(_mm256_maskload_ps(xn + j, k), vx0);
+            s1 = _mm256_add_ps(s1, _mm256_and_ps(w, _mm256_castsi256_ps(k)));
+        }
+        for (; j < n; j += 4) {
+            size_t c = n - j < 4 ? n - j : 4;
+            __m128i m4 = first4(c);
+            __m256d d = _mm256_sub_pd(load4(x + j, m4, 0), vm);
+            d = _mm256_and_pd(d, _mm256_castsi256_pd(_mm256_cvtepi32_epi64(m4)));
+            e2 = _mm256_add_pd(e2, d);
+            q2 = _mm256_fmadd_pd(d, d, q2);
+        }
+    }
+    if (fuse)
+        *snext = hsum_ps(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
     *se = hsum_pd(_mm256_add_pd(_mm256_add_pd(e0, e1), _mm256_add_pd(e2, e3)));
     return hsum_pd(_mm256_add_pd(_mm256_add_pd(q0, q1), _mm256_add_pd(q2, q3)));
 }
@@ -178,13 +215,13 @@ LN_INLINE void apply_row(const float *x, float *y, size_t n, const double *g,
         }
         for (; j + 8 <= n; j += 8) {
             if (pf)
-                _mm_prefetch((const char *)(pf + j), _MM_HINT_T0);
+                _mm_prefetch((const char *)(pf + (n + j) / 2), _MM_HINT_T0);
             _mm256_stream_ps(y + j, norm8(x, g, b, j, hg, hb, vm, vr, vnc));
         }
     } else {
         for (; j + 8 <= n; j += 8) {
             if (pf)
-                _mm_prefetch((const char *)(pf + j), _MM_HINT_T0);
+                _mm_prefetch((const char *)(pf + (n + j) / 2), _MM_HINT_T0);
             _mm256_storeu_ps(y + j, norm8(x, g, b, j, hg, hb, vm, vr, vnc));
         }
     }
@@ -196,13 +233,21 @@ LN_INLINE void rows_loop(const ln_args *a, const double *g, const double *b,
                          int hg, int hb, int stream)
 {
     const size_t n = a->dim;
+    float s = a->rows ? sum_shifted(a->x, n, a->x[0]) : 0.0f;
     for (size_t i = 0; i < a->rows; i++) {
         const float *x = a->x + i * a->x_stride;
         float *y = a->y + i * a->y_stride;
-        float x0 = x[0];
-        double m = (double)x0 + (double)(sum_shifted(x, n, x0) / (float)n);
-        double se;
-        double sq = sums_dev(x, n, m, &se);
+        double m = (double)x[0] + (double)(s / (float)n);
+        double se, sq;
+        /* Row i+1 is fetched by pass 2's fused loads; row i+2 is
+         * prefetched across passes 2 and 3 (see avx512_accurate.c). */
+        const float *pf = i + 2 < a->rows ? x + 2 * a->x_stride : NULL;
+        if (i + 1 < a->rows) {
+            const float *xn = x + a->x_stride;
+            sq = sums_dev(x, n, m, &se, 1, xn, xn[0], &s, pf);
+        } else {
+            sq = sums_dev(x, n, m, &se, 0, x, 0.0f, &s, NULL);
+        }
         if (!(sq <= DBL_MAX)) {
             /* NaN/Inf in the row (or a float sum of x - x0 that overflowed):
              * the scalar double path sorts out which. */
@@ -213,8 +258,6 @@ LN_INLINE void rows_loop(const ln_args *a, const double *g, const double *b,
         double c = se / (double)n;
         double var = sq / (double)n - c * c;
         double rstd = 1.0 / sqrt((var > 0.0 ? var : 0.0) + (double)a->eps);
-        /* Fetch row i+2 while this row is written (see avx512.c). */
-        const float *pf = i + 2 < a->rows ? x + 2 * a->x_stride : NULL;
         apply_row(x, y, n, g, b, m, c, rstd, hg, hb, stream, pf);
         if (a->mean)
             a->mean[i] = (float)(m + c);
