@@ -356,7 +356,10 @@ static const char *avx2_accurate_unavailable(void)
     return ln_isa_unavailable(LN_ISA_AVX2_FMA);
 }
 
+/* Measured 0.500 max on every distribution and default dim (64 rows, seeds
+ * 1 and 3, default gamma/beta); the promise is the issue's 1 ulp. */
 static const ln_ulp_bound avx2_accurate_bounds[] = {
+    {"constant", 0}, /* exactly beta */
     {"*", 1.0},
     {NULL, 0},
 };

@@ -363,7 +363,10 @@ static const char *avx512_accurate_unavailable(void)
     return NULL;
 }
 
+/* Measured 0.500 max on every distribution and default dim (64 rows, seeds
+ * 1 and 3, default gamma/beta); the promise is the issue's 1 ulp. */
 static const ln_ulp_bound avx512_accurate_bounds[] = {
+    {"constant", 0}, /* exactly beta */
     {"*", 1.0},
     {NULL, 0},
 };
