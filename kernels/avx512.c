@@ -19,6 +19,10 @@
  *      float pair (ml = 0 unless the row is offset), rstd = 1/sqrt(var +
  *      eps) computed once per row in double (an exact sqrt and divide, no
  *      rsqrt estimate).
+ * With cached stores the three passes are software-pipelined over three
+ * rows: one loop writes row i, takes pass 2 of row i+1 and pass 1 of row
+ * i+2 (about 10% faster on L2-resident shapes); both store paths sum in the
+ * same order, so they give bit-identical results.
  * Tails use k-masked loads and stores, which never touch masked-out memory.
  * Large outputs go out with non-temporal stores on the 64-byte aligned body.
  */
@@ -201,6 +205,34 @@ LN_INLINE void apply_row(const float *x, float *y, size_t n, const float *g,
     }
 }
 
+/* From a row's first guess m and its pass-2 sums, the mean as a float pair
+ * mh + ml and rstd.  Returns 0 when the sums are not finite (NaN/Inf in the
+ * row, or squares beyond binary32's range): the row then takes the double
+ * path. */
+LN_INLINE int finish_row(float m, float sdev, float ssq, double inv_n, float eps,
+                         float *mh, float *ml, float *rstd)
+{
+    if (!(ssq <= FLT_MAX) || !(fabsf(sdev) <= FLT_MAX))
+        return 0;
+    /* var = E[d^2] - E[d]^2: E[d] is tiny next to sigma (pass 1 got the
+     * mean right to a few ulps of sigma), so nothing cancels. */
+    double c = (double)sdev * inv_n;
+    double var = (double)ssq * inv_n - c * c;
+    *rstd = (float)(1.0 / sqrt((var > 0.0 ? var : 0.0) + (double)eps));
+    /* The mean, now to a few ulps of sigma, as a float pair mh + ml.  When
+     * |mean| <= sigma (normal-like rows) a single float mean costs no more
+     * than those ulps and keeps x - mh to one rounding; offset rows (and
+     * constant rows, sigma 0) keep the low part. */
+    double mean = (double)m + c;
+    *mh = (float)mean;
+    *ml = 0.0f;
+    if (mean * mean > var)
+        *ml = (float)(mean - (double)*mh);
+    return 1;
+}
+
+/* Streaming stores: pass 2 (+ the next row's pass 1), then pass 3 with its
+ * peel to y's cache-line boundary and the prefetch of row i+2. */
 LN_INLINE void rows_loop(const ln_args *a, int hg, int hb, int stream)
 {
     const size_t n = a->dim;
@@ -213,35 +245,20 @@ LN_INLINE void rows_loop(const ln_args *a, int hg, int hb, int stream)
     for (size_t i = 0; i < a->rows; i++) {
         const float *x = a->x + i * a->x_stride;
         float *y = a->y + i * a->y_stride;
-        float x0 = x[0];
-        /* First guess of the mean; a constant row gives exactly x0. */
-        float m = x0 + s * inv_nf;
-        float sdev, ssq;
+        /* First guess of the mean; a constant row gives exactly x[0]. */
+        float m = x[0] + s * inv_nf;
+        float sdev, ssq, mh, ml, rstd;
         if (i + 1 < a->rows) {
             const float *xn = x + a->x_stride;
             ssq = sum_sq_dev(x, n, m, &sdev, 1, xn, xn[0], &s);
         } else {
             ssq = sum_sq_dev(x, n, m, &sdev, 0, x, 0.0f, &s);
         }
-        if (!(ssq <= FLT_MAX) || !(fabsf(sdev) <= FLT_MAX)) {
-            /* NaN/Inf in the row, or squares beyond binary32's range. */
+        if (!finish_row(m, sdev, ssq, inv_n, a->eps, &mh, &ml, &rstd)) {
             ln_row_f64(x, y, n, a->gamma, a->beta, a->eps,
                        a->mean ? a->mean + i : NULL, a->rstd ? a->rstd + i : NULL);
             continue;
         }
-        /* var = E[dev^2] - E[dev]^2: E[dev] is tiny next to sigma (pass 1
-         * got the mean right to a few ulps of sigma), so nothing cancels. */
-        double c = (double)sdev * inv_n;
-        double var = (double)ssq * inv_n - c * c;
-        float rstd = (float)(1.0 / sqrt((var > 0.0 ? var : 0.0) + (double)a->eps));
-        /* The mean, now to a few ulps of sigma, as a float pair mh + ml.
-         * When |mean| <= sigma (normal-like rows) a single float mean costs
-         * no more than those ulps and keeps x - mh to one rounding; offset
-         * rows (and constant rows, sigma 0) keep the low part. */
-        double mean = (double)m + c;
-        float mh = (float)mean, ml = 0.0f;
-        if (mean * mean > var)
-            ml = (float)(mean - (double)mh);
         /* Row i+1 is already on its way (pass 2 read it); asking for row
          * i+2 during this pass keeps the memory busy while we compute and
          * write: measured 0.70 -> 0.90 of memcpy at 32768 x 4096. */
@@ -251,6 +268,140 @@ LN_INLINE void rows_loop(const ln_args *a, int hg, int hb, int stream)
             a->mean[i] = mh;
         if (a->rstd)
             a->rstd[i] = rstd;
+    }
+}
+
+/* Cached stores: one loop per row, software-pipelined over three rows: it
+ * writes row i, takes pass 2 of row i+1 (has1) and pass 1 of row i+2
+ * (has2).  The sums are accumulated in exactly sum_sq_dev's and
+ * sum_shifted's order, so both store paths compute identical results. */
+LN_INLINE void fused_row(const float *x, float *y, size_t n, const float *g,
+                         const float *b, float mh, float ml, float rstd, int hg, int hb,
+                         int has1, const float *x1, float m1, float *sdev1, float *ssq1,
+                         int has2, const float *x2, float x20, float *s2)
+{
+    const __m512 vh = _mm512_set1_ps(mh), vl = _mm512_set1_ps(-(ml * rstd));
+    const __m512 vr = _mm512_set1_ps(rstd);
+    const __m512 vm1 = _mm512_set1_ps(m1), vx0 = _mm512_set1_ps(x20);
+    __m512 q0 = _mm512_setzero_ps(), q1 = _mm512_setzero_ps();
+    __m512 q2 = _mm512_setzero_ps(), q3 = _mm512_setzero_ps();
+    __m512 e0 = _mm512_setzero_ps(), e1 = _mm512_setzero_ps();
+    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+    __m512 t2 = _mm512_setzero_ps(), t3 = _mm512_setzero_ps();
+    size_t j = 0;
+#define DEV(p) _mm512_sub_ps(_mm512_loadu_ps(p), vm1)
+#define SUM(acc, p) acc = _mm512_add_ps(acc, _mm512_sub_ps(_mm512_loadu_ps(p), vx0))
+    for (; j + 64 <= n; j += 64) {
+        __m512 o0 = norm16(x, g, b, j, 0, 1, hg, hb, vh, vl, vr);
+        __m512 o1 = norm16(x, g, b, j + 16, 0, 1, hg, hb, vh, vl, vr);
+        __m512 o2 = norm16(x, g, b, j + 32, 0, 1, hg, hb, vh, vl, vr);
+        __m512 o3 = norm16(x, g, b, j + 48, 0, 1, hg, hb, vh, vl, vr);
+        _mm512_storeu_ps(y + j, o0);
+        _mm512_storeu_ps(y + j + 16, o1);
+        _mm512_storeu_ps(y + j + 32, o2);
+        _mm512_storeu_ps(y + j + 48, o3);
+        if (has1) {
+            __m512 d0 = DEV(x1 + j), d1 = DEV(x1 + j + 16);
+            __m512 d2 = DEV(x1 + j + 32), d3 = DEV(x1 + j + 48);
+            q0 = _mm512_fmadd_ps(d0, d0, q0);
+            q1 = _mm512_fmadd_ps(d1, d1, q1);
+            q2 = _mm512_fmadd_ps(d2, d2, q2);
+            q3 = _mm512_fmadd_ps(d3, d3, q3);
+            e0 = _mm512_add_ps(e0, _mm512_add_ps(d0, d1));
+            e1 = _mm512_add_ps(e1, _mm512_add_ps(d2, d3));
+        }
+        if (has2) {
+            SUM(s0, x2 + j);
+            SUM(s1, x2 + j + 16);
+            SUM(t2, x2 + j + 32);
+            SUM(t3, x2 + j + 48);
+        }
+    }
+    for (; j + 16 <= n; j += 16) {
+        _mm512_storeu_ps(y + j, norm16(x, g, b, j, 0, 1, hg, hb, vh, vl, vr));
+        if (has1) {
+            __m512 d = DEV(x1 + j);
+            q0 = _mm512_fmadd_ps(d, d, q0);
+            e0 = _mm512_add_ps(e0, d);
+        }
+        if (has2)
+            SUM(s0, x2 + j);
+    }
+#undef DEV
+#undef SUM
+    if (j < n) {
+        __mmask16 k = first_lanes(n - j);
+        _mm512_mask_storeu_ps(y + j, k, norm16(x, g, b, j, k, 0, hg, hb, vh, vl, vr));
+        if (has1) {
+            __m512 d = _mm512_sub_ps(_mm512_maskz_loadu_ps(k, x1 + j), vm1);
+            q1 = _mm512_mask3_fmadd_ps(d, d, q1, k);
+            e1 = _mm512_mask_add_ps(e1, k, e1, d);
+        }
+        if (has2) {
+            __m512 w = _mm512_maskz_loadu_ps(k, x2 + j);
+            s1 = _mm512_mask_add_ps(s1, k, s1, _mm512_sub_ps(w, vx0));
+        }
+    }
+    if (has1) {
+        *sdev1 = _mm512_reduce_add_ps(_mm512_add_ps(e0, e1));
+        *ssq1 = _mm512_reduce_add_ps(
+            _mm512_add_ps(_mm512_add_ps(q0, q1), _mm512_add_ps(q2, q3)));
+    }
+    if (has2)
+        *s2 = _mm512_reduce_add_ps(
+            _mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(t2, t3)));
+}
+
+LN_INLINE void rows_pipelined(const ln_args *a, int hg, int hb)
+{
+    const size_t n = a->dim, R = a->rows;
+    const double inv_n = 1.0 / (double)n;
+    const float inv_nf = (float)inv_n;
+    if (R == 0)
+        return;
+    /* Prologue: row 0's passes 1 and 2, row 1's pass 1. */
+    float m = a->x[0] + sum_shifted(a->x, n, a->x[0]) * inv_nf;
+    float sdev = 0.0f, ssq = 0.0f, s1 = 0.0f;
+    if (R > 1) {
+        const float *x1 = a->x + a->x_stride;
+        ssq = sum_sq_dev(a->x, n, m, &sdev, 1, x1, x1[0], &s1);
+    } else {
+        ssq = sum_sq_dev(a->x, n, m, &sdev, 0, a->x, 0.0f, &s1);
+    }
+    for (size_t i = 0; i < R; i++) {
+        const float *x = a->x + i * a->x_stride;
+        const float *x1 = x + a->x_stride, *x2 = x1 + a->x_stride;
+        float *y = a->y + i * a->y_stride;
+        int has1 = i + 1 < R, has2 = i + 2 < R;
+        /* Row i+1's first guess of the mean (exactly x1[0] if constant). */
+        float m1 = has1 ? x1[0] + s1 * inv_nf : 0.0f;
+        float sdev1 = 0.0f, ssq1 = 0.0f, s2 = 0.0f, mh, ml, rstd;
+        if (!finish_row(m, sdev, ssq, inv_n, a->eps, &mh, &ml, &rstd)) {
+            ln_row_f64(x, y, n, a->gamma, a->beta, a->eps,
+                       a->mean ? a->mean + i : NULL, a->rstd ? a->rstd + i : NULL);
+            if (has1 && has2)
+                ssq1 = sum_sq_dev(x1, n, m1, &sdev1, 1, x2, x2[0], &s2);
+            else if (has1)
+                ssq1 = sum_sq_dev(x1, n, m1, &sdev1, 0, x1, 0.0f, &s2);
+        } else {
+            if (has1 && has2)
+                fused_row(x, y, n, a->gamma, a->beta, mh, ml, rstd, hg, hb,
+                          1, x1, m1, &sdev1, &ssq1, 1, x2, x2[0], &s2);
+            else if (has1)
+                fused_row(x, y, n, a->gamma, a->beta, mh, ml, rstd, hg, hb,
+                          1, x1, m1, &sdev1, &ssq1, 0, x, 0.0f, &s2);
+            else
+                fused_row(x, y, n, a->gamma, a->beta, mh, ml, rstd, hg, hb,
+                          0, x, 0.0f, &sdev1, &ssq1, 0, x, 0.0f, &s2);
+            if (a->mean)
+                a->mean[i] = mh;
+            if (a->rstd)
+                a->rstd[i] = rstd;
+        }
+        m = m1;
+        sdev = sdev1;
+        ssq = ssq1;
+        s1 = s2;
     }
 }
 
@@ -271,13 +422,13 @@ static int avx512_forward(const ln_args *a, void *state)
         _mm_sfence(); /* order the non-temporal stores before we return */
     } else {
         if (hg && hb)
-            rows_loop(a, 1, 1, 0);
+            rows_pipelined(a, 1, 1);
         else if (hg)
-            rows_loop(a, 1, 0, 0);
+            rows_pipelined(a, 1, 0);
         else if (hb)
-            rows_loop(a, 0, 1, 0);
+            rows_pipelined(a, 0, 1);
         else
-            rows_loop(a, 0, 0, 0);
+            rows_pipelined(a, 0, 0);
     }
     return 0;
 }
