@@ -288,9 +288,9 @@ static const char *avx2_unavailable(void)
  * default dim, seeds 1 and 3 (measured maxima in the comments; avx2 /
  * avx512 differ only in summation order).  The large values are
  * componentwise errors where gamma*xhat nearly cancels beta; mean errors
- * are 0.9-1.4 ulp (outlier 4-6).  `huge` rows overflow binary32 squares and take the double
- * path (0.5 ulp measured); a huge row whose squares stayed finite would get
- * float accuracy, hence the loose bound. */
+ * are 0.9-1.4 ulp (outlier 4-6).  `huge` rows overflow binary32 squares
+ * and take the double path (0.5 ulp measured); a huge row whose squares
+ * stayed finite would get float accuracy, hence the loose bound. */
 static const ln_ulp_bound avx2_bounds[] = {
     {"normal", 8e6},    /* 2.8e5 (8.5e5 before the scaled pass 2) */
     {"uniform", 5e6},   /* 2.9e5 */
