@@ -270,7 +270,8 @@ LN_INLINE void rows_loop(const ln_args *a, const double *g, const double *b,
     }
 }
 
-/* Per-shape state: room for gamma and beta widened to double. */
+/* Per-shape state: room for gamma and beta widened to double.  forward
+ * writes into it, so each calling thread prepares its own. */
 typedef struct acc_state {
     size_t dim;
     double *gb; /* 2 * dim doubles, 64-byte aligned */

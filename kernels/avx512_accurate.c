@@ -269,7 +269,8 @@ LN_INLINE void rows_loop(const ln_args *a, const double *g, const double *b,
 
 /* Per-shape state: room for gamma and beta widened to double, so that the
  * output pass loads them instead of converting them again on every row
- * (the conversions were a third of its work). */
+ * (the conversions were a third of its work).  forward writes into it, so
+ * each calling thread prepares its own (as lnbench speed does). */
 typedef struct acc_state {
     size_t dim;
     double *gb; /* 2 * dim doubles, 64-byte aligned */
