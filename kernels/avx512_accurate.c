@@ -21,6 +21,9 @@
  *      so the deviation carries an error of 2^-53 of itself, not of the
  *      mean: subtracting a rounded double mean would cost up to ~2^-53 |mean|
  *      and break the 1-ulp promise where gamma*xhat + beta is small.
+ * The passes run software-pipelined over three rows, as in avx512.c (one
+ * loop writes row i, does pass 2 of row i+1 and pass 1 of row i+2); a
+ * streamed y whose rows are not on cache lines takes a two-loop path.
  * Eight floats are converted to eight doubles at a time (one zmm).
  * Tails use k-masked loads and stores; large outputs are streamed.
  */
@@ -267,6 +270,176 @@ LN_INLINE void rows_loop(const ln_args *a, const double *g, const double *b,
     }
 }
 
+/* One loop per row, software-pipelined over three rows (as in avx512.c):
+ * writes row i, takes pass 2 of row i+1 (has1, in sums_dev's exact order)
+ * and pass 1 of row i+2 (has2, in sum_shifted's order), and prefetches row
+ * i+3 (pf).  stream: y is 64-byte aligned, whole lines are streamed. */
+LN_INLINE void fused_row(const float *x, float *y, size_t n, const double *g,
+                         const double *b, double m, double c, double rstd,
+                         int hg, int hb, int has1, const float *x1, double m1,
+                         double *se1, double *sq1, int has2, const float *x2,
+                         float x20, float *s2, int stream, const float *pf)
+{
+    const __m512d vm = _mm512_set1_pd(m), vr = _mm512_set1_pd(rstd);
+    const __m512d vnc = _mm512_set1_pd(-(c * rstd));
+    const __m512d vm1 = _mm512_set1_pd(m1);
+    const __m512 vx0 = _mm512_set1_ps(x20);
+    __m512d e0 = _mm512_setzero_pd(), e1 = _mm512_setzero_pd();
+    __m512d e2 = _mm512_setzero_pd(), e3 = _mm512_setzero_pd();
+    __m512d q0 = _mm512_setzero_pd(), q1 = _mm512_setzero_pd();
+    __m512d q2 = _mm512_setzero_pd(), q3 = _mm512_setzero_pd();
+    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+    __m512 t2 = _mm512_setzero_ps(), t3 = _mm512_setzero_ps();
+    size_t j = 0;
+#define STEP(e, q, off)                                                 \
+    do {                                                                \
+        __m512d d_ = _mm512_sub_pd(load8(x1 + j + (off), 0, 1), vm1);   \
+        e = _mm512_add_pd(e, d_);                                       \
+        q = _mm512_fmadd_pd(d_, d_, q);                                 \
+    } while (0)
+#define SUM(acc, off) \
+    acc = _mm512_add_ps(acc, _mm512_sub_ps(_mm512_loadu_ps(x2 + j + (off)), vx0))
+#define OUT(off)                                                                \
+    do {                                                                        \
+        __m512 o_ = norm16(x, g, b, j + (off), hg, hb, vm, vr, vnc);           \
+        if (stream)                                                             \
+            _mm512_stream_ps(y + j + (off), o_);                                \
+        else                                                                    \
+            _mm512_storeu_ps(y + j + (off), o_);                                \
+    } while (0)
+    for (; j + 64 <= n; j += 64) {
+        OUT(0);
+        OUT(16);
+        OUT(32);
+        OUT(48);
+        if (has1) {
+            STEP(e0, q0, 0);
+            STEP(e1, q1, 8);
+            STEP(e2, q2, 16);
+            STEP(e3, q3, 24);
+            STEP(e0, q0, 32);
+            STEP(e1, q1, 40);
+            STEP(e2, q2, 48);
+            STEP(e3, q3, 56);
+        }
+        if (has2) {
+            SUM(s0, 0);
+            SUM(s1, 16);
+            SUM(t2, 32);
+            SUM(t3, 48);
+        }
+        if (pf) {
+            _mm_prefetch((const char *)(pf + j), _MM_HINT_T0);
+            _mm_prefetch((const char *)(pf + j + 16), _MM_HINT_T0);
+            _mm_prefetch((const char *)(pf + j + 32), _MM_HINT_T0);
+            _mm_prefetch((const char *)(pf + j + 48), _MM_HINT_T0);
+        }
+    }
+    for (; j + 16 <= n; j += 16) {
+        OUT(0);
+        if (has1) {
+            STEP(e0, q0, 0);
+            STEP(e1, q1, 8);
+        }
+        if (has2)
+            SUM(s0, 0);
+    }
+#undef STEP
+#undef SUM
+#undef OUT
+    if (j < n) {
+        size_t r = n - j; /* 1..15 */
+        norm_masked(x, y, g, b, j, r, hg, hb, vm, vr, vnc);
+        if (has1) {
+            __mmask8 k0 = (__mmask8)(r >= 8 ? 0xFFu : (1u << r) - 1u);
+            __m512d d = _mm512_maskz_sub_pd(k0, load8(x1 + j, k0, 0), vm1);
+            e2 = _mm512_add_pd(e2, d);
+            q2 = _mm512_fmadd_pd(d, d, q2);
+            if (r > 8) {
+                __mmask8 k1 = (__mmask8)((1u << (r - 8)) - 1u);
+                d = _mm512_maskz_sub_pd(k1, load8(x1 + j + 8, k1, 0), vm1);
+                e3 = _mm512_add_pd(e3, d);
+                q3 = _mm512_fmadd_pd(d, d, q3);
+            }
+        }
+        if (has2) {
+            __mmask16 k = first_lanes(r);
+            __m512 v = _mm512_maskz_loadu_ps(k, x2 + j);
+            s1 = _mm512_mask_add_ps(s1, k, s1, _mm512_sub_ps(v, vx0));
+        }
+    }
+    if (has1) {
+        *se1 = _mm512_reduce_add_pd(
+            _mm512_add_pd(_mm512_add_pd(e0, e1), _mm512_add_pd(e2, e3)));
+        *sq1 = _mm512_reduce_add_pd(
+            _mm512_add_pd(_mm512_add_pd(q0, q1), _mm512_add_pd(q2, q3)));
+    }
+    if (has2)
+        *s2 = _mm512_reduce_add_ps(
+            _mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(t2, t3)));
+}
+
+LN_INLINE void rows_pipelined(const ln_args *a, const double *g, const double *b,
+                              int hg, int hb, int stream)
+{
+    const size_t n = a->dim, R = a->rows;
+    const double inv_n = 1.0 / (double)n;
+    const float inv_nf = (float)inv_n;
+    if (R == 0)
+        return;
+    /* Prologue: row 0's passes 1 and 2, row 1's pass 1. */
+    double m = (double)a->x[0] + (double)(sum_shifted(a->x, n, a->x[0]) * inv_nf);
+    double se = 0.0, sq = 0.0;
+    float s1 = 0.0f;
+    if (R > 1) {
+        const float *x1 = a->x + a->x_stride;
+        sq = sums_dev(a->x, n, m, &se, 1, x1, x1[0], &s1, NULL);
+    } else {
+        sq = sums_dev(a->x, n, m, &se, 0, a->x, 0.0f, &s1, NULL);
+    }
+    for (size_t i = 0; i < R; i++) {
+        const float *x = a->x + i * a->x_stride;
+        const float *x1 = x + a->x_stride, *x2 = x1 + a->x_stride;
+        float *y = a->y + i * a->y_stride;
+        int has1 = i + 1 < R, has2 = i + 2 < R;
+        const float *pf = i + 3 < R ? x2 + a->x_stride : NULL;
+        double m1 = has1 ? (double)x1[0] + (double)(s1 * inv_nf) : 0.0;
+        double se1 = 0.0, sq1 = 0.0;
+        float s2 = 0.0f;
+        if (!(sq <= DBL_MAX)) {
+            /* NaN/Inf in row i: the scalar double path; rows i+1, i+2
+             * still get their passes. */
+            ln_row_f64(x, y, n, a->gamma, a->beta, a->eps,
+                       a->mean ? a->mean + i : NULL, a->rstd ? a->rstd + i : NULL);
+            if (has1 && has2)
+                sq1 = sums_dev(x1, n, m1, &se1, 1, x2, x2[0], &s2, NULL);
+            else if (has1)
+                sq1 = sums_dev(x1, n, m1, &se1, 0, x1, 0.0f, &s2, NULL);
+        } else {
+            double c = se * inv_n;
+            double var = sq * inv_n - c * c;
+            double rstd = 1.0 / sqrt((var > 0.0 ? var : 0.0) + (double)a->eps);
+            if (has1 && has2)
+                fused_row(x, y, n, g, b, m, c, rstd, hg, hb, 1, x1, m1, &se1, &sq1,
+                          1, x2, x2[0], &s2, stream, pf);
+            else if (has1)
+                fused_row(x, y, n, g, b, m, c, rstd, hg, hb, 1, x1, m1, &se1, &sq1,
+                          0, x, 0.0f, &s2, stream, NULL);
+            else
+                fused_row(x, y, n, g, b, m, c, rstd, hg, hb, 0, x, 0.0, &se1, &sq1,
+                          0, x, 0.0f, &s2, stream, NULL);
+            if (a->mean)
+                a->mean[i] = (float)(m + c);
+            if (a->rstd)
+                a->rstd[i] = (float)rstd;
+        }
+        m = m1;
+        se = se1;
+        sq = sq1;
+        s1 = s2;
+    }
+}
+
 /* Per-shape state: room for gamma and beta widened to double, so that the
  * output pass loads them instead of converting them again on every row
  * (the conversions were a third of its work).  forward writes into it, so
@@ -330,7 +503,11 @@ static int avx512_accurate_forward(const ln_args *a, void *state)
             b[j] = a->beta[j];
     }
     int stream = ln_use_streaming(a);
-    if (stream) {
+    /* Rows of y on cache lines let the pipelined loop stream whole lines;
+     * otherwise streaming takes the two-loop path that peels each row.
+     * Both sum in the same order. */
+    int lines = ((uintptr_t)a->y % 64 == 0) && (a->y_stride % 16 == 0);
+    if (stream && !lines) {
         if (hg && hb)
             rows_loop(a, g, b, 1, 1, 1);
         else if (hg)
@@ -339,17 +516,27 @@ static int avx512_accurate_forward(const ln_args *a, void *state)
             rows_loop(a, g, b, 0, 1, 1);
         else
             rows_loop(a, g, b, 0, 0, 1);
-        _mm_sfence(); /* order the non-temporal stores before we return */
+    } else if (stream) {
+        if (hg && hb)
+            rows_pipelined(a, g, b, 1, 1, 1);
+        else if (hg)
+            rows_pipelined(a, g, b, 1, 0, 1);
+        else if (hb)
+            rows_pipelined(a, g, b, 0, 1, 1);
+        else
+            rows_pipelined(a, g, b, 0, 0, 1);
     } else {
         if (hg && hb)
-            rows_loop(a, g, b, 1, 1, 0);
+            rows_pipelined(a, g, b, 1, 1, 0);
         else if (hg)
-            rows_loop(a, g, b, 1, 0, 0);
+            rows_pipelined(a, g, b, 1, 0, 0);
         else if (hb)
-            rows_loop(a, g, b, 0, 1, 0);
+            rows_pipelined(a, g, b, 0, 1, 0);
         else
-            rows_loop(a, g, b, 0, 0, 0);
+            rows_pipelined(a, g, b, 0, 0, 0);
     }
+    if (stream)
+        _mm_sfence(); /* order the non-temporal stores before we return */
     if (gb != (st ? st->gb : NULL))
         free(gb);
     return 0;
