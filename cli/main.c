@@ -47,6 +47,13 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name))
             return commands[i].run(argc - 1, argv + 1);
+#ifndef LNBENCH_HAVE_SPEED
+    if (!strcmp(argv[1], "speed")) {
+        fprintf(stderr, "lnbench: speed is not built in: Google Benchmark or hwloc was missing "
+                        "at configure time (see scripts/install-deps)\n");
+        return 2;
+    }
+#endif
     fprintf(stderr, "lnbench: unknown command '%s' (try lnbench --help)\n", argv[1]);
     return 2;
 }
