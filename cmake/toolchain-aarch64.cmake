@@ -25,7 +25,18 @@ set(ENV{PKG_CONFIG_PATH} "")
 set(ENV{PKG_CONFIG_SYSROOT_DIR} "")
 
 # add_test(NAME .. COMMAND <target>) runs through this, so ctest runs the
-# aarch64 binaries under user-mode qemu.  -L points the emulator at the
-# cross sysroot's dynamic loader and libc; the multiarch libraries are found
-# there because Debian's arm64 ld.so searches /usr/lib/aarch64-linux-gnu.
-set(CMAKE_CROSSCOMPILING_EMULATOR "qemu-aarch64;-L;/usr/aarch64-linux-gnu")
+# aarch64 binaries under user-mode qemu.  -L is where the emulator finds the
+# dynamic loader.  The loader and libc must come from the same glibc build:
+# with the arm64 multiarch libc6:arm64 installed (libmpfr-dev:arm64 pulls it
+# in) the loader of the cross sysroot (/usr/aarch64-linux-gnu, package
+# libc6-arm64-cross) ends up loading the multiarch libc.so.6 from
+# /lib/aarch64-linux-gnu, a different build, and every program hangs once a
+# second thread has existed (measured: qemu 7.2, glibc 2.36-8cross1 vs
+# 2.36-9+deb12u14).  So the prefix is / whenever the multiarch loader is
+# there, and the cross sysroot only otherwise.
+if(EXISTS /lib/aarch64-linux-gnu/ld-linux-aarch64.so.1)
+  set(LNBENCH_QEMU_PREFIX /)
+else()
+  set(LNBENCH_QEMU_PREFIX /usr/aarch64-linux-gnu)
+endif()
+set(CMAKE_CROSSCOMPILING_EMULATOR "qemu-aarch64;-L;${LNBENCH_QEMU_PREFIX}")

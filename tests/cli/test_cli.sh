@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # CLI behaviour of `lnbench list` and `lnbench accuracy`: bad input gets one
 # line on stderr, exit status 2 and no output file; good runs write complete,
-# parseable results.  Usage: test_cli.sh path/to/lnbench
+# parseable results.  Usage: test_cli.sh [emulator args...] path/to/lnbench
+# (a cross build passes CMAKE_CROSSCOMPILING_EMULATOR first).
 set -u
-LNBENCH=$1
+LNBENCH=("$@")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fails=0 passes=0
@@ -16,7 +17,7 @@ ok() { passes=$((passes + 1)); }
 # matching pattern, nothing on stdout but the table header at most.
 expect_error() {
   local what=$1 pat=$2; shift 2
-  "$LNBENCH" "$@" >"$tmp/out" 2>"$tmp/err"
+  "${LNBENCH[@]}" "$@" >"$tmp/out" 2>"$tmp/err"
   local rc=$?
   local lines
   lines=$(wc -l <"$tmp/err")
@@ -45,8 +46,8 @@ expect_error "unwritable json" "--json" "${quick[@]}" --json /nonexistent-dir/x.
 expect_error "unwritable dump" "--dump" "${quick[@]}" --dump /nonexistent-dir/d
 expect_error "gamma without input" "--input" accuracy --gamma g.npy
 # A kernel masked off (or missing on this host) is refused by name.
-if "$LNBENCH" list | grep -qE '^avx2 '; then
-  LNBENCH_DISABLE_ISA=avx2 "$LNBENCH" "${quick[@]}" --kernels avx2 >/dev/null 2>"$tmp/err"
+if "${LNBENCH[@]}" list | grep -qE '^avx2 '; then
+  LNBENCH_DISABLE_ISA=avx2 "${LNBENCH[@]}" "${quick[@]}" --kernels avx2 >/dev/null 2>"$tmp/err"
   [ $? -eq 2 ] && grep -q "cannot run here: masked" "$tmp/err" && ok || fail "masked avx2 not refused"
 fi
 
@@ -74,7 +75,7 @@ expect_error "truncated input" "truncat" "${quick[@]}" --input "$tmp/trunc.npy"
 expect_error "gamma wrong length" "--gamma" accuracy --quiet --input "$tmp/x.npy" --gamma "$tmp/g_wrong.npy"
 
 # No partial output after an interrupted run.
-"$LNBENCH" accuracy --quiet --rows 512 --json "$tmp/int.json" --dump "$tmp/intdump" >/dev/null 2>&1 &
+"${LNBENCH[@]}" accuracy --quiet --rows 512 --json "$tmp/int.json" --dump "$tmp/intdump" >/dev/null 2>&1 &
 pid=$!
 sleep 1.5
 kill -INT "$pid" 2>/dev/null
@@ -82,16 +83,16 @@ wait "$pid" 2>/dev/null
 if ls -A "$tmp" | grep -qE '^int|partial|\.tmp'; then fail "interrupted run left: $(ls -A "$tmp" | tr '\n' ' ')"; else ok; fi
 
 # list: every kernel, and masking shows the reason.
-"$LNBENCH" list >"$tmp/list" 2>&1 || fail "list failed"
+"${LNBENCH[@]}" list >"$tmp/list" 2>&1 || fail "list failed"
 grep -q '^two_pass_f64 ' "$tmp/list" && grep -q '^naive_two_pass ' "$tmp/list" && ok || fail "list lacks kernels"
 if grep -qE '^avx2 ' "$tmp/list"; then
-  LNBENCH_DISABLE_ISA=all "$LNBENCH" list | grep -E '^avx2 ' | grep -q 'masked by LNBENCH_DISABLE_ISA' && ok \
+  LNBENCH_DISABLE_ISA=all "${LNBENCH[@]}" list | grep -E '^avx2 ' | grep -q 'masked by LNBENCH_DISABLE_ISA' && ok \
     || fail "LNBENCH_DISABLE_ISA=all does not mask avx2 in list"
 fi
 
 # A good run: JSON complete and consistent, dump complete, --input round trip
 # gives the same errors as the generated run it came from.
-"$LNBENCH" accuracy --quiet --rows 3 --dims 7,33 --dists normal,offset1e4 \
+"${LNBENCH[@]}" accuracy --quiet --rows 3 --dims 7,33 --dists normal,offset1e4 \
   --kernels naive_two_pass,two_pass_f64 --json "$tmp/a.json" --dump "$tmp/dump" >"$tmp/table" 2>"$tmp/err" \
   || fail "good run failed: $(cat "$tmp/err")"
 $PY - "$tmp" <<'PYEOF' && ok || fail "JSON/dump check"
@@ -120,7 +121,7 @@ assert np.mean(t == y) > 0.9
 PYEOF
 s=$($PY -c "import json;m=json.load(open('$tmp/dump/manifest.json'));s=[s for s in m['shapes'] if s['dist']=='offset1e4' and s['dim']==33][0];print(s['x'],s['gamma'],s['beta'])")
 read -r xf gf bf <<<"$s"
-"$LNBENCH" accuracy --quiet --input "$tmp/dump/$xf" --gamma "$tmp/dump/$gf" --beta "$tmp/dump/$bf" \
+"${LNBENCH[@]}" accuracy --quiet --input "$tmp/dump/$xf" --gamma "$tmp/dump/$gf" --beta "$tmp/dump/$bf" \
   --kernels naive_two_pass,two_pass_f64 --json "$tmp/in.json" >/dev/null 2>"$tmp/err" || fail "--input run: $(cat "$tmp/err")"
 $PY - "$tmp" <<'PYEOF' && ok || fail "--input round trip differs from the generated run"
 import json, sys
@@ -135,7 +136,7 @@ PYEOF
 
 # --help for every subcommand.
 for c in list accuracy; do
-  "$LNBENCH" "$c" --help | grep -q "usage: lnbench $c" && ok || fail "$c --help"
+  "${LNBENCH[@]}" "$c" --help | grep -q "usage: lnbench $c" && ok || fail "$c --help"
 done
 
 echo "$passes passed, $fails failed"
