@@ -15,13 +15,15 @@ foreach(_t IN LISTS _lnbench_script_tests)
   add_test(NAME scripts_${_t}
            COMMAND ${LNBENCH_SYSTEM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/scripts/test_scripts.py ${_t})
   set_tests_properties(scripts_${_t} PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120
-                       LABELS scripts)
+                       LABELS "scripts;nosanitize")
 endforeach()
 
 # icount also runs lnbench under callgrind when lnbench and valgrind exist.
+# All of these test Python tools, not C code: the ASan leg skips them
+# (label nosanitize; valgrind cannot run an ASan binary anyway).
 add_test(NAME scripts_icount
          COMMAND ${LNBENCH_SYSTEM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/scripts/test_scripts.py icount)
-set_tests_properties(scripts_icount PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120 LABELS scripts)
+set_tests_properties(scripts_icount PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120 LABELS "scripts;nosanitize")
 if(TARGET lnbench)
   set_tests_properties(scripts_icount PROPERTIES
                        ENVIRONMENT "LNBENCH_EXE=$<TARGET_FILE:lnbench>")
