@@ -596,37 +596,17 @@ int cmd_speed(int argc, char **argv)
         die_usage("out of memory");
         goto done;
     }
-    if (o.nkernels) {
-        for (size_t i = 0; i < o.nkernels; i++) {
-            const ln_kernel *k = ln_kernel_find(o.kernel_names[i]);
-            const char *why;
-            if (!k) {
-                snprintf(err, sizeof err, "--kernels: unknown kernel '%.64s' (see lnbench list)",
-                         o.kernel_names[i]);
-                die_usage(err);
-                goto done;
-            }
-            if (k->unavailable && (why = k->unavailable()) != NULL) {
-                snprintf(err, sizeof err, "kernel '%s' cannot run here: %s", k->name, why);
-                die_usage(err);
-                goto done;
-            }
-            int dup = 0;
-            for (size_t j = 0; j < nk; j++)
-                dup |= kernels[j] == k;
-            if (!dup)
-                kernels[nk++] = k;
-        }
-    } else {
+    if (ln_kernel_select(o.kernel_names, o.nkernels, kernels, &nk, err, sizeof err) != 0) {
+        die_usage(err);
+        goto done;
+    }
+    if (!o.nkernels)
         for (size_t i = 0; i < ln_kernel_count; i++) {
             const ln_kernel *k = ln_kernels[i];
-            const char *why;
-            if (k->unavailable && (why = k->unavailable()) != NULL)
+            const char *why = k->unavailable ? k->unavailable() : NULL;
+            if (why)
                 fprintf(stderr, "lnbench speed: skipping %s: %s\n", k->name, why);
-            else
-                kernels[nk++] = k;
         }
-    }
 
     g.topo = lnb_topo_open(err, sizeof err);
     if (!g.topo) {

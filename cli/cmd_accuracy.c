@@ -482,39 +482,22 @@ static int parse_args(int argc, char **argv, acc_opts *o)
 /* Resolve and check kernel and distribution names against the registries. */
 static int resolve_names(acc_opts *o, acc_run *r)
 {
+    char err[256];
     r->kernels = calloc(ln_kernel_count, sizeof *r->kernels);
     if (!r->kernels)
         return -1;
-    if (o->kernel_names) {
-        for (size_t i = 0; i < o->nkernels; i++) {
-            const ln_kernel *k = ln_kernel_find(o->kernel_names[i]);
-            if (!k) {
-                fprintf(stderr, "lnbench accuracy: unknown kernel '%s' (see lnbench list)\n",
-                        o->kernel_names[i]);
-                return -1;
-            }
-            const char *why = k->unavailable ? k->unavailable() : NULL;
-            if (why) {
-                fprintf(stderr, "lnbench accuracy: kernel '%s' cannot run here: %s\n", k->name,
-                        why);
-                return -1;
-            }
-            int dup = 0;
-            for (size_t j = 0; j < r->nkernels; j++)
-                dup |= r->kernels[j] == k;
-            if (!dup)
-                r->kernels[r->nkernels++] = k;
-        }
-    } else {
+    if (ln_kernel_select(o->kernel_names, o->nkernels, r->kernels, &r->nkernels, err,
+                         sizeof err) != 0) {
+        die_usage(err);
+        return -1;
+    }
+    if (!o->kernel_names)
         for (size_t i = 0; i < ln_kernel_count; i++) {
             const ln_kernel *k = ln_kernels[i];
             const char *why = k->unavailable ? k->unavailable() : NULL;
             if (why)
                 fprintf(stderr, "lnbench accuracy: skipping %s: %s\n", k->name, why);
-            else
-                r->kernels[r->nkernels++] = k;
         }
-    }
     if (o->dist_names) {
         for (size_t i = 0; i < o->ndists; i++)
             if (!ln_dist_find(o->dist_names[i])) {

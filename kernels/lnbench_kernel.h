@@ -93,6 +93,15 @@ extern const size_t ln_kernel_count;
 /* The kernel named `name`, or NULL. */
 const ln_kernel *ln_kernel_find(const char *name);
 
+/* Resolve a --kernels list.  With names (n > 0): each must be in the
+ * registry and able to run here; repeats are dropped.  Without (n == 0):
+ * every kernel this host can run, in registry order.  out must have room
+ * for ln_kernel_count entries.  Returns 0, or -1 with a one-line reason in
+ * err ("unknown kernel 'x' (see lnbench list)", "kernel 'avx512' cannot run
+ * here: ..."). */
+int ln_kernel_select(char *const *names, size_t n, const ln_kernel **out, size_t *count,
+                     char *err, size_t errlen);
+
 /* The documented max-ulp bound of kernel k on distribution `dist`
  * (INFINITY when none is stated). */
 double ln_kernel_ulp_bound(const ln_kernel *k, const char *dist);

@@ -8,6 +8,7 @@
 #include "lnbench_kernel.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 extern const ln_kernel ln_kernel_naive_two_pass;
@@ -86,4 +87,34 @@ double ln_kernel_ulp_bound(const ln_kernel *k, const char *dist)
         if (strcmp(b->dist, dist) == 0 || strcmp(b->dist, "*") == 0)
             return b->max_ulp;
     return INFINITY;
+}
+
+int ln_kernel_select(char *const *names, size_t n, const ln_kernel **out, size_t *count,
+                     char *err, size_t errlen)
+{
+    *count = 0;
+    if (n == 0) {
+        for (size_t i = 0; i < ln_kernel_count; i++)
+            if (!ln_kernels[i]->unavailable || !ln_kernels[i]->unavailable())
+                out[(*count)++] = ln_kernels[i];
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const ln_kernel *k = ln_kernel_find(names[i]);
+        const char *why;
+        if (!k) {
+            snprintf(err, errlen, "unknown kernel '%.64s' (see lnbench list)", names[i]);
+            return -1;
+        }
+        if (k->unavailable && (why = k->unavailable()) != NULL) {
+            snprintf(err, errlen, "kernel '%s' cannot run here: %s", k->name, why);
+            return -1;
+        }
+        int dup = 0;
+        for (size_t j = 0; j < *count; j++)
+            dup |= out[j] == k;
+        if (!dup)
+            out[(*count)++] = k;
+    }
+    return 0;
 }
