@@ -12,6 +12,7 @@
  * Tails use vmaskmov loads and stores, which neither read nor write (nor
  * fault on) the masked-out lanes.  Large outputs are streamed.
  */
+#include "avx2_common.h"
 #include "cpu_features.h"
 #include "lnbench_kernel.h"
 #include "row_f64.h"
@@ -21,52 +22,10 @@
 #include <math.h>
 #include <stdint.h>
 
-#define LN_INLINE static inline __attribute__((always_inline))
-
 /* Pass 2 sums scaled deviations s*(x - m): offset rows' deviations carry
  * ~11 bits and their squares would round down systematically (see
  * avx512.c); s = 1/phi gives them full mantissas. */
 #define DEV_SCALE 0.618034005f
-
-/* Lane masks for vmaskmov: mask_src + 8 - n selects the first n lanes. */
-static const int32_t mask_src[16] = {-1, -1, -1, -1, -1, -1, -1, -1,
-                                     0,  0,  0,  0,  0,  0,  0,  0};
-
-LN_INLINE __m256i first_lanes(size_t n) /* n <= 8 */
-{
-    return _mm256_loadu_si256((const __m256i *)(mask_src + 8 - n));
-}
-
-LN_INLINE float hsum(__m256 v)
-{
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
-/* Pass 1: sum(x - x0). */
-static float sum_shifted(const float *x, size_t n, float x0)
-{
-    const __m256 vx0 = _mm256_set1_ps(x0);
-    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
-    __m256 s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
-    size_t j = 0;
-    for (; j + 32 <= n; j += 32) {
-        s0 = _mm256_add_ps(s0, _mm256_sub_ps(_mm256_loadu_ps(x + j), vx0));
-        s1 = _mm256_add_ps(s1, _mm256_sub_ps(_mm256_loadu_ps(x + j + 8), vx0));
-        s2 = _mm256_add_ps(s2, _mm256_sub_ps(_mm256_loadu_ps(x + j + 16), vx0));
-        s3 = _mm256_add_ps(s3, _mm256_sub_ps(_mm256_loadu_ps(x + j + 24), vx0));
-    }
-    for (; j + 8 <= n; j += 8)
-        s0 = _mm256_add_ps(s0, _mm256_sub_ps(_mm256_loadu_ps(x + j), vx0));
-    if (j < n) {
-        __m256i m = first_lanes(n - j);
-        __m256 d = _mm256_sub_ps(_mm256_maskload_ps(x + j, m), vx0);
-        s1 = _mm256_add_ps(s1, _mm256_and_ps(d, _mm256_castsi256_ps(m)));
-    }
-    return hsum(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
-}
 
 /* Pass 2: over d = x - m, returns sum(d^2) and stores sum(d) in *sdev (the
  * corrected two-pass).  With fuse, also pass 1 of the next row (xn, shift
@@ -110,7 +69,7 @@ LN_INLINE float sum_sq_dev(const float *x, size_t n, float m, float *sdev,
 #undef DEV
 #undef SUM
     if (j < n) {
-        __m256i k = first_lanes(n - j);
+        __m256i k = first8(n - j);
         __m256 kf = _mm256_castsi256_ps(k);
         __m256 d = _mm256_mul_ps(_mm256_sub_ps(_mm256_maskload_ps(x + j, k), vh), vs);
         d = _mm256_and_ps(d, kf);
@@ -122,9 +81,9 @@ LN_INLINE float sum_sq_dev(const float *x, size_t n, float m, float *sdev,
         }
     }
     if (fuse)
-        *snext = hsum(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
-    *sdev = hsum(_mm256_add_ps(e0, e1));
-    return hsum(_mm256_add_ps(_mm256_add_ps(q0, q1), _mm256_add_ps(q2, q3)));
+        *snext = hsum_ps(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+    *sdev = hsum_ps(_mm256_add_ps(e0, e1));
+    return hsum_ps(_mm256_add_ps(_mm256_add_ps(q0, q1), _mm256_add_ps(q2, q3)));
 }
 
 /* 8 outputs from column j on; with full == 0 only the lanes of m are read.
@@ -153,7 +112,7 @@ LN_INLINE void norm_masked(const float *x, float *y, const float *g, const float
 {
     while (cnt > 0) {
         size_t c = cnt < 8 ? cnt : 8;
-        __m256i m = first_lanes(c);
+        __m256i m = first8(c);
         _mm256_maskstore_ps(y + j, m, norm8(x, g, b, j, m, 0, hg, hb, vh, vl, vr));
         j += c;
         cnt -= c;

@@ -29,6 +29,7 @@
  * Tails use k-masked loads and stores, which never touch masked-out memory.
  * Large outputs go out with non-temporal stores on the 64-byte aligned body.
  */
+#include "avx512_common.h"
 #include "cpu_features.h"
 #include "lnbench_kernel.h"
 #include "row_f64.h"
@@ -37,8 +38,6 @@
 #include <immintrin.h>
 #include <math.h>
 #include <stdint.h>
-
-#define LN_INLINE static inline __attribute__((always_inline))
 
 /* Pass 2 sums the scaled deviations s*(x - m), s = 1/phi (24 significant
  * bits), and divides s out in double at the end.  Why: on offset rows
@@ -49,36 +48,6 @@
  * deviations have full mantissas, their roundings are unbiased, and a
  * constant row still sums exactly 0. */
 #define DEV_SCALE 0.618034005f
-
-/* The first n lanes (n <= 16). */
-LN_INLINE __mmask16 first_lanes(size_t n)
-{
-    return (__mmask16)(n >= 16 ? 0xFFFFu : (1u << n) - 1u);
-}
-
-/* Pass 1: sum(x - x0). */
-static float sum_shifted(const float *x, size_t n, float x0)
-{
-    const __m512 vx0 = _mm512_set1_ps(x0);
-    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
-    __m512 s2 = _mm512_setzero_ps(), s3 = _mm512_setzero_ps();
-    size_t j = 0;
-    for (; j + 64 <= n; j += 64) {
-        s0 = _mm512_add_ps(s0, _mm512_sub_ps(_mm512_loadu_ps(x + j), vx0));
-        s1 = _mm512_add_ps(s1, _mm512_sub_ps(_mm512_loadu_ps(x + j + 16), vx0));
-        s2 = _mm512_add_ps(s2, _mm512_sub_ps(_mm512_loadu_ps(x + j + 32), vx0));
-        s3 = _mm512_add_ps(s3, _mm512_sub_ps(_mm512_loadu_ps(x + j + 48), vx0));
-    }
-    for (; j + 16 <= n; j += 16)
-        s0 = _mm512_add_ps(s0, _mm512_sub_ps(_mm512_loadu_ps(x + j), vx0));
-    if (j < n) {
-        __mmask16 m = first_lanes(n - j);
-        __m512 v = _mm512_maskz_loadu_ps(m, x + j);
-        s1 = _mm512_mask_add_ps(s1, m, s1, _mm512_sub_ps(v, vx0));
-    }
-    return _mm512_reduce_add_ps(
-        _mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
-}
 
 /* Pass 2: over d = x - m, returns sum(d^2) and stores sum(d) in *sdev
  * (the corrected two-pass: it removes pass 1's rounding errors from the
@@ -510,19 +479,9 @@ static int avx512_forward(const ln_args *a, void *state)
     return 0;
 }
 
-/* This file is built with AVX-512 F, VL and DQ enabled, so the compiler may
- * use any of them: ask for all three (every AVX-512 CPU but Knights Landing
- * has them). */
 static const char *avx512_unavailable(void)
 {
-    const char *why = ln_isa_unavailable(LN_ISA_AVX512F);
-    if (why)
-        return why;
-    if (!__builtin_cpu_supports("avx512vl") || !__builtin_cpu_supports("avx512dq"))
-        return "CPU lacks AVX-512VL/DQ";
-    if (!__builtin_cpu_supports("fma"))
-        return "CPU lacks FMA";
-    return NULL;
+    return ln_isa_unavailable(LN_ISA_AVX512F);
 }
 
 /* Documented max ulp with default gamma/beta, dims <= 12288: about 10x the

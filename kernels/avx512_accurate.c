@@ -27,6 +27,7 @@
  * Eight floats are converted to eight doubles at a time (one zmm).
  * Tails use k-masked loads and stores; large outputs are streamed.
  */
+#include "avx512_common.h"
 #include "cpu_features.h"
 #include "lnbench_kernel.h"
 #include "row_f64.h"
@@ -36,37 +37,6 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
-
-#define LN_INLINE static inline __attribute__((always_inline))
-
-LN_INLINE __mmask16 first_lanes(size_t n)
-{
-    return (__mmask16)(n >= 16 ? 0xFFFFu : (1u << n) - 1u);
-}
-
-/* Pass 1: sum(x - x0) in float. */
-static float sum_shifted(const float *x, size_t n, float x0)
-{
-    const __m512 vx0 = _mm512_set1_ps(x0);
-    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
-    __m512 s2 = _mm512_setzero_ps(), s3 = _mm512_setzero_ps();
-    size_t j = 0;
-    for (; j + 64 <= n; j += 64) {
-        s0 = _mm512_add_ps(s0, _mm512_sub_ps(_mm512_loadu_ps(x + j), vx0));
-        s1 = _mm512_add_ps(s1, _mm512_sub_ps(_mm512_loadu_ps(x + j + 16), vx0));
-        s2 = _mm512_add_ps(s2, _mm512_sub_ps(_mm512_loadu_ps(x + j + 32), vx0));
-        s3 = _mm512_add_ps(s3, _mm512_sub_ps(_mm512_loadu_ps(x + j + 48), vx0));
-    }
-    for (; j + 16 <= n; j += 16)
-        s0 = _mm512_add_ps(s0, _mm512_sub_ps(_mm512_loadu_ps(x + j), vx0));
-    if (j < n) {
-        __mmask16 m = first_lanes(n - j);
-        __m512 v = _mm512_maskz_loadu_ps(m, x + j);
-        s1 = _mm512_mask_add_ps(s1, m, s1, _mm512_sub_ps(v, vx0));
-    }
-    return _mm512_reduce_add_ps(
-        _mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
-}
 
 /* 8 floats at p as 8 doubles; lanes outside mask m read nothing. */
 LN_INLINE __m512d load8(const float *p, __mmask8 m, int full)
@@ -542,17 +512,9 @@ static int avx512_accurate_forward(const ln_args *a, void *state)
     return 0;
 }
 
-/* Built with AVX-512 F, VL and DQ (masked ymm loads, insertf32x8). */
 static const char *avx512_accurate_unavailable(void)
 {
-    const char *why = ln_isa_unavailable(LN_ISA_AVX512F);
-    if (why)
-        return why;
-    if (!__builtin_cpu_supports("avx512vl") || !__builtin_cpu_supports("avx512dq"))
-        return "CPU lacks AVX-512VL/DQ";
-    if (!__builtin_cpu_supports("fma"))
-        return "CPU lacks FMA";
-    return NULL;
+    return ln_isa_unavailable(LN_ISA_AVX512F);
 }
 
 /* Measured 0.500 max on every distribution and default dim (64 rows, seeds

@@ -58,6 +58,13 @@ const char *ln_isa_unavailable(ln_isa isa)
         __builtin_cpu_init();
         if (!__builtin_cpu_supports("avx512f"))
             return "CPU or OS lacks AVX-512F";
+        /* The avx512 files are built with F, VL, DQ and FMA, so the
+         * compiler may use any of them (every AVX-512 CPU but Knights
+         * Landing has all four): require them all. */
+        if (!__builtin_cpu_supports("avx512vl") || !__builtin_cpu_supports("avx512dq"))
+            return "CPU lacks AVX-512VL/DQ";
+        if (!__builtin_cpu_supports("fma"))
+            return "CPU lacks FMA";
         return NULL;
 #else
         return "not an x86-64 build";

@@ -13,7 +13,7 @@
 
 typedef enum ln_isa {
     LN_ISA_AVX2_FMA, /* AVX2 + FMA (x86-64) */
-    LN_ISA_AVX512F,  /* AVX-512 Foundation (x86-64) */
+    LN_ISA_AVX512F,  /* AVX-512 F + VL + DQ, with FMA (x86-64) */
     LN_ISA_NEON,     /* AArch64 Advanced SIMD */
     LN_ISA_COUNT
 } ln_isa;
