@@ -398,17 +398,25 @@ static int parse_args(int argc, char **argv, speed_opts *o)
         int rc = 0;
         if (!strcmp(a, "--kernels")) {
             ln_free_list(o->kernel_names, o->nkernels);
+            o->kernel_names = NULL;
+            o->nkernels = 0;
             rc = ln_parse_name_list(a, v, &o->kernel_names, &o->nkernels, err, sizeof err);
         } else if (!strcmp(a, "--dims")) {
             free(o->dims);
+            o->dims = NULL;
+            o->ndims = 0;
             rc = ln_parse_u64_list(a, v, 1, (uint64_t)1 << 26, &o->dims, &o->ndims, err,
                                    sizeof err);
         } else if (!strcmp(a, "--rows")) {
             free(o->rows);
+            o->rows = NULL;
+            o->nrows = 0;
             rc = ln_parse_u64_list(a, v, 1, (uint64_t)1 << 34, &o->rows, &o->nrows, err,
                                    sizeof err);
         } else if (!strcmp(a, "--threads")) {
             free(o->threads);
+            o->threads = NULL;
+            o->nthreads = 0;
             rc = ln_parse_u64_list(a, v, 1, MAX_THREADS, &o->threads, &o->nthreads, err,
                                    sizeof err);
         } else if (!strcmp(a, "--pin")) {

@@ -40,6 +40,9 @@ cores=$("${LNBENCH[@]}" speed --help >/dev/null && nproc)
 expect_error "unknown option" "unknown option" --frob
 expect_error "unknown kernel" "unknown kernel 'nope'" --kernels naive_two_pass,nope
 expect_error "unknown pin policy" "--pin: unknown policy 'diagonal'" --pin diagonal
+# A repeated option whose second value is bad: one clean error, not a crash.
+expect_error "repeated --dims, bad second" "--dims" --dims 7 --dims 0
+expect_error "repeated --kernels, bad second" "--kernels" --kernels avx2 --kernels a,,b
 expect_error "too many threads" "exceeds the [0-9]+ cores.*--oversubscribe" \
   --kernels naive_two_pass --dims 64 --rows 8 --threads $((cores + 1))
 expect_error "zero threads" "--threads" --threads 0

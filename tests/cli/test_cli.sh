@@ -38,6 +38,8 @@ expect_error "negative dim" "--dims" accuracy --dims -3
 expect_error "non-numeric rows" "--rows" accuracy --rows abc
 expect_error "negative rows" "--rows" accuracy --rows -1
 expect_error "empty list item" "--dims" accuracy --dims 7,,9
+expect_error "repeated --dims, bad second" "--dims" accuracy --dims 7 --dims 0
+expect_error "repeated --kernels, bad second" "--kernels" accuracy --kernels welford --kernels a,,b
 expect_error "rows overflow" "--rows" accuracy --rows 99999999999999999999999
 expect_error "bad eps" "--eps" accuracy --eps 1e99
 expect_error "missing value" "needs a value" accuracy --dims
