@@ -218,19 +218,23 @@ static void body(lnb_gb_state *st, void *user)
         return;
     }
     slot *s = &g.slots[i];
-    ln_args a = {
+    ln_desc d = {
+        .op = LN_OP_LAYERNORM, .dtype = LN_DTYPE_F32,
         .rows = s->nrows, .dim = c->dim,
-        .x = s->x, .x_stride = c->dim,
-        .y = s->y, .y_stride = c->dim,
+        .x_stride = c->dim, .y_stride = c->dim,
+        .eps = g.eps,
+        .tensors = g.affine ? LN_TENSOR_GAMMA | LN_TENSOR_BETA : 0u,
+        .store = LN_STORE_AUTO,
+    };
+    ln_tensors tens = {
+        .x = s->x, .y = s->y,
         .gamma = g.affine ? s->gamma : NULL,
         .beta = g.affine ? s->beta : NULL,
-        .eps = g.eps,
-        .store = LN_STORE_AUTO,
     };
     void *state = NULL;
     if (c->k && c->k->prepare) {
         const char *why = NULL;
-        if (c->k->prepare(&a, &state, &why) != 0) {
+        if (c->k->prepare(&d, &state, &why) != 0) {
             snprintf(err, sizeof err, "%s: %s", c->k->name, why ? why : "prepare failed");
             lnb_gb_skip(st, err);
             return;
@@ -248,10 +252,10 @@ static void body(lnb_gb_state *st, void *user)
     int failed = 0;
     uint64_t n;
     if (c->k) {
-        int (*forward)(const ln_args *, void *) = c->k->forward;
+        int (*forward)(const ln_desc *, const ln_tensors *, void *) = c->k->forward;
         while ((n = lnb_gb_batch(st)) > 0)
             for (uint64_t it = 0; it < n; it++)
-                failed |= forward(&a, state);
+                failed |= forward(&d, &tens, state);
     } else {
         size_t bytes = s->nrows * c->dim * sizeof(float);
         while ((n = lnb_gb_batch(st)) > 0)
@@ -604,14 +608,14 @@ int cmd_speed(int argc, char **argv)
         die_usage("out of memory");
         goto done;
     }
-    if (ln_kernel_select(o.kernel_names, o.nkernels, kernels, &nk, err, sizeof err) != 0) {
+    if (ln_kernel_select(o.kernel_names, o.nkernels, NULL, kernels, &nk, err, sizeof err) != 0) {
         die_usage(err);
         goto done;
     }
     if (!o.nkernels)
         for (size_t i = 0; i < ln_kernel_count; i++) {
             const ln_kernel *k = ln_kernels[i];
-            const char *why = k->unavailable ? k->unavailable() : NULL;
+            const char *why = ln_kernel_unavailable(k);
             if (why)
                 fprintf(stderr, "lnbench speed: skipping %s: %s\n", k->name, why);
         }

@@ -251,11 +251,13 @@ static int measure_shape(acc_run *r, const char *dist, const float *x, size_t ro
         /* NaN-fill so a kernel that skips an element cannot pass as correct. */
         for (size_t i = 0; i < n; i++)
             y[i] = NAN;
-        ln_args a = {.rows = rows, .dim = dim, .x = x, .x_stride = dim, .y = y,
-                     .y_stride = dim, .gamma = gamma, .beta = beta, .eps = o->eps,
+        ln_desc d = {.op = LN_OP_LAYERNORM, .dtype = LN_DTYPE_F32, .rows = rows, .dim = dim,
+                     .x_stride = dim, .y_stride = dim, .eps = o->eps,
+                     .tensors = (gamma ? LN_TENSOR_GAMMA : 0u) | (beta ? LN_TENSOR_BETA : 0u),
                      .store = LN_STORE_AUTO};
+        ln_tensors t = {.x = x, .y = y, .gamma = gamma, .beta = beta};
         const char *why = NULL;
-        if (ln_kernel_run(kern, &a, &why) != 0) {
+        if (ln_kernel_run(kern, &d, &t, &why) != 0) {
             fprintf(stderr, "lnbench accuracy: kernel %s failed on %s dim %zu: %s\n",
                     kern->name, dist, dim, why ? why : "unknown");
             rc = 1;
@@ -354,7 +356,7 @@ static void write_results_json(const acc_run *r, FILE *f)
     ln_json_begin_array(&j);
     for (size_t i = 0; i < ln_kernel_count; i++) {
         const ln_kernel *k = ln_kernels[i];
-        const char *why = k->unavailable ? k->unavailable() : NULL;
+        const char *why = ln_kernel_unavailable(k);
         if (!why)
             continue;
         ln_json_begin_object(&j);
@@ -486,7 +488,7 @@ static int resolve_names(acc_opts *o, acc_run *r)
     r->kernels = calloc(ln_kernel_count, sizeof *r->kernels);
     if (!r->kernels)
         return -1;
-    if (ln_kernel_select(o->kernel_names, o->nkernels, r->kernels, &r->nkernels, err,
+    if (ln_kernel_select(o->kernel_names, o->nkernels, NULL, r->kernels, &r->nkernels, err,
                          sizeof err) != 0) {
         die_usage(err);
         return -1;
@@ -494,7 +496,7 @@ static int resolve_names(acc_opts *o, acc_run *r)
     if (!o->kernel_names)
         for (size_t i = 0; i < ln_kernel_count; i++) {
             const ln_kernel *k = ln_kernels[i];
-            const char *why = k->unavailable ? k->unavailable() : NULL;
+            const char *why = ln_kernel_unavailable(k);
             if (why)
                 fprintf(stderr, "lnbench accuracy: skipping %s: %s\n", k->name, why);
         }

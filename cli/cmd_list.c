@@ -28,7 +28,7 @@ int cmd_list(int argc, char **argv)
     printf("%-20s %-8s %-40s %s\n", "kernel", "family", "available", "description");
     for (size_t i = 0; i < ln_kernel_count; i++) {
         const ln_kernel *k = ln_kernels[i];
-        const char *why = k->unavailable ? k->unavailable() : NULL;
+        const char *why = ln_kernel_unavailable(k);
         char avail[64];
         snprintf(avail, sizeof avail, "%s%s", why ? "no: " : "yes", why ? why : "");
         printf("%-20s %-8s %-40s %s\n", k->name, k->family, avail, k->description);

@@ -14,6 +14,7 @@
  */
 #include "avx2_common.h"
 #include "cpu_features.h"
+#include "f32_rows.h"
 #include "lnbench_kernel.h"
 #include "row_f64.h"
 
@@ -163,7 +164,7 @@ LN_INLINE void apply_row(const float *x, float *y, size_t n, const float *g,
         norm_masked(x, y, g, b, j, n - j, hg, hb, vh, vl, vr);
 }
 
-LN_INLINE void rows_loop(const ln_args *a, int hg, int hb, int stream)
+LN_INLINE void rows_loop(const ln_f32_rows *a, int hg, int hb, int stream)
 {
     const size_t n = a->dim;
     const double inv_n = 1.0 / (double)n; /* as in avx512.c */
@@ -209,8 +210,9 @@ LN_INLINE void rows_loop(const ln_args *a, int hg, int hb, int stream)
     }
 }
 
-static int avx2_forward(const ln_args *a, void *state)
+static int avx2_forward(const ln_desc *d, const ln_tensors *t, void *state)
 {
+    const ln_f32_rows view = ln_f32_rows_of(d, t), *a = &view;
     (void)state;
     int stream = ln_use_streaming(a);
     int hg = a->gamma != NULL, hb = a->beta != NULL;
@@ -237,37 +239,13 @@ static int avx2_forward(const ln_args *a, void *state)
     return 0;
 }
 
-static const char *avx2_unavailable(void)
-{
-    return ln_isa_unavailable(LN_ISA_AVX2_FMA);
-}
-
-/* Documented max ulp with default gamma/beta, dims <= 12288: about 10x the
- * largest error measured with `lnbench accuracy` over 64 rows x every
- * default dim, seeds 1 and 3 (measured maxima in the comments; avx2 /
- * avx512 differ only in summation order).  The large values are
- * componentwise errors where gamma*xhat nearly cancels beta; mean errors
- * are 0.9-1.4 ulp (outlier 4-6).  `huge` rows overflow binary32 squares
- * and take the double path (0.5 ulp measured); a huge row whose squares
- * stayed finite would get float accuracy, hence the loose bound. */
-static const ln_ulp_bound avx2_bounds[] = {
-    {"normal", 8e6},    /* 2.8e5 (8.5e5 before the scaled pass 2) */
-    {"uniform", 5e6},   /* 2.9e5 */
-    {"offset1e3", 2e6}, /* 1.1e5 */
-    {"offset1e4", 1e6}, /* 8.5e4 */
-    {"constant", 0},    /* exact: the shift by x[0] */
-    {"tiny_var", 1e5},  /* 8.0e3 */
-    {"huge", 1e6},      /* 0.5 */
-    {"subnormal", 1},   /* 3.7e-23: eps dominates, outputs ~0 */
-    {"outlier", 2e7},   /* 2.4e6 */
-    {NULL, 0},
-};
-
 const ln_kernel ln_kernel_avx2 = {
     .name = "avx2",
     .family = "avx2",
     .description = "AVX2+FMA float, shifted corrected two-pass, streaming stores for large outputs",
-    .unavailable = avx2_unavailable,
     .forward = avx2_forward,
-    .bounds = avx2_bounds,
+    .caps = {.ops = LN_BIT(LN_OP_LAYERNORM), .dtypes = LN_BIT(LN_DTYPE_F32),
+             .device = LN_DEVICE_HOST, .isa = LN_ISA_AVX2_FMA,
+             .tensors = LN_TENSOR_GAMMA | LN_TENSOR_BETA | LN_TENSOR_MEAN | LN_TENSOR_RSTD,
+             .flags = LN_CAP_EXACT_CONSTANT | LN_CAP_STREAMING_STORES},
 };

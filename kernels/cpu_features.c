@@ -37,6 +37,8 @@ static int isa_masked(ln_isa isa)
 
 const char *ln_isa_unavailable(ln_isa isa)
 {
+    if (isa == LN_ISA_NONE)
+        return NULL;
     if (isa_masked(isa))
         return "masked by LNBENCH_DISABLE_ISA";
     switch (isa) {

@@ -9,14 +9,9 @@
 #ifndef LNBENCH_CPU_FEATURES_H
 #define LNBENCH_CPU_FEATURES_H
 
-#include <stddef.h>
+#include "lnbench_kernel.h" /* ln_isa */
 
-typedef enum ln_isa {
-    LN_ISA_AVX2_FMA, /* AVX2 + FMA (x86-64) */
-    LN_ISA_AVX512F,  /* AVX-512 F + VL + DQ, with FMA (x86-64) */
-    LN_ISA_NEON,     /* AArch64 Advanced SIMD */
-    LN_ISA_COUNT
-} ln_isa;
+#include <stddef.h>
 
 /* Stable lower-case name used by LNBENCH_DISABLE_ISA: "avx2", "avx512", "neon". */
 const char *ln_isa_name(ln_isa isa);

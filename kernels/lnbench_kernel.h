@@ -1,29 +1,44 @@
 /*
- * lnbench_kernel.h - the one ABI every LayerNorm implementation follows.
+ * lnbench_kernel.h - the kernel ABI (v2): what is computed, who can compute
+ * it, and how a computation is run.
  *
- * A kernel normalises `rows` rows of `dim` binary32 values:
+ * Three steps, after oneDNN's op descriptor -> primitive -> execute:
+ *
+ *   ln_desc      what is computed: operation, dtype, shape, strides, eps,
+ *                which optional tensors are present.  No data.
+ *   prepare      per-descriptor state built outside any timed loop (a
+ *                oneDNN primitive, a widened gamma, a device pipeline).
+ *   forward      one execution on ln_tensors: the data, in memory of the
+ *                kernel's device (host memory for CPU kernels).
+ *
+ * Each kernel declares what it supports as an ln_caps (operations, dtypes,
+ * device, ISA, optional tensors, promises such as exact constant rows).  The
+ * harness, the accuracy engine and the tests select kernels by capability
+ * through ln_kernel_supports(), never by name.
+ *
+ * LayerNorm (LN_OP_LAYERNORM), per row x of dim values:
  *
  *     y = (x - mean) / sqrt(var + eps) * gamma + beta
  *
- * with mean and var the mean and biased variance of the row, eps a binary32
- * value, gamma and beta per-column vectors of length dim, each of which may be
- * NULL (MLX's affine=False / bias=False: treated as 1 and 0).
+ * var the biased variance, gamma and beta per-column vectors of length dim,
+ * each optional (MLX's affine=False / bias=False: treated as 1 and 0).
  *
  * Adding a kernel: write kernels/<name>.c defining one `const ln_kernel
- * ln_kernel_<name>` and add one line to kernels/registry.c.  The CLI, the
- * accuracy tool, the speed harness and the tests all iterate that registry.
+ * ln_kernel_<name>`, add it to kernels/CMakeLists.txt and one line to
+ * kernels/registry.c.  Its accuracy bounds are data (tests/bounds/), written
+ * by scripts/regen-bounds from measurements, not numbers in its source.
  *
- * Rules every kernel keeps (the tests check them):
+ * Rules every kernel keeps (tests/test_kernel_edges.c checks them):
  *  - any dim >= 1, any row stride >= dim, rows need no particular alignment;
  *  - no read or write outside the rows (nor past gamma[dim-1], beta[dim-1]);
- *  - a constant row gives exactly beta (0 when beta is NULL) on every column
- *    (all but the float scalar kernels naive_two_pass, welford and
- *    textbook_one_pass, whose float mean of a constant row can miss x by an
- *    ulp: that failure is part of what they demonstrate);
+ *  - with LN_CAP_EXACT_CONSTANT, a constant row gives exactly beta (0 when
+ *    beta is absent) on every column;
  *  - NaN or +-Inf anywhere in a row makes every output of that row NaN
- *    (and its mean and rstd, when asked for, NaN too);
+ *    (and its mean and rstd, when asked for, NaN too), and the rows after it
+ *    are computed as if it were not there;
  *  - kernels never print, never allocate per call in the hot path unless
- *    documented, and are safe to call from several threads on disjoint rows.
+ *    documented, and are safe to call from several threads on disjoint rows
+ *    (each thread with its own prepared state).
  */
 #ifndef LNBENCH_KERNEL_H
 #define LNBENCH_KERNEL_H
@@ -34,6 +49,59 @@
 extern "C" {
 #endif
 
+#define LN_BIT(e) (1u << (unsigned)(e))
+
+/* The operation.  Stable names: ln_op_name(). */
+typedef enum ln_op {
+    LN_OP_LAYERNORM = 0,
+    LN_OP_COUNT
+} ln_op;
+
+/* The element type of x, y, gamma and beta (statistics are binary32 or
+ * wider in every kernel).  Stable names: ln_dtype_name(). */
+typedef enum ln_dtype {
+    LN_DTYPE_F32 = 0, /* IEEE binary32 */
+    LN_DTYPE_BF16,    /* bfloat16: binary32's top 16 bits */
+    LN_DTYPE_F16,     /* IEEE binary16 */
+    LN_DTYPE_COUNT
+} ln_dtype;
+
+/* Where a kernel's tensors live and its work runs. */
+typedef enum ln_device {
+    LN_DEVICE_HOST = 0, /* CPU kernels on host memory */
+    LN_DEVICE_COUNT
+} ln_device;
+
+/* The instruction set a kernel needs (probed by kernels/cpu_features.c,
+ * masked by LNBENCH_DISABLE_ISA).  LN_ISA_NONE: portable C. */
+typedef enum ln_isa {
+    LN_ISA_NONE = -1,
+    LN_ISA_AVX2_FMA = 0, /* AVX2 + FMA (x86-64) */
+    LN_ISA_AVX512F,      /* AVX-512 F + VL + DQ, with FMA (x86-64) */
+    LN_ISA_NEON,         /* AArch64 Advanced SIMD */
+    LN_ISA_COUNT
+} ln_isa;
+
+/* Optional tensors: bits of ln_desc.tensors and ln_caps.tensors. */
+enum {
+    LN_TENSOR_GAMMA = 1u << 0, /* per-column scale (else 1) */
+    LN_TENSOR_BETA = 1u << 1,  /* per-column shift (else 0) */
+    LN_TENSOR_MEAN = 1u << 2,  /* per-row mean out, binary32 */
+    LN_TENSOR_RSTD = 1u << 3   /* per-row 1/sqrt(var + eps) out, binary32 */
+};
+
+/* Promises: bits of ln_caps.flags. */
+enum {
+    /* A constant row gives exactly beta (0 without beta).  The float scalar
+     * kernels lack it: their float mean of a constant row can miss x by an
+     * ulp, and that failure is part of what they demonstrate. */
+    LN_CAP_EXACT_CONSTANT = 1u << 0,
+    /* Honours LN_STORE_STREAMING with non-temporal stores. */
+    LN_CAP_STREAMING_STORES = 1u << 1,
+    /* A peer library's implementation, measured beside ours. */
+    LN_CAP_PEER = 1u << 2
+};
+
 /* What the caller wants done with the stores of y. */
 typedef enum ln_store_hint {
     LN_STORE_AUTO = 0,     /* kernel decides from the output size and the LLC */
@@ -41,74 +109,118 @@ typedef enum ln_store_hint {
     LN_STORE_STREAMING = 2 /* non-temporal stores where the kernel has them */
 } ln_store_hint;
 
-/* One call's arguments.  Strides count floats between row starts. */
-typedef struct ln_args {
+/* What is computed.  Strides count elements between row starts. */
+typedef struct ln_desc {
+    ln_op op;
+    ln_dtype dtype;
     size_t rows, dim;
-    const float *x;
-    size_t x_stride;
-    float *y;
-    size_t y_stride;
-    const float *gamma; /* length dim, or NULL for 1 */
-    const float *beta;  /* length dim, or NULL for 0 */
+    size_t x_stride, y_stride; /* >= dim */
     float eps;
-    float *mean;        /* length rows, or NULL: per-row mean out */
-    float *rstd;        /* length rows, or NULL: per-row 1/sqrt(var+eps) out */
+    unsigned tensors;          /* LN_TENSOR_* present */
     ln_store_hint store;
-} ln_args;
+} ln_desc;
 
-/* One promise of accuracy: the largest ulp error the kernel is documented
- * (and tested) to stay within on `dist` with the default gamma/beta, for
- * dims up to 12288.  dist "*" matches every distribution not listed before
- * it; INFINITY means no promise (NaN or garbage is possible).  A kernel's
- * table ends with {NULL, 0}. */
-typedef struct ln_ulp_bound {
-    const char *dist;
-    double max_ulp;
-} ln_ulp_bound;
+/* The data of one execution, in the kernel's device memory.  A tensor whose
+ * bit is clear in ln_desc.tensors must be NULL. */
+typedef struct ln_tensors {
+    const void *x;     /* rows x x_stride elements of dtype */
+    void *y;           /* rows x y_stride elements of dtype */
+    const void *gamma; /* dim elements of dtype, or NULL */
+    const void *beta;  /* dim elements of dtype, or NULL */
+    float *mean;       /* rows floats, or NULL */
+    float *rstd;       /* rows floats, or NULL */
+} ln_tensors;
+
+/* What a kernel can compute. */
+typedef struct ln_caps {
+    unsigned ops;     /* LN_BIT(LN_OP_*) */
+    unsigned dtypes;  /* LN_BIT(LN_DTYPE_*) */
+    ln_device device;
+    ln_isa isa;
+    unsigned tensors; /* optional tensors it accepts (each may be absent) */
+    unsigned flags;   /* LN_CAP_* */
+} ln_caps;
 
 typedef struct ln_kernel {
     const char *name;        /* stable, used on the command line and in results */
     const char *family;      /* "scalar", "avx2", "avx512", "neon", "peer", ... */
     const char *description; /* one line */
-    /* NULL when this host can run the kernel, otherwise a static one-line
-     * reason ("CPU lacks AVX-512F", "masked by LNBENCH_DISABLE_ISA", ...). */
+    ln_caps caps;
+    /* Optional, beyond caps.isa's probe: NULL when this host can run the
+     * kernel, else a static one-line reason ("libdnnl not loadable", ...). */
     const char *(*unavailable)(void);
-    /* Optional (NULL for plain kernels): build per-shape state outside any
-     * timed loop, e.g. a oneDNN primitive.  The shape is args' rows, dim,
-     * strides and which of gamma/beta/mean/rstd are non-NULL.  Returns 0 on
-     * success; on failure, a static reason in *why. */
-    int (*prepare)(const ln_args *shape, void **state, const char **why);
+    /* Optional, beyond caps: 0 when the kernel can compute d, else -1 with
+     * a static reason in *why. */
+    int (*supports)(const ln_desc *d, const char **why);
+    /* Optional: per-descriptor state, built outside any timed loop.
+     * Returns 0, or -1 with a static reason in *why. */
+    int (*prepare)(const ln_desc *d, void **state, const char **why);
     void (*release)(void *state);
-    /* Normalise.  state is what prepare made (NULL without prepare).
-     * Returns 0 on success, non-zero only for a peer library's failure. */
-    int (*forward)(const ln_args *args, void *state);
-    /* Documented accuracy (see ln_ulp_bound), or NULL for none. */
-    const ln_ulp_bound *bounds;
+    /* Compute d on t.  state is what prepare made (NULL without prepare).
+     * Returns 0, non-zero only for a peer library's or a device's failure.
+     * A device kernel may return before the work is done: the device's
+     * synchronize() waits for it. */
+    int (*forward)(const ln_desc *d, const ln_tensors *t, void *state);
 } ln_kernel;
+
+/* Memory and queue of a device (after ggml's backend interface).  The
+ * host's is plain memory; a GPU's owns its buffers and orders its copies
+ * and kernels on one queue. */
+typedef struct ln_device_ops {
+    const char *name;
+    void *(*alloc)(size_t bytes);  /* NULL when out of memory */
+    void (*free)(void *buf);
+    /* Copies in and out; may return before the copy is done. */
+    int (*set)(void *dst, const void *host_src, size_t bytes);
+    int (*get)(void *host_dst, const void *src, size_t bytes);
+    /* Waits for every copy and forward issued so far. */
+    int (*synchronize)(void);
+} ln_device_ops;
+
+const ln_device_ops *ln_device_get(ln_device dev);
 
 /* The registry (kernels/registry.c): every kernel, in a stable order. */
 extern const ln_kernel *const ln_kernels[];
 extern const size_t ln_kernel_count;
 
+/* Stable names ("layernorm"; "f32", "bf16", "f16"; "host"), and the
+ * reverse (-1 for an unknown name). */
+const char *ln_op_name(ln_op op);
+const char *ln_dtype_name(ln_dtype dt);
+const char *ln_device_name(ln_device dev);
+int ln_op_from_name(const char *name);
+int ln_dtype_from_name(const char *name);
+size_t ln_dtype_size(ln_dtype dt);
+
 /* The kernel named `name`, or NULL. */
 const ln_kernel *ln_kernel_find(const char *name);
 
+/* NULL when this host can run k (its ISA probe and its own check), else a
+ * static one-line reason. */
+const char *ln_kernel_unavailable(const ln_kernel *k);
+
+/* 0 when k can compute d (caps and k->supports), else -1 with a static
+ * one-line reason in *why (why may be NULL).  Does not probe the host. */
+int ln_kernel_supports(const ln_kernel *k, const ln_desc *d, const char **why);
+
 /* Resolve a --kernels list.  With names (n > 0): each must be in the
  * registry and able to run here; repeats are dropped.  Without (n == 0):
- * every kernel this host can run, in registry order.  out must have room
- * for ln_kernel_count entries.  Returns 0, or -1 with a one-line reason in
- * err ("unknown kernel 'x' (see lnbench list)", "kernel 'avx512' cannot run
- * here: ..."). */
-int ln_kernel_select(char *const *names, size_t n, const ln_kernel **out, size_t *count,
-                     char *err, size_t errlen);
+ * every kernel this host can run, in registry order.  With d non-NULL,
+ * kernels that cannot compute d are left out of the default list and are
+ * an error when named.  out must have room for ln_kernel_count entries.
+ * Returns 0, or -1 with a one-line reason in err. */
+int ln_kernel_select(char *const *names, size_t n, const ln_desc *d,
+                     const ln_kernel **out, size_t *count, char *err, size_t errlen);
 
-/* The documented max-ulp bound of kernel k on distribution `dist`
- * (INFINITY when none is stated). */
-double ln_kernel_ulp_bound(const ln_kernel *k, const char *dist);
+/* Checks that t matches d (required tensors present, absent ones NULL,
+ * strides >= dim).  0, or -1 with a static reason. */
+int ln_check_call(const ln_desc *d, const ln_tensors *t, const char **why);
 
-/* Convenience: prepare (if any), forward, release.  For callers outside
- * timed loops (accuracy, tests).  Returns 0 on success; *why on failure. */
-int ln_kernel_run(const ln_kernel *k, const ln_args *args, const char **why);
+/* Convenience for callers outside timed loops (accuracy, tests): checks,
+ * prepare (if any), forward, synchronize, release.  Tensors are in the
+ * kernel's device memory.  Returns 0, or -1 with *why. */
+int ln_kernel_run(const ln_kernel *k, const ln_desc *d, const ln_tensors *t,
+                  const char **why);
 
 #ifdef __cplusplus
 }

@@ -31,6 +31,7 @@
  * STNP pair store as a non-temporal hint, and its effect could not be
  * measured here (the aarch64 leg runs under qemu).
  */
+#include "f32_rows.h"
 #include "lnbench_kernel.h"
 #include "cpu_features.h"
 #include "row_f64.h"
@@ -211,8 +212,9 @@ static void row_apply_any(const float *x, float *y, size_t n, const float *g,
         row_apply(x, y, n, g, b, 0, 0, mhi, mlo, r);
 }
 
-static int neon_forward(const ln_args *a, void *state)
+static int neon_forward(const ln_desc *d, const ln_tensors *t, void *state)
 {
+    const ln_f32_rows view = ln_f32_rows_of(d, t), *a = &view;
     (void)state;
     const size_t n = a->dim;
     for (size_t i = 0; i < a->rows; i++) {
@@ -237,35 +239,13 @@ static int neon_forward(const ln_args *a, void *state)
     return 0;
 }
 
-static const char *neon_unavailable(void)
-{
-    return ln_isa_unavailable(LN_ISA_NEON);
-}
-
-/* Max ulp measured under qemu-aarch64 against the MPFR ground truth
- * (`lnbench accuracy`, 64 rows, dims 1..12288, seed 1) in the comments,
- * with a margin.  The large maxima are outputs where gamma*xhat and beta
- * nearly cancel: no fixed precision bounds those componentwise, and the
- * maximum grows with the number of elements looked at, hence 20-40x. */
-static const ln_ulp_bound neon_bounds[] = {
-    {"normal", 5e6},    /* 1.5e5 */
-    {"uniform", 1e7},   /* 5.4e5 */
-    {"offset1e3", 1e6}, /* 2.8e4 */
-    {"offset1e4", 1e6}, /* 5.7e4 */
-    {"constant", 0},    /* exactly beta: the shift by x[0] */
-    {"tiny_var", 1e5},  /* 8.0e3 */
-    {"huge", 1e5},      /* 2.7 (dims < 4; longer rows overflow binary32
-                           and take ln_row_f64: 0.5) */
-    {"subnormal", 1},   /* 3.7e-23: eps dominates, outputs ~ beta */
-    {"outlier", 1e7},   /* 2.8e5 */
-    {NULL, 0},
-};
-
 const ln_kernel ln_kernel_neon = {
     .name = "neon",
     .family = "neon",
     .description = "AArch64 NEON, binary32 two-pass (shifted, split mean), FMA, 4 lanes",
-    .unavailable = neon_unavailable,
     .forward = neon_forward,
-    .bounds = neon_bounds,
+    .caps = {.ops = LN_BIT(LN_OP_LAYERNORM), .dtypes = LN_BIT(LN_DTYPE_F32),
+             .device = LN_DEVICE_HOST, .isa = LN_ISA_NEON,
+             .tensors = LN_TENSOR_GAMMA | LN_TENSOR_BETA | LN_TENSOR_MEAN | LN_TENSOR_RSTD,
+             .flags = LN_CAP_EXACT_CONSTANT},
 };

@@ -24,6 +24,7 @@
  * operations; nothing is read or written past dim.  Stores are ordinary
  * (see neon.c).
  */
+#include "f32_rows.h"
 #include "lnbench_kernel.h"
 #include "cpu_features.h"
 
@@ -169,8 +170,9 @@ NEON_INLINE void row_apply_f64(const float *x, float *y, size_t n,
     }
 }
 
-static int neon_accurate_forward(const ln_args *a, void *state)
+static int neon_accurate_forward(const ln_desc *d, const ln_tensors *t, void *state)
 {
+    const ln_f32_rows view = ln_f32_rows_of(d, t), *a = &view;
     (void)state;
     const size_t n = a->dim;
     const float *g = a->gamma, *b = a->beta;
@@ -202,25 +204,13 @@ static int neon_accurate_forward(const ln_args *a, void *state)
     return 0;
 }
 
-static const char *neon_accurate_unavailable(void)
-{
-    return ln_isa_unavailable(LN_ISA_NEON);
-}
-
-/* Measured under qemu-aarch64 against the MPFR ground truth (`lnbench
- * accuracy`, 64 rows, dims 1..12288): max 0.5 ulp on every distribution;
- * the design bound is 0.5 ulp + ~2^-28 away from cancellation. */
-static const ln_ulp_bound neon_accurate_bounds[] = {
-    {"constant", 0}, /* exactly beta: the shift by x[0] */
-    {"*", 1.0},
-    {NULL, 0},
-};
-
 const ln_kernel ln_kernel_neon_accurate = {
     .name = "neon_accurate",
     .family = "neon",
     .description = "AArch64 NEON, statistics and normalisation in double, one rounding",
-    .unavailable = neon_accurate_unavailable,
     .forward = neon_accurate_forward,
-    .bounds = neon_accurate_bounds,
+    .caps = {.ops = LN_BIT(LN_OP_LAYERNORM), .dtypes = LN_BIT(LN_DTYPE_F32),
+             .device = LN_DEVICE_HOST, .isa = LN_ISA_NEON,
+             .tensors = LN_TENSOR_GAMMA | LN_TENSOR_BETA | LN_TENSOR_MEAN | LN_TENSOR_RSTD,
+             .flags = LN_CAP_EXACT_CONSTANT},
 };

@@ -30,6 +30,7 @@
  * variance); rstd = 1/sqrt(var + eps) is computed here.
  */
 #define _POSIX_C_SOURCE 200809L
+#include "f32_rows.h"
 #include "lnbench_kernel.h"
 
 #include <oneapi/dnnl/dnnl.h>
@@ -101,7 +102,7 @@ static void onednn_release(void *p)
     free(s);
 }
 
-static int onednn_prepare(const ln_args *a, void **state, const char **why)
+static int onednn_prepare(const ln_desc *d, void **state, const char **why)
 {
     *state = NULL;
     const char *problem = onednn_unavailable();
@@ -111,7 +112,7 @@ static int onednn_prepare(const ln_args *a, void **state, const char **why)
     }
     if (omp_set_threads)
         omp_set_threads(1); /* this thread's primitives run on this thread only */
-    if (a->rows == 0 || a->dim == 0) {
+    if (d->rows == 0 || d->dim == 0) {
         *why = "empty shape";
         return -1;
     }
@@ -120,21 +121,21 @@ static int onednn_prepare(const ln_args *a, void **state, const char **why)
         *why = "out of memory";
         return -1;
     }
-    s->rows = a->rows;
-    s->dim = a->dim;
-    s->x_stride = a->x_stride;
-    s->y_stride = a->y_stride;
-    s->per_row = (a->x_stride != a->y_stride || a->x_stride != a->dim) && a->rows > 1;
-    s->training = a->mean != NULL || a->rstd != NULL;
-    s->has_scale = a->gamma != NULL;
-    s->has_shift = a->beta != NULL;
-    size_t prim_rows = s->per_row ? 1 : a->rows;
+    s->rows = d->rows;
+    s->dim = d->dim;
+    s->x_stride = d->x_stride;
+    s->y_stride = d->y_stride;
+    s->per_row = (d->x_stride != d->y_stride || d->x_stride != d->dim) && d->rows > 1;
+    s->training = (d->tensors & (LN_TENSOR_MEAN | LN_TENSOR_RSTD)) != 0;
+    s->has_scale = (d->tensors & LN_TENSOR_GAMMA) != 0;
+    s->has_shift = (d->tensors & LN_TENSOR_BETA) != 0;
+    size_t prim_rows = s->per_row ? 1 : d->rows;
 
     dnnl_memory_desc_t data_md, stat_md, vec_md;
-    dnnl_dims_t data_dims = {(dnnl_dim_t)prim_rows, (dnnl_dim_t)a->dim};
-    dnnl_dims_t data_strides = {(dnnl_dim_t)a->x_stride, 1};
+    dnnl_dims_t data_dims = {(dnnl_dim_t)prim_rows, (dnnl_dim_t)d->dim};
+    dnnl_dims_t data_strides = {(dnnl_dim_t)d->x_stride, 1};
     dnnl_dims_t stat_dims = {(dnnl_dim_t)prim_rows};
-    dnnl_dims_t vec_dims = {(dnnl_dim_t)a->dim};
+    dnnl_dims_t vec_dims = {(dnnl_dim_t)d->dim};
     dnnl_layer_normalization_desc_t desc;
     dnnl_primitive_desc_t pd = NULL;
     unsigned flags = (s->has_scale ? dnnl_use_scale : 0) | (s->has_shift ? dnnl_use_shift : 0);
@@ -150,7 +151,7 @@ static int onednn_prepare(const ln_args *a, void **state, const char **why)
         goto fail;
     if (dnnl_layer_normalization_forward_desc_init(
             &desc, s->training ? dnnl_forward_training : dnnl_forward_inference, &data_md,
-            &stat_md, a->eps, flags) != dnnl_success)
+            &stat_md, d->eps, flags) != dnnl_success)
         goto fail;
     if (dnnl_primitive_desc_create(&pd, &desc, NULL, s->engine, NULL) != dnnl_success)
         goto fail;
@@ -189,7 +190,7 @@ fail:
 
 /* One execution over `rows` rows starting at x, y (rows is the primitive's
  * row count). */
-static int run_block(onednn_state *s, const ln_args *a, const float *x, float *y,
+static int run_block(onednn_state *s, const ln_f32_rows *a, const float *x, float *y,
                      float *mean, float *rstd, size_t rows)
 {
     dnnl_exec_arg_t args[6];
@@ -227,14 +228,15 @@ static int run_block(onednn_state *s, const ln_args *a, const float *x, float *y
     return 0;
 }
 
-static int onednn_forward(const ln_args *a, void *state)
+static int onednn_forward(const ln_desc *d, const ln_tensors *t, void *state)
 {
+    const ln_f32_rows view = ln_f32_rows_of(d, t), *a = &view;
     onednn_state *s = state;
     if (!s) { /* called without prepare: do the whole dance once */
         const char *why;
-        if (onednn_prepare(a, &state, &why) != 0)
+        if (onednn_prepare(d, &state, &why) != 0)
             return -1;
-        int rc = onednn_forward(a, state);
+        int rc = onednn_forward(d, t, state);
         onednn_release(state);
         return rc;
     }
@@ -251,24 +253,6 @@ static int onednn_forward(const ln_args *a, void *state)
     return 0;
 }
 
-/* Measured on this machine with `lnbench accuracy --kernels onednn` (the
- * default dims 1..12288, 64 rows, default gamma/beta, oneDNN 2.6.3 AVX2 JIT);
- * each bound is the measured maximum (in the comment) times 4 or more.  The
- * large values are real: float two-pass statistics lose ~n kappa^2 u on
- * offset rows, and gamma*xhat + beta cancels on some elements. */
-static const ln_ulp_bound onednn_bounds[] = {
-    {"normal", 1e6},     /* 1.45e5 */
-    {"uniform", 2e6},    /* 2.93e5 */
-    {"offset1e3", 4e9},  /* 6.57e8 */
-    {"offset1e4", 1e11}, /* 1.61e10 */
-    {"constant", 1e10},  /* 1.52e9: the float mean of a constant row misses it */
-    {"tiny_var", 1e10},  /* 1.15e9 */
-    {"huge", 1e13},      /* 2.38e12 */
-    {"subnormal", 1},    /* 3.7e-23 */
-    {"outlier", 4e6},    /* 8.59e5 */
-    {NULL, 0},
-};
-
 const ln_kernel ln_kernel_onednn = {
     .name = "onednn",
     .family = "peer",
@@ -277,5 +261,8 @@ const ln_kernel ln_kernel_onednn = {
     .prepare = onednn_prepare,
     .release = onednn_release,
     .forward = onednn_forward,
-    .bounds = onednn_bounds,
+    .caps = {.ops = LN_BIT(LN_OP_LAYERNORM), .dtypes = LN_BIT(LN_DTYPE_F32),
+             .device = LN_DEVICE_HOST, .isa = LN_ISA_NONE,
+             .tensors = LN_TENSOR_GAMMA | LN_TENSOR_BETA | LN_TENSOR_MEAN | LN_TENSOR_RSTD,
+             .flags = LN_CAP_PEER},
 };

@@ -1,13 +1,14 @@
 /*
- * registry.c - the one list of kernels.  Everything iterates this table.
+ * registry.c - the one list of kernels, and the ABI's helpers that every
+ * caller shares (selection by capability, the call check, run).
  *
  * Adding a kernel: one file in kernels/ and one line here (plus its source
  * in kernels/CMakeLists.txt).  Kernels that need an ISA or a library the
  * build may lack are guarded by the macros kernels/CMakeLists.txt defines.
  */
+#include "cpu_features.h"
 #include "lnbench_kernel.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -51,6 +52,49 @@ const ln_kernel *const ln_kernels[] = {
 
 const size_t ln_kernel_count = sizeof ln_kernels / sizeof ln_kernels[0];
 
+static const char *const op_names[LN_OP_COUNT] = {"layernorm"};
+static const char *const dtype_names[LN_DTYPE_COUNT] = {"f32", "bf16", "f16"};
+static const size_t dtype_sizes[LN_DTYPE_COUNT] = {4, 2, 2};
+static const char *const device_names[LN_DEVICE_COUNT] = {"host"};
+
+const char *ln_op_name(ln_op op)
+{
+    return (unsigned)op < LN_OP_COUNT ? op_names[op] : "?";
+}
+
+const char *ln_dtype_name(ln_dtype dt)
+{
+    return (unsigned)dt < LN_DTYPE_COUNT ? dtype_names[dt] : "?";
+}
+
+const char *ln_device_name(ln_device dev)
+{
+    return (unsigned)dev < LN_DEVICE_COUNT ? device_names[dev] : "?";
+}
+
+size_t ln_dtype_size(ln_dtype dt)
+{
+    return (unsigned)dt < LN_DTYPE_COUNT ? dtype_sizes[dt] : 0;
+}
+
+static int index_of(const char *const *names, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(names[i], name) == 0)
+            return i;
+    return -1;
+}
+
+int ln_op_from_name(const char *name)
+{
+    return index_of(op_names, LN_OP_COUNT, name);
+}
+
+int ln_dtype_from_name(const char *name)
+{
+    return index_of(dtype_names, LN_DTYPE_COUNT, name);
+}
+
 const ln_kernel *ln_kernel_find(const char *name)
 {
     for (size_t i = 0; i < ln_kernel_count; i++)
@@ -59,43 +103,38 @@ const ln_kernel *ln_kernel_find(const char *name)
     return NULL;
 }
 
-int ln_kernel_run(const ln_kernel *k, const ln_args *args, const char **why)
+const char *ln_kernel_unavailable(const ln_kernel *k)
 {
-    void *state = NULL;
+    const char *why = ln_isa_unavailable(k->caps.isa);
+    if (!why && k->unavailable)
+        why = k->unavailable();
+    return why;
+}
+
+int ln_kernel_supports(const ln_kernel *k, const ln_desc *d, const char **why)
+{
     const char *reason = NULL;
-    if (k->unavailable && (reason = k->unavailable()) != NULL) {
-        if (why)
-            *why = reason;
-        return -1;
-    }
-    if (k->prepare && k->prepare(args, &state, &reason) != 0) {
-        if (why)
-            *why = reason ? reason : "prepare failed";
-        return -1;
-    }
-    int rc = k->forward(args, state);
-    if (k->release)
-        k->release(state);
-    if (rc != 0 && why)
-        *why = "forward failed";
-    return rc;
+    if ((unsigned)d->op >= LN_OP_COUNT || !(k->caps.ops & LN_BIT(d->op)))
+        reason = "operation not supported";
+    else if ((unsigned)d->dtype >= LN_DTYPE_COUNT || !(k->caps.dtypes & LN_BIT(d->dtype)))
+        reason = "dtype not supported";
+    else if (d->tensors & ~k->caps.tensors)
+        reason = "optional tensor (gamma, beta, mean or rstd) not supported";
+    else if (k->supports && k->supports(d, &reason) != 0 && !reason)
+        reason = "descriptor not supported";
+    if (why)
+        *why = reason;
+    return reason ? -1 : 0;
 }
 
-double ln_kernel_ulp_bound(const ln_kernel *k, const char *dist)
-{
-    for (const ln_ulp_bound *b = k->bounds; b && b->dist; b++)
-        if (strcmp(b->dist, dist) == 0 || strcmp(b->dist, "*") == 0)
-            return b->max_ulp;
-    return INFINITY;
-}
-
-int ln_kernel_select(char *const *names, size_t n, const ln_kernel **out, size_t *count,
-                     char *err, size_t errlen)
+int ln_kernel_select(char *const *names, size_t n, const ln_desc *d,
+                     const ln_kernel **out, size_t *count, char *err, size_t errlen)
 {
     *count = 0;
     if (n == 0) {
         for (size_t i = 0; i < ln_kernel_count; i++)
-            if (!ln_kernels[i]->unavailable || !ln_kernels[i]->unavailable())
+            if (!ln_kernel_unavailable(ln_kernels[i]) &&
+                (!d || ln_kernel_supports(ln_kernels[i], d, NULL) == 0))
                 out[(*count)++] = ln_kernels[i];
         return 0;
     }
@@ -106,8 +145,13 @@ int ln_kernel_select(char *const *names, size_t n, const ln_kernel **out, size_t
             snprintf(err, errlen, "unknown kernel '%.64s' (see lnbench list)", names[i]);
             return -1;
         }
-        if (k->unavailable && (why = k->unavailable()) != NULL) {
+        if ((why = ln_kernel_unavailable(k)) != NULL) {
             snprintf(err, errlen, "kernel '%s' cannot run here: %s", k->name, why);
+            return -1;
+        }
+        if (d && ln_kernel_supports(k, d, &why) != 0) {
+            snprintf(err, errlen, "kernel '%s' cannot compute %s %s: %s", k->name,
+                     ln_op_name(d->op), ln_dtype_name(d->dtype), why);
             return -1;
         }
         int dup = 0;
@@ -117,4 +161,50 @@ int ln_kernel_select(char *const *names, size_t n, const ln_kernel **out, size_t
             out[(*count)++] = k;
     }
     return 0;
+}
+
+int ln_check_call(const ln_desc *d, const ln_tensors *t, const char **why)
+{
+    const char *reason = NULL;
+    if (d->dim == 0)
+        reason = "dim must be at least 1";
+    else if (d->x_stride < d->dim || d->y_stride < d->dim)
+        reason = "row stride below dim";
+    else if (d->rows && (!t->x || !t->y))
+        reason = "x or y missing";
+    else if (!(d->tensors & LN_TENSOR_GAMMA) != !t->gamma ||
+             !(d->tensors & LN_TENSOR_BETA) != !t->beta ||
+             !(d->tensors & LN_TENSOR_MEAN) != !t->mean ||
+             !(d->tensors & LN_TENSOR_RSTD) != !t->rstd)
+        reason = "tensors do not match the descriptor's tensor bits";
+    if (why)
+        *why = reason;
+    return reason ? -1 : 0;
+}
+
+int ln_kernel_run(const ln_kernel *k, const ln_desc *d, const ln_tensors *t,
+                  const char **why)
+{
+    void *state = NULL;
+    const char *reason = NULL;
+    if ((reason = ln_kernel_unavailable(k)) != NULL ||
+        ln_kernel_supports(k, d, &reason) != 0 || ln_check_call(d, t, &reason) != 0) {
+        if (why)
+            *why = reason;
+        return -1;
+    }
+    if (k->prepare && k->prepare(d, &state, &reason) != 0) {
+        if (why)
+            *why = reason ? reason : "prepare failed";
+        return -1;
+    }
+    int rc = k->forward(d, t, state);
+    const ln_device_ops *dev = ln_device_get(k->caps.device);
+    if (rc == 0 && dev && dev->synchronize() != 0)
+        rc = -1;
+    if (k->release)
+        k->release(state);
+    if (rc != 0 && why)
+        *why = "forward failed";
+    return rc;
 }

@@ -13,7 +13,7 @@
 #define LNBENCH_ROW_F64_H
 
 #include "cpu_features.h"
-#include "lnbench_kernel.h"
+#include "f32_rows.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -53,7 +53,7 @@ static inline void ln_row_f64(const float *x, float *y, size_t dim,
 /* Non-temporal stores pay off when the output cannot stay in the last-level
  * cache anyway: they save the write-allocate read (8 instead of 12 bytes of
  * traffic per element).  Half the LLC leaves room for the input. */
-static inline int ln_use_streaming(const ln_args *a)
+static inline int ln_use_streaming(const ln_f32_rows *a)
 {
     if (a->store == LN_STORE_STREAMING)
         return 1;

@@ -10,13 +10,15 @@
  * kernel's point.  x^2 also overflows float for |x| > 1.8e19 (`huge` rows).
  * It never loops on data, so it cannot hang, and it reads only the row.
  */
+#include "f32_rows.h"
 #include "lnbench_kernel.h"
 #include "row_apply.h"
 
 #include <math.h>
 
-static int textbook_one_pass_forward(const ln_args *a, void *state)
+static int textbook_one_pass_forward(const ln_desc *d, const ln_tensors *t, void *state)
 {
+    const ln_f32_rows view = ln_f32_rows_of(d, t), *a = &view;
     (void)state;
     for (size_t i = 0; i < a->rows; i++) {
         const float *x = a->x + i * a->x_stride;
@@ -39,28 +41,13 @@ static int textbook_one_pass_forward(const ln_args *a, void *state)
     return 0;
 }
 
-/* Documented max ulp with default gamma/beta, dims <= 12288: about 10x the
- * largest error measured over 64 rows x every default dim, seeds 1 and 3.
- * Componentwise ulp is huge wherever gamma*xhat cancels beta; the float
- * mean's drift makes it worse on offset rows.  No promise on offset,
- * constant and huge rows: a negative variance gives NaN, x^2 overflows. */
-static const ln_ulp_bound textbook_one_pass_bounds[] = {
-    {"normal", 1e7},
-    {"uniform", 1e8},
-    {"offset1e3", INFINITY},
-    {"offset1e4", INFINITY},
-    {"constant", INFINITY},
-    {"tiny_var", 1e11},
-    {"huge", INFINITY},
-    {"subnormal", 1},
-    {"outlier", 1e9},
-    {NULL, 0},
-};
-
 const ln_kernel ln_kernel_textbook_one_pass = {
     .name = "textbook_one_pass",
     .family = "scalar",
     .description = "float E[x^2]-E[x]^2, unclamped: the unstable formula",
     .forward = textbook_one_pass_forward,
-    .bounds = textbook_one_pass_bounds,
+    .caps = {.ops = LN_BIT(LN_OP_LAYERNORM), .dtypes = LN_BIT(LN_DTYPE_F32),
+             .device = LN_DEVICE_HOST, .isa = LN_ISA_NONE,
+             .tensors = LN_TENSOR_GAMMA | LN_TENSOR_BETA | LN_TENSOR_MEAN | LN_TENSOR_RSTD,
+             .flags = 0},
 };

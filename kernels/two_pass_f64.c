@@ -11,12 +11,14 @@
  * A constant row sums exactly in double (24 + 29 bits < 53), so its mean is
  * exactly x and the output is exactly beta.
  */
+#include "f32_rows.h"
 #include "lnbench_kernel.h"
 
 #include <math.h>
 
-static int two_pass_f64_forward(const ln_args *a, void *state)
+static int two_pass_f64_forward(const ln_desc *d, const ln_tensors *t, void *state)
 {
+    const ln_f32_rows view = ln_f32_rows_of(d, t), *a = &view;
     (void)state;
     for (size_t i = 0; i < a->rows; i++) {
         const float *x = a->x + i * a->x_stride;
@@ -27,8 +29,8 @@ static int two_pass_f64_forward(const ln_args *a, void *state)
         double mean = sum / (double)a->dim;
         double ssq = 0.0;
         for (size_t j = 0; j < a->dim; j++) {
-            double d = x[j] - mean;
-            ssq += d * d;
+            double dev = x[j] - mean;
+            ssq += dev * dev;
         }
         double rstd = 1.0 / sqrt(ssq / (double)a->dim + (double)a->eps);
         for (size_t j = 0; j < a->dim; j++) {
@@ -47,25 +49,13 @@ static int two_pass_f64_forward(const ln_args *a, void *state)
     return 0;
 }
 
-/* Documented max ulp with default gamma/beta.  Without cancellation the
- * result is within 0.5 + 2^-29 ulp (double rounding); where gamma*xhat nearly
- * cancels beta, the double mean's rounding (2^-53 |mean|) is magnified: on
- * tiny_var rows (deviations ~1e-6 |mean|) measured up to 3.4 ulp, on offset
- * rows up to 17.8 ulp (offset1e4, dim 12288, 64 rows).  The accurate SIMD
- * kernels remove this by subtracting the mean as a shift plus a correction;
- * this baseline keeps the plain algorithm on purpose. */
-static const ln_ulp_bound two_pass_f64_bounds[] = {
-    {"tiny_var", 64},
-    {"offset1e3", 64},
-    {"offset1e4", 64},
-    {"*", 2},
-    {NULL, 0},
-};
-
 const ln_kernel ln_kernel_two_pass_f64 = {
     .name = "two_pass_f64",
     .family = "scalar",
     .description = "double two-pass, one rounding at the end: scalar baseline",
     .forward = two_pass_f64_forward,
-    .bounds = two_pass_f64_bounds,
+    .caps = {.ops = LN_BIT(LN_OP_LAYERNORM), .dtypes = LN_BIT(LN_DTYPE_F32),
+             .device = LN_DEVICE_HOST, .isa = LN_ISA_NONE,
+             .tensors = LN_TENSOR_GAMMA | LN_TENSOR_BETA | LN_TENSOR_MEAN | LN_TENSOR_RSTD,
+             .flags = LN_CAP_EXACT_CONSTANT},
 };

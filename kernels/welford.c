@@ -7,13 +7,15 @@
  * LeVeque 1983), but a division per element and a serial dependency make it
  * slow, and the mean still drifts by ~n u |mean| on offset rows.
  */
+#include "f32_rows.h"
 #include "lnbench_kernel.h"
 #include "row_apply.h"
 
 #include <math.h>
 
-static int welford_forward(const ln_args *a, void *state)
+static int welford_forward(const ln_desc *d, const ln_tensors *t, void *state)
 {
+    const ln_f32_rows view = ln_f32_rows_of(d, t), *a = &view;
     (void)state;
     for (size_t i = 0; i < a->rows; i++) {
         const float *x = a->x + i * a->x_stride;
@@ -34,28 +36,13 @@ static int welford_forward(const ln_args *a, void *state)
     return 0;
 }
 
-/* Documented max ulp with default gamma/beta, dims <= 12288: about 10x the
- * largest error measured over 64 rows x every default dim, seeds 1 and 3.
- * Componentwise ulp is huge wherever gamma*xhat cancels beta; the float
- * mean's drift makes it worse on offset rows.  A constant row is exact
- * (delta is 0 after the first element). */
-static const ln_ulp_bound welford_bounds[] = {
-    {"normal", 1e7},
-    {"uniform", 1e8},
-    {"offset1e3", 1e12},
-    {"offset1e4", 1e12},
-    {"constant", 1},
-    {"tiny_var", 1e11},
-    {"huge", 1e14},
-    {"subnormal", 1},
-    {"outlier", 1e9},
-    {NULL, 0},
-};
-
 const ln_kernel ln_kernel_welford = {
     .name = "welford",
     .family = "scalar",
     .description = "float Welford one-pass mean/variance update",
     .forward = welford_forward,
-    .bounds = welford_bounds,
+    .caps = {.ops = LN_BIT(LN_OP_LAYERNORM), .dtypes = LN_BIT(LN_DTYPE_F32),
+             .device = LN_DEVICE_HOST, .isa = LN_ISA_NONE,
+             .tensors = LN_TENSOR_GAMMA | LN_TENSOR_BETA | LN_TENSOR_MEAN | LN_TENSOR_RSTD,
+             .flags = 0},
 };

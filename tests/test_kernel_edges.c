@@ -22,6 +22,7 @@
  */
 #define _DEFAULT_SOURCE
 #include "cpu_features.h"
+#include "kernel_call.h"
 #include "lnbench_kernel.h"
 
 #include <math.h>
@@ -138,11 +139,11 @@ static void test_shape(const ln_kernel *ref, size_t rows, size_t dim, size_t xpa
 
     for (int combo = 0; combo < 4; combo++) {
         const float *g = combo & 1 ? gamma : NULL, *b = combo & 2 ? beta : NULL;
-        ln_args ra = {.rows = rows, .dim = dim, .x = x, .x_stride = xs, .y = yref,
+        test_call ra = {.rows = rows, .dim = dim, .x = x, .x_stride = xs, .y = yref,
                       .y_stride = dim, .gamma = g, .beta = b, .eps = 1e-5f,
                       .mean = mref, .rstd = rref};
         const char *why = NULL;
-        if (ln_kernel_run(ref, &ra, &why) != 0) {
+        if (test_call_run(ref, &ra, &why) != 0) {
             CHECK(0, "reference failed: %s", why ? why : "?");
             continue;
         }
@@ -155,20 +156,20 @@ static void test_shape(const ln_kernel *ref, size_t rows, size_t dim, size_t xpa
 
         for (size_t ki = 0; ki < ln_kernel_count; ki++) {
             const ln_kernel *k = ln_kernels[ki];
-            if (k->unavailable && k->unavailable())
+            if (ln_kernel_unavailable(k))
                 continue;
             for (int hint = 0; hint < 3; hint++) {
                 for (size_t i = 0; i < yn; i++)
                     gy.p[i] = CANARY;
                 for (size_t r = 0; r < rows; r++)
                     mk[r] = rk[r] = CANARY;
-                ln_args a = ra;
+                test_call a = ra;
                 a.y = y;
                 a.y_stride = ys;
                 a.mean = mk;
                 a.rstd = rk;
                 a.store = (ln_store_hint)hint;
-                if (ln_kernel_run(k, &a, &why) != 0) {
+                if (test_call_run(k, &a, &why) != 0) {
                     CHECK(0, "%s dim %zu: run failed: %s", k->name, dim, why ? why : "?");
                     continue;
                 }
@@ -249,12 +250,12 @@ static void test_special_rows(const ln_kernel *k, size_t dim)
 
     for (int with_beta = 0; with_beta < 2; with_beta++) {
         for (int hint = 0; hint < 3; hint++) {
-            ln_args a = {.rows = R, .dim = dim, .x = x, .x_stride = dim, .y = y,
+            test_call a = {.rows = R, .dim = dim, .x = x, .x_stride = dim, .y = y,
                          .y_stride = dim, .gamma = gamma, .beta = with_beta ? beta : NULL,
                          .eps = 1e-5f, .mean = mean, .rstd = rstd,
                          .store = (ln_store_hint)hint};
             const char *why = NULL;
-            if (ln_kernel_run(k, &a, &why) != 0) {
+            if (test_call_run(k, &a, &why) != 0) {
                 CHECK(0, "%s: run failed: %s", k->name, why ? why : "?");
                 continue;
             }
@@ -293,7 +294,7 @@ static void test_masking(void)
     const char *env = getenv("LNBENCH_DISABLE_ISA");
     for (size_t ki = 0; ki < ln_kernel_count; ki++) {
         const ln_kernel *k = ln_kernels[ki];
-        const char *why = k->unavailable ? k->unavailable() : NULL;
+        const char *why = ln_kernel_unavailable(k);
         for (int isa = 0; isa < LN_ISA_COUNT; isa++) {
             if (strcmp(k->family, ln_isa_name((ln_isa)isa)) != 0)
                 continue;
@@ -351,7 +352,7 @@ int main(void)
     static const size_t special_dims[] = {1, 2, 7, 15, 16, 17, 31, 33, 4097};
     for (size_t ki = 0; ki < ln_kernel_count; ki++) {
         const ln_kernel *k = ln_kernels[ki];
-        if (k->unavailable && k->unavailable())
+        if (ln_kernel_unavailable(k))
             continue;
         for (size_t i = 0; i < sizeof special_dims / sizeof special_dims[0]; i++)
             test_special_rows(k, special_dims[i]);

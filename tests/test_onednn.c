@@ -13,6 +13,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "inputs.h"
+#include "kernel_call.h"
 #include "lnbench_kernel.h"
 
 #include <math.h>
@@ -53,7 +54,7 @@ int main(void)
     }
     CHECK(!strcmp(k->family, "peer"));
     CHECK(k->prepare && k->release);
-    const char *why = k->unavailable ? k->unavailable() : NULL;
+    const char *why = ln_kernel_unavailable(k);
     if (why) {
         printf("test_onednn: skipped (%s)\n", why);
         return 0;
@@ -76,22 +77,22 @@ int main(void)
         memcpy(xs + i * (DIM + PAD), x + i * DIM, DIM * sizeof *x);
 
     int before = thread_count();
-    ln_args a = {.rows = ROWS, .dim = DIM, .x = x, .x_stride = DIM, .y = y1, .y_stride = DIM,
+    test_call a = {.rows = ROWS, .dim = DIM, .x = x, .x_stride = DIM, .y = y1, .y_stride = DIM,
                  .gamma = gamma, .beta = beta, .eps = 1e-5f};
-    CHECK(ln_kernel_run(k, &a, &why) == 0);
+    CHECK(test_call_run(k, &a, &why) == 0);
     int after = thread_count();
     if (before > 0)
         CHECK(after == before); /* no OpenMP team was started */
 
     /* Different strides: same bits. */
-    ln_args b = a;
+    test_call b = a;
     b.x = xs;
     b.x_stride = DIM + PAD;
     b.y = y2;
     b.y_stride = DIM + 2 * PAD;
     b.mean = mean;
     b.rstd = rstd;
-    CHECK(ln_kernel_run(k, &b, &why) == 0);
+    CHECK(test_call_run(k, &b, &why) == 0);
     int same = 1;
     for (size_t i = 0; i < ROWS; i++)
         same &= !memcmp(y1 + i * DIM, y2 + i * (DIM + 2 * PAD), DIM * sizeof *y1);
@@ -111,11 +112,11 @@ int main(void)
     }
 
     /* No affine: y is xhat. */
-    ln_args c = a;
+    test_call c = a;
     c.gamma = c.beta = NULL;
     c.mean = mean;
     c.rstd = rstd;
-    CHECK(ln_kernel_run(k, &c, &why) == 0);
+    CHECK(test_call_run(k, &c, &why) == 0);
     double worst = 0;
     for (size_t i = 0; i < ROWS; i++)
         for (size_t j = 0; j < DIM; j++) {
@@ -127,11 +128,14 @@ int main(void)
 
     /* forward with a shape other than prepare's is refused. */
     void *state = NULL;
-    CHECK(k->prepare(&a, &state, &why) == 0);
-    ln_args d = a;
-    d.rows = ROWS + 1;
-    CHECK(k->forward(&d, state) != 0);
-    CHECK(k->forward(&a, state) == 0);
+    ln_desc da = test_call_desc(&a);
+    ln_tensors ta = {.x = a.x, .y = a.y, .gamma = a.gamma, .beta = a.beta,
+                     .mean = a.mean, .rstd = a.rstd};
+    CHECK(k->prepare(&da, &state, &why) == 0);
+    ln_desc dd = da;
+    dd.rows = ROWS + 1;
+    CHECK(k->forward(&dd, &ta, state) != 0);
+    CHECK(k->forward(&da, &ta, state) == 0);
     k->release(state);
 
     free(x);
