@@ -10,8 +10,6 @@
 
 #include "provenance.h"
 
-#include "cpu_features.h"
-
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -123,7 +121,7 @@ void ln_prov_timestamp(char *buf, size_t len)
         snprintf(buf, len, "unknown");
 }
 
-void ln_prov_write_json(ln_json *j)
+void ln_prov_write_context(ln_json *j, const char *const *isas, size_t nisas)
 {
     char date[32];
     ln_prov_timestamp(date, sizeof date);
@@ -135,11 +133,9 @@ void ln_prov_write_json(ln_json *j)
     ln_json_kv_string(j, "cpu_model", ln_prov_cpu_model());
     ln_json_kv_string(j, "hostname", ln_prov_hostname());
     ln_json_kv_string(j, "date", date);
-    /* ISAs this run may use (after LNBENCH_DISABLE_ISA masking). */
     ln_json_key(j, "isas");
     ln_json_begin_array(j);
-    for (int i = 0; i < LN_ISA_COUNT; i++)
-        if (ln_isa_unavailable((ln_isa)i) == NULL)
-            ln_json_string(j, ln_isa_name((ln_isa)i));
+    for (size_t i = 0; i < nisas; i++)
+        ln_json_string(j, isas[i]);
     ln_json_end_array(j);
 }

@@ -16,8 +16,10 @@ const char *ln_prov_hostname(void);
 /* "2026-11-21T23:59:59Z" of this call, UTC */
 void ln_prov_timestamp(char *buf, size_t len);
 
-/* Writes "key": value members for all of the above (plus the available
- * ISAs from the kernel registry's probes) into the currently open object. */
-void ln_prov_write_json(ln_json *j);
+/* Writes "key": value members for all of the above into the currently open
+ * object, and "isas": the nisas names given.  The caller knows which
+ * instruction sets the run may use (the kernels' probes); common/ does not
+ * depend on kernels/. */
+void ln_prov_write_context(ln_json *j, const char *const *isas, size_t nisas);
 
 #endif

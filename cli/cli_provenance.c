@@ -1,0 +1,31 @@
+/*
+ * cli_provenance.c - provenance with the instruction sets this run may use.
+ *
+ * common/provenance.c records build and host facts but does not know the
+ * kernels; the ISA list comes from the kernels' probes (after
+ * LNBENCH_DISABLE_ISA masking), gathered here for every command.
+ */
+#include "commands.h"
+#include "cpu_features.h"
+#include "provenance.h"
+
+size_t cli_isas(const char *out[], size_t max)
+{
+    size_t n = 0;
+    for (int i = 0; i < LN_ISA_COUNT && n < max; i++)
+        if (ln_isa_unavailable((ln_isa)i) == NULL)
+            out[n++] = ln_isa_name((ln_isa)i);
+    return n;
+}
+
+void cli_prov_write_json(ln_json *j)
+{
+    const char *isas[LN_ISA_COUNT];
+    size_t n = cli_isas(isas, LN_ISA_COUNT);
+    ln_prov_write_context(j, isas, n);
+}
+
+void ln_prov_write_json(ln_json *j)
+{
+    cli_prov_write_json(j);
+}
