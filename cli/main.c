@@ -49,8 +49,7 @@ int main(int argc, char **argv)
             return commands[i].run(argc - 1, argv + 1);
 #ifndef LNBENCH_HAVE_SPEED
     if (!strcmp(argv[1], "speed")) {
-        fprintf(stderr, "lnbench: speed is not built in: Google Benchmark or hwloc was missing "
-                        "at configure time (see scripts/install-deps)\n");
+        fprintf(stderr, "lnbench: speed is not built in: %s\n", LNBENCH_SPEED_MISSING);
         return 2;
     }
 #endif

@@ -12,6 +12,7 @@
 #include "args.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -251,6 +252,42 @@ oom:
     if (err && errlen)
         snprintf(err, errlen, "%s: out of memory", opt);
     return -1;
+}
+
+/* A short option character for a message ('?' when not printable ASCII). */
+static char printable(int c)
+{
+    return c >= 0x20 && c < 0x7f ? (char)c : '?';
+}
+
+void ln_getopt_error(int c, char *const argv[], const struct option *longopts,
+                     char *err, size_t errlen)
+{
+    /* getopt_long has stepped past the argument it refused. */
+    const char *arg = optind > 0 ? argv[optind - 1] : "";
+    const struct option *o = NULL;
+    for (const struct option *p = longopts; optopt && p->name; p++)
+        if (p->val == optopt) {
+            o = p;
+            break;
+        }
+    char q[72];
+    if (c == ':' && o)
+        snprintf(err, errlen, "--%s needs a value", o->name);
+    else if (c == ':')
+        snprintf(err, errlen, "-%c needs a value", printable(optopt));
+    else if (o && o->has_arg == no_argument && strncmp(arg, "--", 2) == 0)
+        snprintf(err, errlen, "--%s takes no value", o->name);
+    else if (optopt)
+        snprintf(err, errlen, "unknown option '-%c' (try --help)",
+                 printable(optopt));
+    else {
+        /* An unknown (or ambiguous) long option: name it without its value. */
+        size_t n = strcspn(arg, "=");
+        char name[72];
+        snprintf(name, sizeof name, "%.*s", (int)(n < sizeof name ? n : sizeof name - 1), arg);
+        snprintf(err, errlen, "unknown option '%s' (try --help)", quoted(name, q, sizeof q));
+    }
 }
 
 uint64_t ln_physical_memory(void)

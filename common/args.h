@@ -26,6 +26,19 @@ int ln_parse_name_list(const char *opt, const char *s, char ***out, size_t *n,
                        char *err, size_t errlen);
 void ln_free_list(char **list, size_t n);
 
+/* The one-line message for getopt_long's error returns: c is '?' or ':'
+ * (getopt_long called with opterr = 0 and an optstring whose first
+ * character, after any '+', is ':'); optind, optopt and argv say which
+ * argument was wrong:
+ *     "unknown option '--frob' (try --help)"
+ *     "--dims needs a value"
+ *     "--force takes no value"
+ * Long options without a short form must have a val outside the short
+ * options' characters (e.g. 256 and up), so the two never mix. */
+struct option;
+void ln_getopt_error(int c, char *const argv[], const struct option *longopts,
+                     char *err, size_t errlen);
+
 /* Bytes of physical memory (0 if unknown), to refuse shapes that cannot fit. */
 uint64_t ln_physical_memory(void);
 

@@ -5,6 +5,7 @@
 #include "args.h"
 
 #include <float.h>
+#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -192,8 +193,91 @@ static void test_memory(void)
           (unsigned long long)m);
 }
 
+/* getopt_long as the commands call it ("+:h", opterr = 0): both value forms,
+ * `--` ending the options, Google Benchmark's flags seen as unknown long
+ * options (so a command can pass them on), and ln_getopt_error's lines. */
+enum { OPT_DIMS = 256, OPT_FORCE };
+static const struct option test_options[] = {
+    {"dims", required_argument, NULL, OPT_DIMS},
+    {"force", no_argument, NULL, OPT_FORCE},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+/* Runs getopt_long over argv (argc entries) until it ends or fails; the
+ * last return, the --dims value seen, and the message of a failure. */
+static int getopt_run(int argc, char **argv, const char **dims, char *err, size_t errlen)
+{
+    int c;
+    optind = 0; /* glibc: start afresh */
+    opterr = 0;
+    *dims = NULL;
+    err[0] = '\0';
+    while ((c = getopt_long(argc, argv, "+:h", test_options, NULL)) != -1) {
+        if (c == OPT_DIMS)
+            *dims = optarg;
+        else if (c == '?' || c == ':') {
+            ln_getopt_error(c, argv, test_options, err, errlen);
+            return c;
+        }
+    }
+    return c;
+}
+
+static void test_getopt(void)
+{
+    const char *dims;
+    char err[200];
+    uint64_t *v = NULL;
+    size_t n = 0;
+
+    char *eq[] = {"speed", "--dims=768,4096", NULL};
+    CHECK(getopt_run(2, eq, &dims, err, sizeof err) == -1 && dims &&
+          strcmp(dims, "768,4096") == 0, "--dims=768,4096 -> %s (%s)", dims ? dims : "-", err);
+    CHECK(dims && ln_parse_u64_list("--dims", dims, 1, 1u << 26, &v, &n, err, sizeof err) == 0 &&
+          n == 2 && v[0] == 768 && v[1] == 4096, "--dims=768,4096 parsed: %s", err);
+    free(v);
+    char *sep[] = {"speed", "--dims", "768", NULL};
+    CHECK(getopt_run(3, sep, &dims, err, sizeof err) == -1 && dims && strcmp(dims, "768") == 0,
+          "--dims 768 (%s)", err);
+    /* The strict checks still apply to a value given with '='. */
+    char *bad[] = {"speed", "--dims=-3", NULL};
+    CHECK(getopt_run(2, bad, &dims, err, sizeof err) == -1 && dims &&
+          ln_parse_u64_list("--dims", dims, 1, 100, &v, &n, err, sizeof err) == -1 &&
+          strcmp(err, "--dims: '-3' is not a positive integer") == 0, "--dims=-3: %s", err);
+
+    char *dashdash[] = {"speed", "--dims", "7", "--", "--dims=9", NULL};
+    CHECK(getopt_run(5, dashdash, &dims, err, sizeof err) == -1 && optind == 4 &&
+          strcmp(dims, "7") == 0, "-- did not end the options: optind %d", optind);
+    char *operand[] = {"speed", "x", "--dims=9", NULL};
+    CHECK(getopt_run(3, operand, &dims, err, sizeof err) == -1 && optind == 1 && !dims,
+          "an operand did not end the options: optind %d", optind);
+
+    char *gb[] = {"speed", "--benchmark_min_time=0.01", "--dims=5", NULL};
+    CHECK(getopt_run(3, gb, &dims, err, sizeof err) == '?' && optopt == 0 &&
+          strcmp(gb[optind - 1], "--benchmark_min_time=0.01") == 0,
+          "a Google Benchmark flag is not found at optind - 1 (optind %d)", optind);
+
+    static const struct { const char *arg, *msg; } bads[] = {
+        {"--frob", "unknown option '--frob' (try --help)"},
+        {"--frob=3", "unknown option '--frob' (try --help)"},
+        {"-x", "unknown option '-x' (try --help)"},
+        {"--dims", "--dims needs a value"},
+        {"--force=yes", "--force takes no value"},
+    };
+    for (size_t i = 0; i < sizeof bads / sizeof bads[0]; i++) {
+        char arg[32];
+        snprintf(arg, sizeof arg, "%s", bads[i].arg);
+        char *argv[] = {"speed", arg, NULL};
+        int c = getopt_run(2, argv, &dims, err, sizeof err);
+        CHECK((c == '?' || c == ':') && strcmp(err, bads[i].msg) == 0,
+              "%s: got %d \"%s\", want \"%s\"", bads[i].arg, c, err, bads[i].msg);
+    }
+}
+
 int main(void)
 {
+    test_getopt();
     test_u64();
     test_float();
     test_lists();

@@ -1,0 +1,510 @@
+/*
+ * speed_harness.c - the speed harness behind speed_harness.h: Google
+ * Benchmark through gbench_shim.h, threads pinned with pinning.h, cycles and
+ * instructions from perf_counters.h.
+ *
+ * Threads: Google Benchmark starts t threads per run; thread i binds itself
+ * to its core (pinning.h), then allocates and first-touches its own contiguous
+ * block of rows (so the pages land on its NUMA node) and runs its own loop.
+ * Real time is wall-clock (UseRealTime), so rates are aggregate throughput.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "speed_harness.h"
+
+#include "args.h"
+#include "cpu_features.h"
+#include "gbench_shim.h"
+#include "inputs.h"
+#include "perf_counters.h"
+#include "provenance.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_THREADS LNB_SPEED_MAX_THREADS
+
+/* memcpy's measured bandwidth for one shape and thread count, per thread. */
+typedef struct memrec {
+    int threads;
+    double bw[MAX_THREADS];
+    unsigned char done[MAX_THREADS];
+} memrec;
+
+typedef struct bench_case {
+    const ln_kernel *k; /* NULL: the memcpy baseline */
+    size_t dim, rows;
+    int threads;
+    memrec *mem;
+} bench_case;
+
+/* One benchmark thread index's buffers.  Thread i of every run uses slot i
+ * only, and runs never overlap (Google Benchmark joins its threads), so the
+ * slots need no lock. */
+typedef struct slot {
+    int valid, threads;
+    size_t dim, rows; /* the whole shape */
+    size_t row0, nrows; /* this thread's block */
+    float *x, *y, *gamma, *beta;
+} slot;
+
+/* The run's settings, shared read-only by the benchmark bodies. */
+static struct {
+    lnb_topo *topo;
+    lnb_pin_policy pin;
+    int pin_ok;  /* the start-up probe bound every planned core */
+    int core[MAX_THREADS];
+    int perf_ok; /* perf_event_open worked at start-up */
+    char perf_note[300]; /* else why not */
+    ln_desc desc; /* the plan's; rows, dim and strides set per benchmark */
+    uint64_t seed;
+    const ln_dist *dist;
+    slot slots[MAX_THREADS];
+} g;
+
+static atomic_flag warned_pin = ATOMIC_FLAG_INIT;
+static atomic_flag warned_perf = ATOMIC_FLAG_INIT;
+
+/* memcpy through a volatile pointer: the compiler cannot see that repeated
+ * copies of the same buffer are redundant and drop them. */
+static void *(*volatile copy_fn)(void *, const void *, size_t) = memcpy;
+
+static void slot_free(slot *s)
+{
+    free(s->x);
+    free(s->y);
+    free(s->gamma);
+    free(s->beta);
+    memset(s, 0, sizeof *s);
+}
+
+static float *alloc_floats(size_t n)
+{
+    /* 64-byte aligned, size rounded up as aligned_alloc requires. */
+    size_t bytes = (n * sizeof(float) + 63) & ~(size_t)63;
+    return aligned_alloc(64, bytes ? bytes : 64);
+}
+
+/* Make slot i hold thread i's block of c's shape: allocated and written
+ * (first touch) by the calling, already pinned, thread. */
+static int slot_ensure(int i, const bench_case *c, char *err, size_t errlen)
+{
+    slot *s = &g.slots[i];
+    if (s->valid && s->dim == c->dim && s->rows == c->rows && s->threads == c->threads)
+        return 0;
+    slot_free(s);
+    size_t t = (size_t)c->threads, base = c->rows / t, extra = c->rows % t;
+    size_t ui = (size_t)i;
+    s->nrows = base + (ui < extra);
+    s->row0 = ui * base + (ui < extra ? ui : extra);
+    size_t n = s->nrows * c->dim;
+    s->x = alloc_floats(n);
+    s->y = alloc_floats(n);
+    s->gamma = alloc_floats(c->dim);
+    s->beta = alloc_floats(c->dim);
+    if (!s->x || !s->y || !s->gamma || !s->beta) {
+        slot_free(s);
+        snprintf(err, errlen, "out of memory for %zu x %zu", c->rows, c->dim);
+        return -1;
+    }
+    /* Each block gets its own stream (seed offset by its first row). */
+    ln_generate(g.dist, g.seed + s->row0, s->nrows, c->dim, s->x, c->dim);
+    memset(s->y, 0, n * sizeof(float));
+    ln_generate_affine(g.seed, c->dim, s->gamma, s->beta);
+    s->dim = c->dim;
+    s->rows = c->rows;
+    s->threads = c->threads;
+    s->valid = 1;
+    return 0;
+}
+
+static void body(lnb_gb_state *st, void *user)
+{
+    const bench_case *c = user;
+    int i = lnb_gb_thread_index(st), t = lnb_gb_thread_count(st);
+    char err[256];
+
+    /* Slots above this run's thread count belong to nobody now: free them so
+     * at most one old shape stays allocated beside the new one. */
+    if (i == 0)
+        for (int j = t; j < MAX_THREADS; j++)
+            if (g.slots[j].valid)
+                slot_free(&g.slots[j]);
+
+    int pinned = 0;
+    if (g.pin != LNB_PIN_NONE && g.pin_ok) {
+        if (lnb_pin_self(g.topo, g.core[i], err, sizeof err) == 0)
+            pinned = 1;
+        else if (!atomic_flag_test_and_set(&warned_pin))
+            fprintf(stderr, "lnbench speed: %s; this thread runs unpinned\n", err);
+    }
+    if (slot_ensure(i, c, err, sizeof err) != 0) {
+        lnb_gb_skip(st, err);
+        return;
+    }
+    slot *s = &g.slots[i];
+    ln_desc d = g.desc;
+    d.rows = s->nrows;
+    d.dim = d.x_stride = d.y_stride = c->dim;
+    ln_tensors tens = {
+        .x = s->x, .y = s->y,
+        .gamma = d.tensors & LN_TENSOR_GAMMA ? s->gamma : NULL,
+        .beta = d.tensors & LN_TENSOR_BETA ? s->beta : NULL,
+    };
+    void *state = NULL;
+    if (c->k && c->k->prepare) {
+        const char *why = NULL;
+        if (c->k->prepare(&d, &state, &why) != 0) {
+            snprintf(err, sizeof err, "%s: %s", c->k->name, why ? why : "prepare failed");
+            lnb_gb_skip(st, err);
+            return;
+        }
+    }
+
+    if (!g.perf_ok && !atomic_flag_test_and_set(&warned_perf))
+        fprintf(stderr, "lnbench speed: cycle and instruction counters not supported: %s\n",
+                g.perf_note);
+    lnb_perf perf;
+    int have_perf = g.perf_ok && lnb_perf_open(&perf, err, sizeof err) == 0;
+    if (have_perf)
+        lnb_perf_start(&perf);
+
+    int failed = 0;
+    uint64_t n;
+    if (c->k) {
+        int (*forward)(const ln_desc *, const ln_tensors *, void *) = c->k->forward;
+        /* A device kernel may return before its work is done: wait for it
+         * after every batch, so the timer that the next lnb_gb_batch call
+         * stops covers the work. */
+        const ln_device_ops *dev = ln_device_get(c->k->caps.device);
+        while ((n = lnb_gb_batch(st)) > 0) {
+            for (uint64_t it = 0; it < n; it++)
+                failed |= forward(&d, &tens, state);
+            failed |= dev->synchronize();
+        }
+    } else {
+        size_t bytes = s->nrows * c->dim * sizeof(float);
+        while ((n = lnb_gb_batch(st)) > 0)
+            for (uint64_t it = 0; it < n; it++)
+                copy_fn(s->y, s->x, bytes);
+    }
+
+    uint64_t cycles = 0, instructions = 0;
+    if (have_perf) {
+        if (lnb_perf_stop(&perf, &cycles, &instructions) != 0)
+            have_perf = 0;
+        lnb_perf_close(&perf);
+    }
+    if (c->k && c->k->release)
+        c->k->release(state);
+    if (failed) {
+        snprintf(err, sizeof err, "%s: forward failed", c->k->name);
+        lnb_gb_skip(st, err);
+        return;
+    }
+
+    /* Counters: Google Benchmark sums each over the threads (then divides
+     * rates by the run's wall time, AVG_THREADS ones by the thread count). */
+    double iters = (double)lnb_gb_iterations(st);
+    double elems = (double)s->nrows * (double)c->dim;
+    /* gamma and beta: 4 bytes per column each, once per call. */
+    int vectors = !!(d.tensors & LN_TENSOR_GAMMA) + !!(d.tensors & LN_TENSOR_BETA);
+    double bytes_call = 8.0 * elems + (c->k ? 4.0 * vectors * (double)c->dim : 0.0);
+    lnb_gb_counter(st, "bytes_per_second", iters * bytes_call, LNB_GB_RATE);
+    lnb_gb_counter(st, "items_per_second", iters * elems, LNB_GB_RATE);
+    /* Wall-clock ns per row of the shape: the threads run their blocks side
+     * by side, so one iteration of each covers the whole shape once. */
+    double secs = lnb_gb_loop_seconds(st);
+    if (iters > 0)
+        lnb_gb_counter(st, "ns_per_row", secs * 1e9 / (iters * (double)c->rows),
+                       LNB_GB_AVG_THREADS);
+    double bw = secs > 0 ? iters * bytes_call / secs : 0.0;
+    if (!c->k) {
+        c->mem->bw[i] = bw;
+        c->mem->done[i] = 1;
+        lnb_gb_counter(st, "roofline", 1.0, LNB_GB_AVG_THREADS);
+    } else {
+        /* Each thread contributes its share; the sum is the ratio of the
+         * aggregate bandwidths. */
+        double mem_bw = 0.0;
+        int complete = 1;
+        for (int j = 0; j < t; j++) {
+            complete &= c->mem->done[j];
+            mem_bw += c->mem->bw[j];
+        }
+        if (complete && mem_bw > 0)
+            lnb_gb_counter(st, "roofline", bw / mem_bw, LNB_GB_DEFAULT);
+    }
+    if (have_perf && iters * elems > 0) {
+        lnb_gb_counter(st, "cycles_per_element", (double)cycles / (iters * elems),
+                       LNB_GB_AVG_THREADS);
+        lnb_gb_counter(st, "instructions_per_element",
+                       (double)instructions / (iters * elems), LNB_GB_AVG_THREADS);
+    }
+    if (i == 0) {
+        char label[128];
+        if (g.pin == LNB_PIN_NONE || !g.pin_ok || !pinned) {
+            snprintf(label, sizeof label, "unpinned");
+        } else {
+            int len = snprintf(label, sizeof label, "%s:pu", lnb_pin_policy_name(g.pin));
+            for (int j = 0; j < t && len > 0 && (size_t)len < sizeof label - 8; j++)
+                len += snprintf(label + len, sizeof label - (size_t)len, "%s%d",
+                                j ? "," : "", lnb_pin_core_pu(g.topo, g.core[j]));
+        }
+        lnb_gb_label(st, label);
+    }
+}
+
+/* ---------------------------------------------------------------- plan */
+
+/* Row counts are "round": 2^k or 3 * 2^k, so the default shapes read well
+ * and overshoot a cache-size target by at most 1.5x. */
+static size_t round_floor(double x)
+{
+    size_t p = 1;
+    while ((double)(p * 2) <= x)
+        p *= 2;
+    return p >= 2 && (double)(p / 2 * 3) <= x ? p / 2 * 3 : p;
+}
+
+static size_t round_ceil(double x)
+{
+    size_t p = 1;
+    while ((double)p < x)
+        p *= 2;
+    return p >= 4 && (double)(p / 4 * 3) >= x ? p / 4 * 3 : p;
+}
+
+size_t lnb_speed_default_rows(const lnb_topo *t, size_t dim, size_t out[3])
+{
+    size_t l2 = lnb_topo_cache_bytes(t, 2);
+    size_t llc = lnb_topo_llc_bytes(t, NULL);
+    if (!l2)
+        l2 = (size_t)1 << 20;
+    if (!llc)
+        llc = ln_llc_bytes();
+    double row_bytes = 8.0 * (double)dim;
+    size_t n = 0;
+    size_t cand[3] = {round_floor((double)l2 / 2 / row_bytes),
+                      round_floor((double)llc / 2 / row_bytes),
+                      round_ceil(4.0 * (double)llc / row_bytes)};
+    for (int i = 0; i < 3; i++)
+        if (n == 0 || cand[i] > out[n - 1])
+            out[n++] = cand[i];
+    return n;
+}
+
+int lnb_speed_shape_fits(size_t rows, size_t dim, int max_threads, char *err,
+                         size_t errlen)
+{
+    /* x and y plus per-thread gamma and beta. */
+    double need = 8.0 * (double)rows * (double)dim + 8.0 * (double)dim * (double)max_threads;
+    uint64_t phys = ln_physical_memory();
+    if (need > (double)(SIZE_MAX / 2) || (phys && need > 0.8 * (double)phys)) {
+        snprintf(err, errlen,
+                 "shape %zu x %zu needs %.1f GiB of buffers, more than 80%% of "
+                 "the %.1f GiB of memory",
+                 rows, dim, need / (1 << 30), (double)phys / (1 << 30));
+        return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ run */
+
+static void add_context_size(const char *key, size_t bytes)
+{
+    char buf[64];
+    snprintf(buf, sizeof buf, "%zu", bytes);
+    lnb_gb_add_context(key, buf);
+}
+
+/* The provenance stanza: Google Benchmark's JSON "context" and console
+ * header. */
+static void add_context(const lnb_speed_plan *p, const char *pin_status,
+                        const char *perf_status, int max_threads)
+{
+    char buf[1024];
+    lnb_gb_add_context("hostname", ln_prov_hostname());
+    lnb_gb_add_context("version", ln_prov_version());
+    lnb_gb_add_context("git_commit", ln_prov_git_commit());
+    lnb_gb_add_context("compiler", ln_prov_compiler());
+    lnb_gb_add_context("c_flags", ln_prov_c_flags());
+    lnb_gb_add_context("build_type", ln_prov_build_type());
+    buf[0] = '\0';
+    for (size_t i = 0; i < p->nisas; i++) {
+        size_t len = strlen(buf);
+        snprintf(buf + len, sizeof buf - len, "%s%s", len ? "," : "", p->isas[i]);
+    }
+    lnb_gb_add_context("isas", buf[0] ? buf : "none");
+    lnb_gb_add_context("cpu_model", lnb_topo_cpu_model(g.topo));
+    lnb_gb_add_context("cpu_vendor", lnb_topo_cpu_vendor(g.topo));
+    snprintf(buf, sizeof buf, "%d", lnb_topo_cores(g.topo));
+    lnb_gb_add_context("cores", buf);
+    snprintf(buf, sizeof buf, "%d", lnb_topo_pus(g.topo));
+    lnb_gb_add_context("pus", buf);
+    snprintf(buf, sizeof buf, "%d", lnb_topo_numa_nodes(g.topo));
+    lnb_gb_add_context("numa_nodes", buf);
+    add_context_size("l1d_bytes", lnb_topo_cache_bytes(g.topo, 1));
+    add_context_size("l2_bytes", lnb_topo_cache_bytes(g.topo, 2));
+    add_context_size("l3_bytes", lnb_topo_cache_bytes(g.topo, 3));
+    add_context_size("llc_bytes", lnb_topo_llc_bytes(g.topo, NULL));
+    lnb_gb_add_context("pin", lnb_pin_policy_name(g.pin));
+    lnb_gb_add_context("pin_status", pin_status);
+    buf[0] = '\0';
+    for (int i = 0; i < max_threads; i++) {
+        size_t len = strlen(buf);
+        if (g.pin == LNB_PIN_NONE || !g.pin_ok)
+            snprintf(buf + len, sizeof buf - len, "%sthread%d:any", i ? "," : "", i);
+        else
+            snprintf(buf + len, sizeof buf - len, "%sthread%d:core%d/pu%d", i ? "," : "", i,
+                     g.core[i], lnb_pin_core_pu(g.topo, g.core[i]));
+    }
+    lnb_gb_add_context("pin_threads", buf);
+    lnb_gb_add_context("perf_counters", perf_status);
+    lnb_gb_add_context("byte_model",
+                       "8 bytes per element (read x, write y) + 8 bytes per column "
+                       "(gamma, beta) once per call per thread; memcpy 8 bytes per element");
+    lnb_gb_add_context("name_format",
+                       "<kernel>/dim:<dim>/rows:<rows>/real_time/threads:<t>");
+    lnb_gb_add_context("inputs", "normal");
+    snprintf(buf, sizeof buf, "%s%s%s",
+             p->desc.tensors & LN_TENSOR_GAMMA ? "gamma~1+0.1N(0,1)" : "",
+             (p->desc.tensors & LN_TENSOR_GAMMA) && (p->desc.tensors & LN_TENSOR_BETA) ? "," : "",
+             p->desc.tensors & LN_TENSOR_BETA ? "beta~0.1N(0,1)" : "");
+    lnb_gb_add_context("affine", buf[0] ? buf : "none");
+    snprintf(buf, sizeof buf, "%.9g", (double)p->desc.eps);
+    lnb_gb_add_context("eps", buf);
+    snprintf(buf, sizeof buf, "%llu", (unsigned long long)p->seed);
+    lnb_gb_add_context("seed", buf);
+    lnb_gb_add_context("threads_model",
+                       "contiguous row block per benchmark thread, each thread bound as `pin` "
+                       "says and first-touching its buffers; onednn: one single-threaded primitive per "
+                       "benchmark thread");
+    lnb_gb_add_context("command", p->command ? p->command : "");
+}
+
+/* Start-up probes, said once on stderr before any benchmark: pinning (the
+ * run goes on unpinned when a binding fails) and the perf counters. */
+static void probe(const lnb_speed_plan *p, int max_threads, char *pin_status,
+                  size_t pin_len, char *perf_status, size_t perf_len)
+{
+    char err[256];
+    lnb_pin_plan(g.topo, p->pin, max_threads, g.core);
+    g.pin = p->pin;
+    g.pin_ok = 0;
+    if (p->pin == LNB_PIN_NONE) {
+        snprintf(pin_status, pin_len, "unpinned (--pin none)");
+    } else if (lnb_pin_probe(g.topo, g.core, max_threads, err, sizeof err) != 0) {
+        fprintf(stderr, "lnbench speed: cannot pin threads (%s); running unpinned\n", err);
+        snprintf(pin_status, pin_len, "unpinned: %.256s", err);
+    } else {
+        g.pin_ok = 1;
+        snprintf(pin_status, pin_len, "pinned");
+    }
+    lnb_perf perf;
+    g.perf_ok = 0;
+    if (lnb_perf_open(&perf, err, sizeof err) == 0) {
+        lnb_perf_close(&perf);
+        g.perf_ok = 1;
+        snprintf(perf_status, perf_len, "cycles,instructions (perf_event_open, user space)");
+    } else {
+        /* Said once, by the first benchmark that runs (so a run that fails
+         * before any benchmark keeps its one-line error). */
+        snprintf(g.perf_note, sizeof g.perf_note, "%.256s", err);
+        snprintf(perf_status, perf_len, "not supported: %.256s", err);
+    }
+}
+
+lnb_speed_status lnb_speed_run(const lnb_speed_plan *p, int gb_argc, char **gb_argv,
+                               char *err, size_t errlen)
+{
+    lnb_speed_status status = LNB_SPEED_FAILED;
+    bench_case *cases = NULL;
+    memrec *mems = NULL;
+    size_t ncases = 0, nmems = 0;
+
+    if (p->desc.dtype != LN_DTYPE_F32 ||
+        (p->desc.tensors & ~(unsigned)(LN_TENSOR_GAMMA | LN_TENSOR_BETA))) {
+        snprintf(err, errlen, "the harness times binary32 with gamma and beta only");
+        return LNB_SPEED_FAILED;
+    }
+    int max_threads = 1;
+    for (size_t i = 0; i < p->nthreads; i++) {
+        if (p->threads[i] < 1 || p->threads[i] > MAX_THREADS) {
+            snprintf(err, errlen, "%d threads: must be 1 to %d", p->threads[i], MAX_THREADS);
+            return LNB_SPEED_FAILED;
+        }
+        if (p->threads[i] > max_threads)
+            max_threads = p->threads[i];
+    }
+    g.topo = p->topo;
+    g.desc = p->desc;
+    g.seed = p->seed;
+    g.dist = ln_dist_find("normal");
+    if (!g.dist) {
+        snprintf(err, errlen, "the `normal` input distribution is missing");
+        return LNB_SPEED_FAILED;
+    }
+
+    if (lnb_gb_initialize(&gb_argc, gb_argv) != 0) {
+        /* Google Benchmark has printed the one-line error. */
+        status = LNB_SPEED_BAD_FLAGS;
+        goto done;
+    }
+    char pin_status[320], perf_status[320];
+    probe(p, max_threads, pin_status, sizeof pin_status, perf_status, sizeof perf_status);
+
+    /* Register: per shape and thread count, memcpy first, then the kernels. */
+    cases = calloc(p->nshapes * p->nthreads * (p->nkernels + 1), sizeof *cases);
+    mems = calloc(p->nshapes * p->nthreads, sizeof *mems);
+    if (!cases || !mems) {
+        snprintf(err, errlen, "out of memory");
+        goto done;
+    }
+    for (size_t s = 0; s < p->nshapes; s++) {
+        for (size_t ti = 0; ti < p->nthreads; ti++) {
+            int t = p->threads[ti];
+            size_t rows = p->shapes[s].rows, dim = p->shapes[s].dim;
+            if (rows < (size_t)t) {
+                fprintf(stderr, "lnbench speed: skipping %zu x %zu at %d threads: fewer rows "
+                                "than threads\n", rows, dim, t);
+                continue;
+            }
+            memrec *m = &mems[nmems++];
+            m->threads = t;
+            for (size_t ki = 0; ki <= p->nkernels; ki++) {
+                bench_case *c = &cases[ncases++];
+                c->k = ki == 0 ? NULL : p->kernels[ki - 1];
+                c->dim = dim;
+                c->rows = rows;
+                c->threads = t;
+                c->mem = m;
+                char name[256];
+                snprintf(name, sizeof name, "%s/dim:%zu/rows:%zu", c->k ? c->k->name : "memcpy",
+                         dim, rows);
+                lnb_gb_bench *b = lnb_gb_register(name, body, c);
+                if (!b) {
+                    snprintf(err, errlen, "cannot register a benchmark");
+                    goto done;
+                }
+                lnb_gb_threads(b, t);
+                lnb_gb_use_real_time(b);
+            }
+        }
+    }
+    add_context(p, pin_status, perf_status, max_threads);
+
+    /* 0 run: Google Benchmark has said the filter matched nothing. */
+    status = lnb_gb_run() == 0 ? LNB_SPEED_NOTHING_RAN : LNB_SPEED_OK;
+
+done:
+    lnb_gb_shutdown();
+    for (int i = 0; i < MAX_THREADS; i++)
+        slot_free(&g.slots[i]);
+    g.topo = NULL;
+    free(cases);
+    free(mems);
+    return status;
+}

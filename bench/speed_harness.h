@@ -1,0 +1,82 @@
+/*
+ * speed_harness.h - the speed harness: a plan of kernels x shapes x thread
+ * counts, timed under Google Benchmark with hwloc-pinned threads and each
+ * shape's memcpy measured in the same run as the memory roofline.
+ *
+ * One benchmark per kernel x shape x thread count, named
+ *     <kernel>/dim:<dim>/rows:<rows>/real_time/threads:<t>
+ * (the last two fields are Google Benchmark's own suffixes for UseRealTime
+ * and Threads), memcpy of the same bytes registered (so run) first for each
+ * shape and thread count.  Counters: bytes_per_second, items_per_second,
+ * ns_per_row, roofline and, where perf_event_open works,
+ * cycles_per_element and instructions_per_element.
+ *
+ * The caller (cli/cmd_speed.c) chooses what to measure and where results
+ * go; the harness only measures.  Kernels are called through the ABI:
+ * prepare (outside the timed loop), forward, synchronize, release.
+ */
+#ifndef LNBENCH_SPEED_HARNESS_H
+#define LNBENCH_SPEED_HARNESS_H
+
+#include "lnbench_kernel.h"
+#include "pinning.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Most benchmark threads in one run. */
+#define LNB_SPEED_MAX_THREADS 256
+
+typedef struct lnb_shape {
+    size_t rows, dim;
+} lnb_shape;
+
+typedef struct lnb_speed_plan {
+    lnb_topo *topo; /* the machine, from lnb_topo_open */
+    const ln_kernel *const *kernels;
+    size_t nkernels;
+    const lnb_shape *shapes;
+    size_t nshapes;
+    const int *threads; /* thread counts, each in [1, LNB_SPEED_MAX_THREADS] */
+    size_t nthreads;
+    lnb_pin_policy pin;
+    /* What each kernel computes: op, dtype, eps, tensors and store hint
+     * (rows, dim and strides are each benchmark's).  The harness feeds
+     * binary32 x and, when asked, gamma and beta. */
+    ln_desc desc;
+    uint64_t seed; /* inputs: `normal` rows from this seed */
+    /* Recorded in the context (console header and JSON). */
+    const char *const *isas; /* instruction sets the run may use */
+    size_t nisas;
+    const char *command; /* the command line */
+} lnb_speed_plan;
+
+/* Default row counts for one dim, from the caches hwloc reports: x and y
+ * (8 bytes per element) within half of L2, within half of the LLC, and at
+ * least 4 x the LLC (DRAM-resident), each 2^k or 3 * 2^k.  Returns how many
+ * distinct counts were written to out (1 to 3). */
+size_t lnb_speed_default_rows(const lnb_topo *t, size_t dim, size_t out[3]);
+
+/* 0 when the buffers of a rows x dim shape at max_threads threads fit in
+ * 80 % of physical memory, else -1 with a one-line reason. */
+int lnb_speed_shape_fits(size_t rows, size_t dim, int max_threads, char *err,
+                         size_t errlen);
+
+/* What lnb_speed_run did. */
+typedef enum lnb_speed_status {
+    LNB_SPEED_OK = 0,       /* ran at least one benchmark */
+    LNB_SPEED_BAD_FLAGS,    /* Google Benchmark refused a flag (it said so) */
+    LNB_SPEED_NOTHING_RAN,  /* --benchmark_filter matched nothing (it said so) */
+    LNB_SPEED_FAILED        /* see err */
+} lnb_speed_status;
+
+/* Run the plan.  gb_argv (gb_argc entries, then NULL) holds Google
+ * Benchmark's flags after a program name, e.g. --benchmark_min_time=0.1 or
+ * --benchmark_out=FILE; its output (console, --benchmark_out, JSON) is
+ * Google Benchmark's own.  Probes pinning and the perf counters first and
+ * says on stderr, once, when either does not work (the run goes on without).
+ * Not reentrant: one run per process at a time. */
+lnb_speed_status lnb_speed_run(const lnb_speed_plan *p, int gb_argc, char **gb_argv,
+                               char *err, size_t errlen);
+
+#endif

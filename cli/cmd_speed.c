@@ -1,0 +1,521 @@
+/*
+ * cmd_speed.c - `lnbench speed`: the command line of the speed harness
+ * (bench/speed_harness.h): options, the kernels and shapes to time, and the
+ * result file.  The measuring itself is the harness's.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "args.h"
+#include "commands.h"
+#include "lnbench_kernel.h"
+#include "outfile.h"
+#include "pinning.h"
+#include "speed_harness.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_MIN_TIME "0.1"
+#define QUICK_MIN_TIME "0.05"
+
+static const char speed_help[] =
+    "usage: lnbench speed [options] [--benchmark_* ...]\n"
+    "\n"
+    "Times every kernel with Google Benchmark, one benchmark per kernel x shape x\n"
+    "thread count, named <kernel>/dim:<dim>/rows:<rows>/real_time/threads:<t>.\n"
+    "For each shape and thread count `memcpy` of the same buffer size runs first;\n"
+    "it is the memory roofline.\n"
+    "\n"
+    "options:\n"
+    "  --kernels K,..   kernels to time (default: every available one; see `lnbench list`)\n"
+    "  --dims D,..      row lengths (default: 768,1024,4096,8192,12288)\n"
+    "  --rows N,..      rows per shape, for every dim (default: per dim, three counts\n"
+    "                   from hwloc's cache sizes: x+y within half of L2, within half\n"
+    "                   of the LLC, and at least 4 x LLC, i.e. DRAM-resident;\n"
+    "                   each rounded to 2^k or 3*2^k)\n"
+    "  --threads T,..   thread counts (default: 1 and the number of cores)\n"
+    "  --pin P          compact | scatter | none (default: compact): one core per\n"
+    "                   thread, hwloc logical order (compact) or spread (scatter)\n"
+    "  --oversubscribe  allow more threads than cores\n"
+    "  --no-affine      gamma and beta NULL (default: gamma ~ 1+0.1N, beta ~ 0.1N)\n"
+    "  --eps E          epsilon (default: 1e-5)\n"
+    "  --seed S         input generator seed (default: 1); inputs are `normal`\n"
+    "  --quick          a short suite: dims 768,4096 (unless --dims) and\n"
+    "                   --benchmark_min_time=" QUICK_MIN_TIME "\n"
+    "  --json FILE      also write Google Benchmark JSON to FILE (written whole or\n"
+    "                   not at all; compare.py reads it)\n"
+    "  --force          let --json replace an existing file\n"
+    "  -h, --help       this text\n"
+    "\n"
+    "A value follows its option as `--dims 768` or `--dims=768`; `--` ends the\n"
+    "options.\n"
+    "\n"
+    "Any --benchmark_* flag goes to Google Benchmark unchanged (--benchmark_filter,\n"
+    "--benchmark_repetitions, --benchmark_enable_random_interleaving, --benchmark_out,\n"
+    "--benchmark_out_format, --benchmark_context, ...).  Default\n"
+    "--benchmark_min_time=" DEFAULT_MIN_TIME " (seconds).\n"
+    "\n"
+    "Counters:\n"
+    "  bytes_per_second  under the byte model: 8 bytes per element (read x, write y)\n"
+    "                    plus 8 bytes per column for gamma and beta once per call\n"
+    "                    (each thread's call); memcpy: 8 bytes per element.\n"
+    "                    Write-allocate traffic is not counted: a kernel with\n"
+    "                    ordinary stores that misses cache moves 12 bytes/element.\n"
+    "  items_per_second  elements normalised per second (all threads)\n"
+    "  ns_per_row        wall-clock nanoseconds per row (all threads together)\n"
+    "  roofline          bandwidth / memcpy bandwidth of the same shape, threads and\n"
+    "                    pinning in this run (needs that memcpy benchmark to have run\n"
+    "                    first: keep it in --benchmark_filter)\n"
+    "  cycles_per_element, instructions_per_element\n"
+    "                    user-space counts via perf_event_open, averaged over threads\n"
+    "                    (absent where perf is not supported; said once on stderr)\n"
+    "\n"
+    "Threads split the rows into contiguous blocks; each thread pins itself, first-\n"
+    "touches its own block and runs its own loop.  `onednn` runs one single-threaded\n"
+    "primitive per benchmark thread, so at t threads every kernel uses t cores.\n"
+    "LNBENCH_PIN_FAIL=1 forces binding to fail (the run goes on unpinned, saying so);\n"
+    "LNBENCH_NO_PERF=1 disables the perf counters.\n";
+
+typedef struct speed_opts {
+    char **kernel_names;
+    size_t nkernels;
+    uint64_t *dims, *rows, *threads;
+    size_t ndims, nrows, nthreads;
+    lnb_pin_policy pin;
+    int oversubscribe, affine, quick, force;
+    float eps;
+    uint64_t seed;
+    const char *json_path;
+    /* argv for Google Benchmark */
+    char **gb_argv;
+    int gb_argc;
+    int user_min_time, user_out;
+} speed_opts;
+
+static void say(const char *msg)
+{
+    fprintf(stderr, "lnbench speed: %s\n", msg);
+}
+
+/* Flags Google Benchmark reads itself (its --v=N is the only one without
+ * the prefix); always in the --flag=value form. */
+static int is_gb_flag(const char *a)
+{
+    return !strncmp(a, "--benchmark_", 12) || !strncmp(a, "--v=", 4);
+}
+
+/* Long-only options: values outside the short options' characters. */
+enum {
+    OPT_KERNELS = 256, OPT_DIMS, OPT_ROWS, OPT_THREADS, OPT_PIN, OPT_OVERSUBSCRIBE,
+    OPT_NO_AFFINE, OPT_EPS, OPT_SEED, OPT_QUICK, OPT_JSON, OPT_FORCE
+};
+
+static const struct option speed_options[] = {
+    {"kernels", required_argument, NULL, OPT_KERNELS},
+    {"dims", required_argument, NULL, OPT_DIMS},
+    {"rows", required_argument, NULL, OPT_ROWS},
+    {"threads", required_argument, NULL, OPT_THREADS},
+    {"pin", required_argument, NULL, OPT_PIN},
+    {"oversubscribe", no_argument, NULL, OPT_OVERSUBSCRIBE},
+    {"no-affine", no_argument, NULL, OPT_NO_AFFINE},
+    {"eps", required_argument, NULL, OPT_EPS},
+    {"seed", required_argument, NULL, OPT_SEED},
+    {"quick", no_argument, NULL, OPT_QUICK},
+    {"json", required_argument, NULL, OPT_JSON},
+    {"force", no_argument, NULL, OPT_FORCE},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+/* Returns 0, 1 for --help (printed), -1 on error (printed). */
+static int parse_args(int argc, char **argv, speed_opts *o)
+{
+    char err[256];
+    int c;
+    /* '+': stop at the first operand, never permute argv; ':': report a
+     * missing value as ':'.  Messages are ours (opterr = 0). */
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+:h", speed_options, NULL)) != -1) {
+        int rc = 0;
+        switch (c) {
+        case 'h':
+            fputs(speed_help, stdout);
+            return 1;
+        case OPT_KERNELS:
+            ln_free_list(o->kernel_names, o->nkernels);
+            o->kernel_names = NULL;
+            o->nkernels = 0;
+            rc = ln_parse_name_list("--kernels", optarg, &o->kernel_names, &o->nkernels, err,
+                                    sizeof err);
+            break;
+        case OPT_DIMS:
+            free(o->dims);
+            o->dims = NULL;
+            o->ndims = 0;
+            rc = ln_parse_u64_list("--dims", optarg, 1, (uint64_t)1 << 26, &o->dims, &o->ndims,
+                                   err, sizeof err);
+            break;
+        case OPT_ROWS:
+            free(o->rows);
+            o->rows = NULL;
+            o->nrows = 0;
+            rc = ln_parse_u64_list("--rows", optarg, 1, (uint64_t)1 << 34, &o->rows, &o->nrows,
+                                   err, sizeof err);
+            break;
+        case OPT_THREADS:
+            free(o->threads);
+            o->threads = NULL;
+            o->nthreads = 0;
+            rc = ln_parse_u64_list("--threads", optarg, 1, LNB_SPEED_MAX_THREADS, &o->threads,
+                                   &o->nthreads, err, sizeof err);
+            break;
+        case OPT_PIN:
+            if (lnb_pin_policy_parse(optarg, &o->pin) != 0) {
+                snprintf(err, sizeof err,
+                         "--pin: unknown policy '%.64s' (compact, scatter or none)", optarg);
+                rc = -1;
+            }
+            break;
+        case OPT_OVERSUBSCRIBE:
+            o->oversubscribe = 1;
+            break;
+        case OPT_NO_AFFINE:
+            o->affine = 0;
+            break;
+        case OPT_EPS:
+            rc = ln_parse_float("--eps", optarg, &o->eps, err, sizeof err);
+            if (rc == 0 && !(o->eps >= 0)) {
+                snprintf(err, sizeof err, "--eps: '%.64s' is negative", optarg);
+                rc = -1;
+            }
+            break;
+        case OPT_SEED:
+            rc = ln_parse_u64("--seed", optarg, 0, UINT64_MAX, &o->seed, err, sizeof err);
+            break;
+        case OPT_QUICK:
+            o->quick = 1;
+            break;
+        case OPT_JSON:
+            o->json_path = optarg;
+            break;
+        case OPT_FORCE:
+            o->force = 1;
+            break;
+        default: {
+            /* getopt_long has stepped past the option it did not know: a
+             * Google Benchmark flag goes to Google Benchmark unchanged. */
+            const char *a = argv[optind - 1];
+            if (c == '?' && optopt == 0 && is_gb_flag(a)) {
+                o->gb_argv[o->gb_argc++] = argv[optind - 1];
+                o->user_min_time |= !strncmp(a, "--benchmark_min_time", 20);
+                o->user_out |= !strncmp(a, "--benchmark_out=", 16) ||
+                               !strcmp(a, "--benchmark_out");
+                break;
+            }
+            ln_getopt_error(c, argv, speed_options, err, sizeof err);
+            rc = -1;
+        }
+        }
+        if (rc != 0) {
+            say(err);
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        snprintf(err, sizeof err, "unexpected argument '%.64s' (try --help)",
+                 argv[optind]);
+        say(err);
+        return -1;
+    }
+    if (o->json_path && o->user_out) {
+        say("--json and --benchmark_out cannot both be given");
+        return -1;
+    }
+    return 0;
+}
+
+/* The kernels to time: the named ones (each must run here and compute
+ * every planned dim), else every available one that can.  Kernels left out
+ * of the default list are said once on stderr. */
+static int select_kernels(const speed_opts *o, const ln_desc *base, const ln_kernel **out,
+                          size_t *n, char *err, size_t errlen)
+{
+    const ln_kernel **found = calloc(ln_kernel_count + 1, sizeof *found);
+    if (!found) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    int rc = 0;
+    for (size_t di = 0; di < o->ndims && rc == 0; di++) {
+        ln_desc d = *base;
+        d.dim = d.x_stride = d.y_stride = (size_t)o->dims[di];
+        size_t nfound = 0;
+        rc = ln_kernel_select(o->kernel_names, o->nkernels, &d, found, &nfound, err, errlen);
+        if (rc != 0)
+            break;
+        if (di == 0) {
+            memcpy(out, found, nfound * sizeof *found);
+            *n = nfound;
+            continue;
+        }
+        /* Keep those that can compute this dim too, in registry order. */
+        size_t kept = 0;
+        for (size_t i = 0; i < *n; i++)
+            for (size_t j = 0; j < nfound; j++)
+                if (out[i] == found[j]) {
+                    out[kept++] = out[i];
+                    break;
+                }
+        *n = kept;
+    }
+    free(found);
+    if (rc != 0 || o->nkernels)
+        return rc;
+    for (size_t i = 0; i < ln_kernel_count; i++) {
+        const ln_kernel *k = ln_kernels[i];
+        const char *why = ln_kernel_unavailable(k);
+        int chosen = 0;
+        for (size_t j = 0; j < *n; j++)
+            chosen |= out[j] == k;
+        if (why)
+            fprintf(stderr, "lnbench speed: skipping %s: %s\n", k->name, why);
+        else if (!chosen)
+            fprintf(stderr, "lnbench speed: skipping %s: cannot compute %s %s%s\n", k->name,
+                    ln_op_name(base->op), ln_dtype_name(base->dtype),
+                    base->tensors ? " with gamma and beta" : "");
+    }
+    return 0;
+}
+
+static void on_signal(int sig)
+{
+    ln_output_cleanup_all();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* "lnbench speed --dims ...": the command line, for the run's context. */
+static char *command_line(int argc, char **argv)
+{
+    size_t len = strlen("lnbench") + 1;
+    for (int i = 0; i < argc; i++)
+        len += strlen(argv[i]) + 1;
+    char *s = malloc(len);
+    if (!s)
+        return NULL;
+    strcpy(s, "lnbench");
+    for (int i = 0; i < argc; i++) {
+        strcat(s, " ");
+        strcat(s, argv[i]);
+    }
+    return s;
+}
+
+int cmd_speed(int argc, char **argv)
+{
+    speed_opts o;
+    memset(&o, 0, sizeof o);
+    o.pin = LNB_PIN_COMPACT;
+    o.affine = 1;
+    o.eps = 1e-5f;
+    o.seed = 1;
+    /* argv[0], the pass-through flags, min_time, out, out_format. */
+    o.gb_argv = calloc((size_t)argc + 4, sizeof *o.gb_argv);
+    int status = 2;
+    ln_outfile *json = NULL;
+    const ln_kernel **kernels = NULL;
+    lnb_shape *shapes = NULL;
+    int *threads = NULL;
+    lnb_topo *topo = NULL;
+    char *command = NULL;
+    size_t nk = 0, nshapes = 0;
+    char err[512];
+    char min_time_arg[64], out_arg[64];
+    static char gb_name[] = "lnbench speed";
+    static char out_format[] = "--benchmark_out_format=json";
+
+    if (!o.gb_argv) {
+        say("out of memory");
+        goto done;
+    }
+    o.gb_argv[o.gb_argc++] = gb_name;
+    int prc = parse_args(argc, argv, &o);
+    if (prc != 0) {
+        status = prc > 0 ? 0 : 2;
+        goto done;
+    }
+    if (!o.ndims) {
+        static const uint64_t dflt[] = {768, 1024, 4096, 8192, 12288};
+        static const uint64_t quick[] = {768, 4096};
+        const uint64_t *d = o.quick ? quick : dflt;
+        size_t nd = o.quick ? sizeof quick / sizeof quick[0] : sizeof dflt / sizeof dflt[0];
+        o.dims = malloc(nd * sizeof *d);
+        if (!o.dims) {
+            say("out of memory");
+            goto done;
+        }
+        memcpy(o.dims, d, nd * sizeof *d);
+        o.ndims = nd;
+    }
+
+    /* What every benchmark computes; rows, dim and strides are its own. */
+    ln_desc desc = {
+        .op = LN_OP_LAYERNORM,
+        .dtype = LN_DTYPE_F32,
+        .eps = o.eps,
+        .tensors = o.affine ? LN_TENSOR_GAMMA | LN_TENSOR_BETA : 0u,
+        .store = LN_STORE_AUTO,
+    };
+    kernels = calloc(ln_kernel_count + 1, sizeof *kernels);
+    if (!kernels) {
+        say("out of memory");
+        goto done;
+    }
+    if (select_kernels(&o, &desc, kernels, &nk, err, sizeof err) != 0) {
+        say(err);
+        goto done;
+    }
+
+    topo = lnb_topo_open(err, sizeof err);
+    if (!topo) {
+        say(err);
+        status = 1;
+        goto done;
+    }
+    int cores = lnb_topo_cores(topo);
+    if (!o.nthreads) {
+        o.threads = calloc(2, sizeof *o.threads);
+        if (!o.threads) {
+            say("out of memory");
+            goto done;
+        }
+        o.threads[o.nthreads++] = 1;
+        if (cores > 1)
+            o.threads[o.nthreads++] =
+                (uint64_t)(cores < LNB_SPEED_MAX_THREADS ? cores : LNB_SPEED_MAX_THREADS);
+    }
+    threads = calloc(o.nthreads, sizeof *threads);
+    if (!threads) {
+        say("out of memory");
+        goto done;
+    }
+    int max_threads = 1;
+    for (size_t i = 0; i < o.nthreads; i++) {
+        if ((int)o.threads[i] > cores && !o.oversubscribe) {
+            snprintf(err, sizeof err,
+                     "--threads: %llu exceeds the %d cores hwloc reports "
+                     "(--oversubscribe allows it)",
+                     (unsigned long long)o.threads[i], cores);
+            say(err);
+            goto done;
+        }
+        threads[i] = (int)o.threads[i];
+        if (threads[i] > max_threads)
+            max_threads = threads[i];
+    }
+
+    /* Shapes, and the memory check before anything is allocated. */
+    shapes = calloc(o.ndims * (o.nrows ? o.nrows : 3), sizeof *shapes);
+    if (!shapes) {
+        say("out of memory");
+        goto done;
+    }
+    for (size_t d = 0; d < o.ndims; d++) {
+        size_t dim = (size_t)o.dims[d];
+        size_t r[3] = {0, 0, 0};
+        size_t nr = o.nrows ? o.nrows : lnb_speed_default_rows(topo, dim, r);
+        for (size_t i = 0; i < nr; i++) {
+            size_t rows = o.nrows ? (size_t)o.rows[i] : r[i];
+            if (lnb_speed_shape_fits(rows, dim, max_threads, err, sizeof err) != 0) {
+                say(err);
+                goto done;
+            }
+            shapes[nshapes].rows = rows;
+            shapes[nshapes].dim = dim;
+            nshapes++;
+        }
+    }
+
+    /* Google Benchmark's flags: the user's, then our defaults. */
+    if (!o.user_min_time) {
+        snprintf(min_time_arg, sizeof min_time_arg, "--benchmark_min_time=%s",
+                 o.quick ? QUICK_MIN_TIME : DEFAULT_MIN_TIME);
+        o.gb_argv[o.gb_argc++] = min_time_arg;
+    }
+    if (o.json_path) {
+        /* Opened now so a bad path fails before the run; Google Benchmark
+         * writes through /dev/fd into the temporary, which is renamed into
+         * place only when the run completes. */
+        json = ln_outfile_open(o.json_path, o.force, err, sizeof err);
+        if (!json) {
+            fprintf(stderr, "lnbench speed: --json: %s\n", err);
+            goto done;
+        }
+        snprintf(out_arg, sizeof out_arg, "--benchmark_out=/dev/fd/%d",
+                 fileno(ln_outfile_stream(json)));
+        o.gb_argv[o.gb_argc++] = out_arg;
+        o.gb_argv[o.gb_argc++] = out_format;
+    }
+    o.gb_argv[o.gb_argc] = NULL;
+
+    const char *isas[LN_ISA_COUNT];
+    command = command_line(argc, argv);
+    if (!command) {
+        say("out of memory");
+        goto done;
+    }
+    lnb_speed_plan plan = {
+        .topo = topo,
+        .kernels = kernels, .nkernels = nk,
+        .shapes = shapes, .nshapes = nshapes,
+        .threads = threads, .nthreads = o.nthreads,
+        .pin = o.pin,
+        .desc = desc,
+        .seed = o.seed,
+        .isas = isas, .nisas = cli_isas(isas, LN_ISA_COUNT),
+        .command = command,
+    };
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    atexit(ln_output_cleanup_all); /* Google Benchmark may exit() on bad flags */
+    switch (lnb_speed_run(&plan, o.gb_argc, o.gb_argv, err, sizeof err)) {
+    case LNB_SPEED_OK:
+        break;
+    case LNB_SPEED_BAD_FLAGS:
+    case LNB_SPEED_NOTHING_RAN:
+        /* Google Benchmark has said why (one line); no result file: an
+         * empty one would only mislead a comparison. */
+        goto done;
+    case LNB_SPEED_FAILED:
+        say(err);
+        status = 1;
+        goto done;
+    }
+    if (json) {
+        int rc = ln_outfile_commit(json, err, sizeof err);
+        json = NULL;
+        if (rc != 0) {
+            fprintf(stderr, "lnbench speed: --json: %s\n", err);
+            status = 1;
+            goto done;
+        }
+    }
+    status = 0;
+
+done:
+    ln_outfile_abort(json);
+    lnb_topo_close(topo);
+    free(command);
+    free(shapes);
+    free(threads);
+    free(kernels);
+    ln_free_list(o.kernel_names, o.nkernels);
+    free(o.dims);
+    free(o.rows);
+    free(o.threads);
+    free(o.gb_argv);
+    return status;
+}
