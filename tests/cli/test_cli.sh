@@ -92,6 +92,70 @@ if grep -qE '^avx2 ' "$tmp/list"; then
     || fail "LNBENCH_DISABLE_ISA=all does not mask avx2 in list"
 fi
 
+# list: options through getopt_long.
+expect_error "list unknown option" "unknown option '--frob'" list --frob
+expect_error "list flag with a value" "--json takes no value" list --json=1
+expect_error "list operand" "unexpected argument 'extra'" list extra
+expect_error "list option after --" "unexpected argument '--json'" list -- --json
+"${LNBENCH[@]}" list -- >"$tmp/list2" 2>&1 && cmp -s "$tmp/list" "$tmp/list2" && ok ||
+  fail "list -- differs from list"
+
+# list --json: the same kernels, availability and capabilities as the table,
+# whose first columns keep their places (scripts/icount reads them).
+"${LNBENCH[@]}" list --json >"$tmp/list.json" 2>"$tmp/err" || fail "list --json: $(cat "$tmp/err")"
+$PY - "$tmp/list" "$tmp/list.json" <<'PYEOF2' && ok || fail "list table vs --json"
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+doc = json.load(open(sys.argv[2]))
+assert doc["lnbench_list"] == 1
+head = lines[0]
+assert head.split()[:3] == ["kernel", "family", "available"], head
+cols = ["ops", "dtypes", "device", "isa", "tensors", "flags"]
+assert head.split()[3:10] == cols + ["description"], head
+start = [head.index(" " + c + " ") + 1 for c in cols] + [head.index(" description") + 1]
+assert head.index("available") == 30 and start[0] >= 30 + 40 + 2, head
+kernels = doc["kernels"]
+assert [k["name"] for k in kernels] == [l.split()[0] for l in lines[1:]], "kernel order"
+known_flags = {"exact_constant", "streaming_stores", "peer"}
+for k, line in zip(kernels, lines[1:]):
+    assert line[:20].rstrip() == k["name"] and line[21:29].rstrip() == k["family"], line
+    avail = line[30:70].rstrip()
+    assert avail == ("yes" if k["available"] else "no: " + k["unavailable"]), (avail, k)
+    cell = {c: line[start[i]:start[i + 1]].strip() for i, c in enumerate(cols)}
+    assert line[start[-1]:] == k["description"], line
+    assert cell["ops"] == ",".join(k["ops"]) and "layernorm" in k["ops"], (cell, k)
+    assert cell["dtypes"] == ",".join(k["dtypes"]) and "f32" in k["dtypes"], (cell, k)
+    assert cell["device"] == k["device"] == "host", (cell, k)
+    assert cell["isa"] == (k["isa"] or "-"), (cell, k)
+    assert cell["tensors"] == (",".join(k["tensors"]) or "-"), (cell, k)
+    assert cell["flags"] == (",".join(k["flags"]) or "-"), (cell, k)
+    assert set(k["flags"]) <= known_flags, k["flags"]
+    assert (k["family"] == "peer") == ("peer" in k["flags"]), k
+by = {k["name"]: k for k in kernels}
+# two_pass_f64 keeps constant rows exact; the float scalar kernels do not.
+assert "exact_constant" in by["two_pass_f64"]["flags"], by["two_pass_f64"]
+assert "exact_constant" not in by["naive_two_pass"]["flags"], by["naive_two_pass"]
+# An ISA is listed as usable exactly when a kernel needing it is available.
+for k in kernels:
+    if k["isa"]:
+        assert (k["isa"] in doc["isas"]) == k["available"], (k, doc["isas"])
+PYEOF2
+LNBENCH_DISABLE_ISA=all "${LNBENCH[@]}" list --json >"$tmp/masked.json" 2>"$tmp/err" &&
+$PY -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["isas"] == [], d["isas"]
+for k in d["kernels"]:
+    if k["isa"]:
+        assert not k["available"] and k["unavailable"] == "masked by LNBENCH_DISABLE_ISA", k
+' "$tmp/masked.json" && ok || fail "list --json with every ISA masked"
+
+# Without the speed harness (LNBENCH_WITH_SPEED=OFF, or Google Benchmark or
+# hwloc missing), `lnbench speed` says why in one line.
+if ! "${LNBENCH[@]}" --help | grep -q '^  speed '; then
+  expect_error "speed not built" "speed is not built in: .*(LNBENCH_WITH_SPEED=OFF|missing)" speed --quick
+fi
+
 # A good run: JSON complete and consistent, dump complete, --input round trip
 # gives the same errors as the generated run it came from.
 "${LNBENCH[@]}" accuracy --quiet --rows 3 --dims 7,33 --dists normal,offset1e4 \
