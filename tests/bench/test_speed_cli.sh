@@ -56,6 +56,12 @@ expect_error "shape too big" "needs .* GiB" --dims 65536 --rows 17179869184
 expect_error "unknown gbench flag" "unrecognized command-line flag" "${small[@]}" --benchmark_frobnicate=1
 expect_error "filter matches nothing" "Failed to match" "${small[@]}" --benchmark_filter=nothing_matches
 expect_error "json and benchmark_out" "cannot both" "${small[@]}" --benchmark_out="$tmp/x.json"
+# getopt_long: values after '=', `--` ends the options, operands refused.
+expect_error "bad value after =" "--dims: '0' is not a positive integer" --dims=0
+expect_error "value for a flag" "--force takes no value" --force=1
+expect_error "operand" "unexpected argument 'extra'" --dims 64 extra
+expect_error "option after --" "unexpected argument '--dims=7'" --dims 64 -- --dims=7
+expect_error "unknown option with =" "unknown option '--frob'" --frob=3
 "${LNBENCH[@]}" speed "${small[@]}" --json /nonexistent-dir/x.json >/dev/null 2>"$tmp/err"
 [ $? -eq 2 ] && grep -q -- "--json" "$tmp/err" && ok || fail "unwritable --json accepted"
 
@@ -101,6 +107,32 @@ for b in d["benchmarks"]:
     if c["pin_status"] == "pinned":
         assert b["label"] == "compact:pu" + c["pin_threads"].split("/pu")[1].split(",")[0], b
 EOF
+
+# The same run with every value after '=' and a closing `--`; masking every
+# ISA shows in the context.
+if LNBENCH_DISABLE_ISA=all "${LNBENCH[@]}" speed --kernels=naive_two_pass --dims=64 --rows=4 \
+     --threads=1 --pin=compact --eps=1e-5 --seed=3 --benchmark_min_time=0.001 \
+     --json="$tmp/eq.json" -- >"$tmp/out" 2>"$tmp/err"; then
+  "$PY" - "$tmp/eq.json" <<'EOF' && ok || fail "run with --opt=value JSON"
+import json, sys
+d = json.load(open(sys.argv[1]))
+names = [b["name"] for b in d["benchmarks"]]
+assert names == ["memcpy/dim:64/rows:4/real_time/threads:1",
+                 "naive_two_pass/dim:64/rows:4/real_time/threads:1"], names
+c = d["context"]
+assert c["isas"] == "none", c["isas"]
+assert c["seed"] == "3" and c["pin"] == "compact", c
+EOF
+else
+  fail "run with --opt=value failed: $(cat "$tmp/err")"
+fi
+# Unmasked, the context's ISAs are those `lnbench list --json` reports.
+"${LNBENCH[@]}" list --json >"$tmp/list.json" 2>"$tmp/err" && "$PY" -c '
+import json, sys
+isas = json.load(open(sys.argv[1]))["isas"]
+ctx = json.load(open(sys.argv[2]))["context"]["isas"]
+assert ctx == (",".join(isas) or "none"), (ctx, isas)
+' "$tmp/list.json" "$tmp/run.json" && ok || fail "context isas differ from list --json"
 
 # Forced binding failure: says so once, runs unpinned, records it.
 if LNBENCH_PIN_FAIL=1 "${LNBENCH[@]}" speed "${small[@]}" --json "$tmp/unpinned.json" \
