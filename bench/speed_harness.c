@@ -152,6 +152,13 @@ static void body(lnb_gb_state *st, void *user)
         .gamma = d.tensors & LN_TENSOR_GAMMA ? s->gamma : NULL,
         .beta = d.tensors & LN_TENSOR_BETA ? s->beta : NULL,
     };
+    const ln_device_ops *dev = c->k ? ln_device_get(c->k->caps.device) : NULL;
+    if (c->k && !dev) {
+        snprintf(err, sizeof err, "%s: no device %s", c->k->name,
+                 ln_device_name(c->k->caps.device));
+        lnb_gb_skip(st, err);
+        return;
+    }
     void *state = NULL;
     if (c->k && c->k->prepare) {
         const char *why = NULL;
@@ -177,7 +184,6 @@ static void body(lnb_gb_state *st, void *user)
         /* A device kernel may return before its work is done: wait for it
          * after every batch, so the timer that the next lnb_gb_batch call
          * stops covers the work. */
-        const ln_device_ops *dev = ln_device_get(c->k->caps.device);
         while ((n = lnb_gb_batch(st)) > 0) {
             for (uint64_t it = 0; it < n; it++)
                 failed |= forward(&d, &tens, state);
