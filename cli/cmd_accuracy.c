@@ -355,6 +355,7 @@ static void write_results_json(const acc_run *r, FILE *f)
         ln_json_kv_number(&j, "frac_cr", rec->st.frac_cr);
         ln_json_kv_number(&j, "frac_faithful", rec->st.frac_faithful);
         ln_json_kv_number(&j, "normwise", rec->st.normwise);
+        ln_json_kv_number(&j, "normwise_mean", rec->st.normwise_mean);
         ln_json_kv_int(&j, "nonfinite", (long long)rec->st.nonfinite);
         ln_json_end_object(&j);
     }
