@@ -383,30 +383,42 @@ static void on_signal(int sig)
     raise(sig);
 }
 
-/* The options, for getopt_long.  Values accepted as "--opt V" or
- * "--opt=V"; the val of each is its index in this table (+ OPT_BASE), so
- * the parser can name any option in a message. */
-enum { OPT_BASE = 256 };
+/* The options, for getopt_long: values as "--opt V" or "--opt=V". */
+enum {
+    OPT_KERNELS = 256, OPT_DISTS, OPT_DIMS, OPT_ROWS, OPT_EPS, OPT_NO_AFFINE, OPT_NO_BIAS,
+    OPT_SEED, OPT_INPUT, OPT_GAMMA, OPT_BETA, OPT_JSON, OPT_DUMP, OPT_FORCE, OPT_THREADS,
+    OPT_QUIET
+};
 static const struct option long_opts[] = {
-    {"kernels", required_argument, NULL, OPT_BASE + 0},
-    {"dists", required_argument, NULL, OPT_BASE + 1},
-    {"dims", required_argument, NULL, OPT_BASE + 2},
-    {"rows", required_argument, NULL, OPT_BASE + 3},
-    {"eps", required_argument, NULL, OPT_BASE + 4},
-    {"no-affine", no_argument, NULL, OPT_BASE + 5},
-    {"no-bias", no_argument, NULL, OPT_BASE + 6},
-    {"seed", required_argument, NULL, OPT_BASE + 7},
-    {"input", required_argument, NULL, OPT_BASE + 8},
-    {"gamma", required_argument, NULL, OPT_BASE + 9},
-    {"beta", required_argument, NULL, OPT_BASE + 10},
-    {"json", required_argument, NULL, OPT_BASE + 11},
-    {"dump", required_argument, NULL, OPT_BASE + 12},
-    {"force", no_argument, NULL, OPT_BASE + 13},
-    {"threads", required_argument, NULL, OPT_BASE + 14},
-    {"quiet", no_argument, NULL, OPT_BASE + 15},
+    {"kernels", required_argument, NULL, OPT_KERNELS},
+    {"dists", required_argument, NULL, OPT_DISTS},
+    {"dims", required_argument, NULL, OPT_DIMS},
+    {"rows", required_argument, NULL, OPT_ROWS},
+    {"eps", required_argument, NULL, OPT_EPS},
+    {"no-affine", no_argument, NULL, OPT_NO_AFFINE},
+    {"no-bias", no_argument, NULL, OPT_NO_BIAS},
+    {"seed", required_argument, NULL, OPT_SEED},
+    {"input", required_argument, NULL, OPT_INPUT},
+    {"gamma", required_argument, NULL, OPT_GAMMA},
+    {"beta", required_argument, NULL, OPT_BETA},
+    {"json", required_argument, NULL, OPT_JSON},
+    {"dump", required_argument, NULL, OPT_DUMP},
+    {"force", no_argument, NULL, OPT_FORCE},
+    {"threads", required_argument, NULL, OPT_THREADS},
+    {"quiet", no_argument, NULL, OPT_QUIET},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
+
+/* "--name" of the option whose val is id, for messages ("--dims: ..."). */
+static const char *option_name(int id, char *buf, size_t len)
+{
+    const struct option *p = long_opts;
+    while (p->name && p->val != id)
+        p++;
+    snprintf(buf, len, "--%s", p->name ? p->name : "?");
+    return buf;
+}
 
 static void print_help(void)
 {
@@ -424,11 +436,10 @@ static void print_help(void)
 static void option_error(int c, const char *arg)
 {
     char err[256];
-    if (c == ':' && optopt >= OPT_BASE)
-        snprintf(err, sizeof err, "--%s needs a value", long_opts[optopt - OPT_BASE].name);
-    else if (c == ':')
-        snprintf(err, sizeof err, "-%c needs a value", optopt);
-    else if (optopt >= OPT_BASE || optopt == 'h')
+    char name[32];
+    if (c == ':')
+        snprintf(err, sizeof err, "%s needs a value", option_name(optopt, name, sizeof name));
+    else if (optopt >= OPT_KERNELS || optopt == 'h')
         snprintf(err, sizeof err, "'%.64s' takes no value", arg);
     else if (optopt)
         snprintf(err, sizeof err, "unknown option '-%c' (try --help)", optopt);
@@ -464,70 +475,69 @@ static int parse_args(int argc, char **argv, acc_opts *o)
             print_help();
             return 1;
         }
-        const char *a = long_opts[c - OPT_BASE].name; /* for messages: "--dims: ..." */
         char opt[32];
-        snprintf(opt, sizeof opt, "--%s", a);
-        switch (c - OPT_BASE) {
-        case 0:
+        option_name(c, opt, sizeof opt);
+        switch (c) {
+        case OPT_KERNELS:
             ln_free_list(o->kernel_names, o->nkernels);
             o->kernel_names = NULL;
             o->nkernels = 0;
             rc = ln_parse_name_list(opt, v, &o->kernel_names, &o->nkernels, err, sizeof err);
             break;
-        case 1:
+        case OPT_DISTS:
             ln_free_list(o->dist_names, o->ndists);
             o->dist_names = NULL;
             o->ndists = 0;
             rc = ln_parse_name_list(opt, v, &o->dist_names, &o->ndists, err, sizeof err);
             break;
-        case 2:
+        case OPT_DIMS:
             free(o->dims);
             o->dims = NULL;
             o->ndims = 0;
             rc = ln_parse_u64_list(opt, v, 1, (uint64_t)1 << 30, &o->dims, &o->ndims, err,
                                    sizeof err);
             break;
-        case 3:
+        case OPT_ROWS:
             rc = ln_parse_u64(opt, v, 1, (uint64_t)1 << 31, &o->rows, err, sizeof err);
             break;
-        case 4:
+        case OPT_EPS:
             rc = ln_parse_float(opt, v, &o->eps, err, sizeof err);
             if (rc == 0 && !(o->eps >= 0)) {
                 snprintf(err, sizeof err, "--eps: '%s' is negative", v);
                 rc = -1;
             }
             break;
-        case 5:
+        case OPT_NO_AFFINE:
             o->affine = 0;
             break;
-        case 6:
+        case OPT_NO_BIAS:
             o->bias = 0;
             break;
-        case 7:
+        case OPT_SEED:
             rc = ln_parse_u64(opt, v, 0, UINT64_MAX, &o->seed, err, sizeof err);
             break;
-        case 8:
+        case OPT_INPUT:
             o->input_path = v;
             break;
-        case 9:
+        case OPT_GAMMA:
             o->gamma_path = v;
             break;
-        case 10:
+        case OPT_BETA:
             o->beta_path = v;
             break;
-        case 11:
+        case OPT_JSON:
             o->json_path = v;
             break;
-        case 12:
+        case OPT_DUMP:
             o->dump_path = v;
             break;
-        case 13:
+        case OPT_FORCE:
             o->force = 1;
             break;
-        case 14:
+        case OPT_THREADS:
             rc = ln_parse_u64(opt, v, 1, 1024, &o->threads, err, sizeof err);
             break;
-        case 15:
+        case OPT_QUIET:
             o->quiet = 1;
             break;
         }
