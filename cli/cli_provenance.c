@@ -24,8 +24,3 @@ void cli_prov_write_json(ln_json *j)
     size_t n = cli_isas(isas, LN_ISA_COUNT);
     ln_prov_write_context(j, isas, n);
 }
-
-void ln_prov_write_json(ln_json *j)
-{
-    cli_prov_write_json(j);
-}

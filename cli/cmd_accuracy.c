@@ -3,12 +3,13 @@
  * correctly rounded MPFR ground truth.
  *
  * Data flows one way: generate (or load) inputs -> ground truth -> run each
- * kernel -> measure -> print the table, write JSON / .npy dumps.
+ * kernel -> measure (reference/accuracy.c, the engine the tests use too) ->
+ * print the table, write JSON / .npy dumps.
  */
 #define _POSIX_C_SOURCE 200809L
+#include "accuracy.h"
 #include "args.h"
 #include "commands.h"
-#include "ground_truth.h"
 #include "inputs.h"
 #include "json.h"
 #include "lnbench_kernel.h"
@@ -18,6 +19,7 @@
 #include "ulp_error.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <signal.h>
 #include <stdint.h>
@@ -53,6 +55,7 @@ static const char accuracy_help[] =
     "  --threads T      threads for the ground truth (default: all online CPUs)\n"
     "  --quiet          no progress on stderr\n"
     "  -h, --help       this text\n"
+    "Values go as --opt V or --opt=V; -- ends the options.\n"
     "\n"
     "Columns: max ulp (and where), mean ulp and p99 over elements with a finite\n"
     "error, %% correctly rounded (error <= 0.5 ulp), %% faithful (<= 1 ulp),\n"
@@ -95,6 +98,14 @@ typedef struct acc_run {
     size_t shapes_done, shapes_total;
     struct timespec t0, last_progress;
 } acc_run;
+
+/* The shape every run measures on: the options' eps, seed, affine, bias. */
+static ln_acc_shape base_shape(const acc_opts *o)
+{
+    ln_acc_shape s = {.dtype = LN_DTYPE_F32, .rows = (size_t)o->rows, .seed = o->seed,
+                      .eps = o->eps, .affine = o->affine, .bias = o->bias};
+    return s;
+}
 
 static void die_usage(const char *msg)
 {
@@ -185,48 +196,75 @@ static int dump_npy(acc_run *r, const char *name, const float *data, size_t rows
     return rc;
 }
 
-/* Measure every selected kernel on one shape of inputs.  Returns 0, 1 on a
- * kernel or reference failure. */
-static int measure_shape(acc_run *r, const char *dist, const float *x, size_t rows, size_t dim,
-                         const float *gamma, const float *beta)
+/* Where the hook of one shape's kernels writes: the run, and the shape. */
+typedef struct shape_ctx {
+    acc_run *r;
+    const char *dist;
+    size_t rows, dim;
+    const char *prefix; /* of the dump's file names */
+} shape_ctx;
+
+/* After each kernel: print and keep its record, dump its output.  A kernel
+ * that failed is reported and the others go on; a failed dump stops. */
+static int on_kernel(void *ctx, const ln_kernel *k, const float *y, const ln_error_stats *st,
+                     const char *why)
+{
+    shape_ctx *s = ctx;
+    acc_run *r = s->r;
+    if (!y) {
+        fprintf(stderr, "lnbench accuracy: kernel %s failed on %s dim %zu: %s\n", k->name,
+                s->dist, s->dim, why);
+        return 0;
+    }
+    acc_record rec = {.kernel = k->name, .dim = s->dim, .rows = s->rows, .st = *st};
+    snprintf(rec.dist, sizeof rec.dist, "%s", s->dist);
+    if (add_record(r, &rec) != 0) {
+        fprintf(stderr, "lnbench accuracy: out of memory measuring %s\n", k->name);
+        return -1;
+    }
+    print_record(&rec);
+    if (r->dump) {
+        char name[192];
+        snprintf(name, sizeof name, "%s-%s.npy", s->prefix, k->name);
+        if (dump_npy(r, name, y, s->rows, s->dim, 2) != 0)
+            return -1;
+        ln_json_kv_string(&r->mj, k->name, name);
+    }
+    return 0;
+}
+
+/* Measure every selected kernel on one shape.  Returns 0, 1 on a kernel or
+ * reference failure. */
+static int measure_shape(acc_run *r, const char *dist, const ln_acc_shape *shape)
 {
     const acc_opts *o = r->o;
-    size_t n = rows * dim;
-    float *truth = malloc(n * sizeof *truth);
-    double *hi = malloc(n * sizeof *hi), *lo = malloc(n * sizeof *lo);
-    float *y = malloc(n * sizeof *y);
+    size_t rows = shape->rows, dim = shape->dim;
+    ln_acc_case c;
     int rc = 0;
     char what[128], err[256];
-    if (!truth || !hi || !lo || !y) {
-        fprintf(stderr, "lnbench accuracy: out of memory for %zu x %zu\n", rows, dim);
-        rc = 1;
-        goto out;
-    }
+
     snprintf(what, sizeof what, "%s dim %zu (ground truth)", dist, dim);
     progress(r, what);
-    if (ln_ground_truth(x, rows, dim, dim, gamma, beta, o->eps, truth, hi, lo, dim,
-                        (unsigned)o->threads, err, sizeof err) != 0) {
-        fprintf(stderr, "lnbench accuracy: ground truth failed on %s dim %zu: %s\n", dist, dim,
-                err);
-        rc = 1;
-        goto out;
+    if (ln_acc_case_make(&c, shape, (unsigned)o->threads, err, sizeof err) != 0) {
+        fprintf(stderr, "lnbench accuracy: %s dim %zu: %s\n", dist, dim, err);
+        return 1;
     }
     char prefix[128];
     snprintf(prefix, sizeof prefix, "%s-%zu", dist, dim);
     if (r->dump) {
         char name[192];
         snprintf(name, sizeof name, "%s-x.npy", prefix);
-        rc |= dump_npy(r, name, x, rows, dim, 2) ? 1 : 0;
-        if (gamma) {
+        rc |= dump_npy(r, name, c.x, rows, dim, 2) ? 1 : 0;
+        if (c.gamma) {
             snprintf(name, sizeof name, "%s-gamma.npy", prefix);
-            rc |= dump_npy(r, name, gamma, 1, dim, 1) ? 1 : 0;
+            rc |= dump_npy(r, name, c.gamma, 1, dim, 1) ? 1 : 0;
         }
-        if (beta) {
+        if (c.beta) {
             snprintf(name, sizeof name, "%s-beta.npy", prefix);
-            rc |= dump_npy(r, name, beta, 1, dim, 1) ? 1 : 0;
+            rc |= dump_npy(r, name, c.beta, 1, dim, 1) ? 1 : 0;
         }
         snprintf(name, sizeof name, "%s-truth.npy", prefix);
-        rc |= dump_npy(r, name, truth, rows, dim, 2) ? 1 : 0;
+        rc |= dump_npy(r, name, c.truth, rows, dim, 2) ? 1 : 0;
         if (rc)
             goto out;
         ln_json_begin_object(&r->mj);
@@ -236,62 +274,31 @@ static int measure_shape(acc_run *r, const char *dist, const float *x, size_t ro
         snprintf(name, sizeof name, "%s-x.npy", prefix);
         ln_json_kv_string(&r->mj, "x", name);
         snprintf(name, sizeof name, "%s-gamma.npy", prefix);
-        ln_json_kv_string(&r->mj, "gamma", gamma ? name : NULL);
+        ln_json_kv_string(&r->mj, "gamma", c.gamma ? name : NULL);
         snprintf(name, sizeof name, "%s-beta.npy", prefix);
-        ln_json_kv_string(&r->mj, "beta", beta ? name : NULL);
+        ln_json_kv_string(&r->mj, "beta", c.beta ? name : NULL);
         snprintf(name, sizeof name, "%s-truth.npy", prefix);
         ln_json_kv_string(&r->mj, "truth", name);
         ln_json_key(&r->mj, "outputs");
         ln_json_begin_object(&r->mj);
     }
-    for (size_t k = 0; k < r->nkernels; k++) {
-        const ln_kernel *kern = r->kernels[k];
-        snprintf(what, sizeof what, "%s dim %zu (%s)", dist, dim, kern->name);
-        progress(r, what);
-        /* NaN-fill so a kernel that skips an element cannot pass as correct. */
-        for (size_t i = 0; i < n; i++)
-            y[i] = NAN;
-        ln_desc d = {.op = LN_OP_LAYERNORM, .dtype = LN_DTYPE_F32, .rows = rows, .dim = dim,
-                     .x_stride = dim, .y_stride = dim, .eps = o->eps,
-                     .tensors = (gamma ? LN_TENSOR_GAMMA : 0u) | (beta ? LN_TENSOR_BETA : 0u),
-                     .store = LN_STORE_AUTO};
-        ln_tensors t = {.x = x, .y = y, .gamma = gamma, .beta = beta};
-        const char *why = NULL;
-        if (ln_kernel_run(kern, &d, &t, &why) != 0) {
-            fprintf(stderr, "lnbench accuracy: kernel %s failed on %s dim %zu: %s\n",
-                    kern->name, dist, dim, why ? why : "unknown");
-            rc = 1;
-            continue;
-        }
-        acc_record rec = {.kernel = kern->name, .dim = dim, .rows = rows};
-        snprintf(rec.dist, sizeof rec.dist, "%s", dist);
-        if (ln_error_measure(y, dim, hi, lo, dim, rows, dim, &rec.st) != 0 ||
-            add_record(r, &rec) != 0) {
-            fprintf(stderr, "lnbench accuracy: out of memory measuring %s\n", kern->name);
-            rc = 1;
-            goto out;
-        }
-        print_record(&rec);
-        if (r->dump) {
-            char name[192];
-            snprintf(name, sizeof name, "%s-%s.npy", prefix, kern->name);
-            if (dump_npy(r, name, y, rows, dim, 2) != 0) {
-                rc = 1;
-                goto out;
-            }
-            ln_json_kv_string(&r->mj, kern->name, name);
-        }
-    }
+    snprintf(what, sizeof what, "%s dim %zu (kernels)", dist, dim);
+    progress(r, what);
+    shape_ctx sc = {.r = r, .dist = dist, .rows = rows, .dim = dim, .prefix = prefix};
+    int m = ln_acc_measure_kernels(&c, r->kernels, r->nkernels, on_kernel, &sc, err, sizeof err);
+    if (m == -1)
+        fprintf(stderr, "lnbench accuracy: %s dim %zu: %s\n", dist, dim, err);
+    if (m != 0)
+        rc = 1;
+    if (m < 0)
+        goto out;
     if (r->dump) {
         ln_json_end_object(&r->mj);
         ln_json_end_object(&r->mj);
     }
     fflush(stdout);
 out:
-    free(truth);
-    free(hi);
-    free(lo);
-    free(y);
+    ln_acc_case_free(&c);
     return rc;
 }
 
@@ -304,7 +311,7 @@ static void write_results_json(const acc_run *r, FILE *f)
     ln_json_kv_int(&j, "lnbench_accuracy", 1);
     ln_json_key(&j, "context");
     ln_json_begin_object(&j);
-    ln_prov_write_json(&j);
+    cli_prov_write_json(&j);
     ln_json_end_object(&j);
     ln_json_key(&j, "parameters");
     ln_json_begin_object(&j);
@@ -348,6 +355,7 @@ static void write_results_json(const acc_run *r, FILE *f)
         ln_json_kv_number(&j, "frac_cr", rec->st.frac_cr);
         ln_json_kv_number(&j, "frac_faithful", rec->st.frac_faithful);
         ln_json_kv_number(&j, "normwise", rec->st.normwise);
+        ln_json_kv_number(&j, "normwise_mean", rec->st.normwise_mean);
         ln_json_kv_int(&j, "nonfinite", (long long)rec->st.nonfinite);
         ln_json_end_object(&j);
     }
@@ -375,96 +383,174 @@ static void on_signal(int sig)
     raise(sig);
 }
 
+/* The options, for getopt_long: values as "--opt V" or "--opt=V". */
+enum {
+    OPT_KERNELS = 256, OPT_DISTS, OPT_DIMS, OPT_ROWS, OPT_EPS, OPT_NO_AFFINE, OPT_NO_BIAS,
+    OPT_SEED, OPT_INPUT, OPT_GAMMA, OPT_BETA, OPT_JSON, OPT_DUMP, OPT_FORCE, OPT_THREADS,
+    OPT_QUIET
+};
+static const struct option long_opts[] = {
+    {"kernels", required_argument, NULL, OPT_KERNELS},
+    {"dists", required_argument, NULL, OPT_DISTS},
+    {"dims", required_argument, NULL, OPT_DIMS},
+    {"rows", required_argument, NULL, OPT_ROWS},
+    {"eps", required_argument, NULL, OPT_EPS},
+    {"no-affine", no_argument, NULL, OPT_NO_AFFINE},
+    {"no-bias", no_argument, NULL, OPT_NO_BIAS},
+    {"seed", required_argument, NULL, OPT_SEED},
+    {"input", required_argument, NULL, OPT_INPUT},
+    {"gamma", required_argument, NULL, OPT_GAMMA},
+    {"beta", required_argument, NULL, OPT_BETA},
+    {"json", required_argument, NULL, OPT_JSON},
+    {"dump", required_argument, NULL, OPT_DUMP},
+    {"force", no_argument, NULL, OPT_FORCE},
+    {"threads", required_argument, NULL, OPT_THREADS},
+    {"quiet", no_argument, NULL, OPT_QUIET},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+/* "--name" of the option whose val is id, for messages ("--dims: ..."). */
+static const char *option_name(int id, char *buf, size_t len)
+{
+    const struct option *p = long_opts;
+    while (p->name && p->val != id)
+        p++;
+    snprintf(buf, len, "--%s", p->name ? p->name : "?");
+    return buf;
+}
+
+static void print_help(void)
+{
+    char dists[2048] = "";
+    for (size_t d = 0; d < ln_dist_count; d++) {
+        size_t len = strlen(dists);
+        snprintf(dists + len, sizeof dists - len, "                     %-10s %s\n",
+                 ln_dists[d].name, ln_dists[d].description);
+    }
+    printf(accuracy_help, dists);
+}
+
+/* The message for getopt_long's '?' or ':' on argument `arg` (the argv
+ * element it stopped at). */
+static void option_error(int c, const char *arg)
+{
+    char err[256];
+    char name[32];
+    if (c == ':')
+        snprintf(err, sizeof err, "%s needs a value", option_name(optopt, name, sizeof name));
+    else if (optopt >= OPT_KERNELS || optopt == 'h')
+        snprintf(err, sizeof err, "'%.64s' takes no value", arg);
+    else if (optopt)
+        snprintf(err, sizeof err, "unknown option '-%c' (try --help)", optopt);
+    else {
+        /* getopt_long takes unambiguous prefixes ("--dim"); say when a
+         * prefix was the trouble. */
+        size_t len = strcspn(arg, "="), matches = 0;
+        for (const struct option *p = long_opts; arg[0] == '-' && arg[1] == '-' && p->name; p++)
+            matches += len > 2 && strncmp(p->name, arg + 2, len - 2) == 0;
+        snprintf(err, sizeof err, "%s option '%.64s' (try --help)",
+                 matches > 1 ? "ambiguous" : "unknown", arg);
+    }
+    die_usage(err);
+}
+
 /* Parse argv into o.  Returns 0, 1 for --help (done), -1 on error (printed). */
 static int parse_args(int argc, char **argv, acc_opts *o)
 {
     char err[256];
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            char dists[2048] = "";
-            for (size_t d = 0; d < ln_dist_count; d++) {
-                size_t len = strlen(dists);
-                snprintf(dists + len, sizeof dists - len, "                     %-10s %s\n",
-                         ln_dists[d].name, ln_dists[d].description);
-            }
-            printf(accuracy_help, dists);
+    int c;
+    /* "+": stop at the first non-option (no reordering of argv); ":": report
+     * a missing value as ':' rather than print getopt's own message. */
+    opterr = 0;
+    optind = 0; /* glibc: start afresh */
+    while ((c = getopt_long(argc, argv, "+:h", long_opts, NULL)) != -1) {
+        const char *v = optarg;
+        int rc = 0;
+        if (c == '?' || c == ':') {
+            option_error(c, argv[optind - 1]);
+            return -1;
+        }
+        if (c == 'h') {
+            print_help();
             return 1;
         }
-        int is_flag = !strcmp(a, "--no-affine") || !strcmp(a, "--no-bias") ||
-                      !strcmp(a, "--force") || !strcmp(a, "--quiet");
-        if (is_flag) {
-            if (!strcmp(a, "--no-affine"))
-                o->affine = 0;
-            else if (!strcmp(a, "--no-bias"))
-                o->bias = 0;
-            else if (!strcmp(a, "--force"))
-                o->force = 1;
-            else
-                o->quiet = 1;
-            continue;
-        }
-        static const char *const valued[] = {"--kernels", "--dists", "--dims", "--rows",
-                                             "--eps", "--seed", "--json", "--dump",
-                                             "--input", "--gamma", "--beta", "--threads"};
-        int known = 0;
-        for (size_t v = 0; v < sizeof valued / sizeof valued[0]; v++)
-            known |= !strcmp(a, valued[v]);
-        if (!known) {
-            snprintf(err, sizeof err, "unknown option '%s' (try --help)", a);
-            die_usage(err);
-            return -1;
-        }
-        if (i + 1 >= argc) {
-            snprintf(err, sizeof err, "%s needs a value", a);
-            die_usage(err);
-            return -1;
-        }
-        const char *v = argv[++i];
-        int rc = 0;
-        if (!strcmp(a, "--kernels")) {
+        char opt[32];
+        option_name(c, opt, sizeof opt);
+        switch (c) {
+        case OPT_KERNELS:
             ln_free_list(o->kernel_names, o->nkernels);
             o->kernel_names = NULL;
             o->nkernels = 0;
-            rc = ln_parse_name_list(a, v, &o->kernel_names, &o->nkernels, err, sizeof err);
-        } else if (!strcmp(a, "--dists")) {
+            rc = ln_parse_name_list(opt, v, &o->kernel_names, &o->nkernels, err, sizeof err);
+            break;
+        case OPT_DISTS:
             ln_free_list(o->dist_names, o->ndists);
             o->dist_names = NULL;
             o->ndists = 0;
-            rc = ln_parse_name_list(a, v, &o->dist_names, &o->ndists, err, sizeof err);
-        } else if (!strcmp(a, "--dims")) {
+            rc = ln_parse_name_list(opt, v, &o->dist_names, &o->ndists, err, sizeof err);
+            break;
+        case OPT_DIMS:
             free(o->dims);
             o->dims = NULL;
             o->ndims = 0;
-            rc = ln_parse_u64_list(a, v, 1, (uint64_t)1 << 30, &o->dims, &o->ndims, err,
+            rc = ln_parse_u64_list(opt, v, 1, (uint64_t)1 << 30, &o->dims, &o->ndims, err,
                                    sizeof err);
-        } else if (!strcmp(a, "--rows")) {
-            rc = ln_parse_u64(a, v, 1, (uint64_t)1 << 31, &o->rows, err, sizeof err);
-        } else if (!strcmp(a, "--seed")) {
-            rc = ln_parse_u64(a, v, 0, UINT64_MAX, &o->seed, err, sizeof err);
-        } else if (!strcmp(a, "--threads")) {
-            rc = ln_parse_u64(a, v, 1, 1024, &o->threads, err, sizeof err);
-        } else if (!strcmp(a, "--eps")) {
-            rc = ln_parse_float(a, v, &o->eps, err, sizeof err);
+            break;
+        case OPT_ROWS:
+            rc = ln_parse_u64(opt, v, 1, (uint64_t)1 << 31, &o->rows, err, sizeof err);
+            break;
+        case OPT_EPS:
+            rc = ln_parse_float(opt, v, &o->eps, err, sizeof err);
             if (rc == 0 && !(o->eps >= 0)) {
                 snprintf(err, sizeof err, "--eps: '%s' is negative", v);
                 rc = -1;
             }
-        } else if (!strcmp(a, "--json")) {
-            o->json_path = v;
-        } else if (!strcmp(a, "--dump")) {
-            o->dump_path = v;
-        } else if (!strcmp(a, "--input")) {
+            break;
+        case OPT_NO_AFFINE:
+            o->affine = 0;
+            break;
+        case OPT_NO_BIAS:
+            o->bias = 0;
+            break;
+        case OPT_SEED:
+            rc = ln_parse_u64(opt, v, 0, UINT64_MAX, &o->seed, err, sizeof err);
+            break;
+        case OPT_INPUT:
             o->input_path = v;
-        } else if (!strcmp(a, "--gamma")) {
+            break;
+        case OPT_GAMMA:
             o->gamma_path = v;
-        } else if (!strcmp(a, "--beta")) {
+            break;
+        case OPT_BETA:
             o->beta_path = v;
+            break;
+        case OPT_JSON:
+            o->json_path = v;
+            break;
+        case OPT_DUMP:
+            o->dump_path = v;
+            break;
+        case OPT_FORCE:
+            o->force = 1;
+            break;
+        case OPT_THREADS:
+            rc = ln_parse_u64(opt, v, 1, 1024, &o->threads, err, sizeof err);
+            break;
+        case OPT_QUIET:
+            o->quiet = 1;
+            break;
         }
         if (rc != 0) {
             die_usage(err);
             return -1;
         }
+    }
+    if (optind < argc) {
+        snprintf(err, sizeof err, "unexpected argument '%.64s' (options only; try --help)",
+                 argv[optind]);
+        die_usage(err);
+        return -1;
     }
     if ((o->gamma_path || o->beta_path) && !o->input_path) {
         die_usage("--gamma and --beta need --input");
@@ -488,7 +574,13 @@ static int resolve_names(acc_opts *o, acc_run *r)
     r->kernels = calloc(ln_kernel_count, sizeof *r->kernels);
     if (!r->kernels)
         return -1;
-    if (ln_kernel_select(o->kernel_names, o->nkernels, NULL, r->kernels, &r->nkernels, err,
+    /* By capability: binary32 LayerNorm with the tensors the options ask
+     * for.  (A kernel that refuses one particular shape says so when that
+     * shape is run.) */
+    ln_acc_shape any = base_shape(o);
+    any.dim = 1;
+    ln_desc desc = ln_acc_shape_desc(&any);
+    if (ln_kernel_select(o->kernel_names, o->nkernels, &desc, r->kernels, &r->nkernels, err,
                          sizeof err) != 0) {
         die_usage(err);
         return -1;
@@ -497,7 +589,7 @@ static int resolve_names(acc_opts *o, acc_run *r)
         for (size_t i = 0; i < ln_kernel_count; i++) {
             const ln_kernel *k = ln_kernels[i];
             const char *why = ln_kernel_unavailable(k);
-            if (why)
+            if (why || ln_kernel_supports(k, &desc, &why) != 0)
                 fprintf(stderr, "lnbench accuracy: skipping %s: %s\n", k->name, why);
         }
     if (o->dist_names) {
@@ -528,10 +620,11 @@ static int resolve_names(acc_opts *o, acc_run *r)
 }
 
 /* Refuse shapes that cannot fit: x, truth (float + double-double), one
- * kernel output and the error copy for the percentile, ~40 bytes/element. */
+ * kernel output, the kernel's device copies of x and y (host memory for CPU
+ * kernels) and the error copy for the percentile, ~48 bytes/element. */
 static int check_memory(size_t rows, size_t dim)
 {
-    const uint64_t per_elem = 40;
+    const uint64_t per_elem = 48;
     uint64_t mem = ln_physical_memory();
     if ((uint64_t)rows > UINT64_MAX / per_elem / dim ||
         (mem && (uint64_t)rows * dim * per_elem > mem)) {
@@ -584,20 +677,17 @@ static int run_input(acc_run *r)
         goto out;
     if (o->beta_path && !(beta = load_vector("--beta", o->beta_path, dim)))
         goto out;
-    if ((o->affine && !gamma) || (o->bias && !beta)) {
-        float *g = o->affine && !gamma ? malloc(dim * sizeof *g) : NULL;
-        float *b = o->bias && !beta ? malloc(dim * sizeof *b) : NULL;
-        ln_generate_affine(o->seed, dim, g, b);
-        if (g)
-            gamma = g;
-        if (b)
-            beta = b;
-    }
     const char *base = strrchr(o->input_path, '/');
     char dist[64];
     snprintf(dist, sizeof dist, "input:%s", base ? base + 1 : o->input_path);
     r->shapes_total = 1;
-    rc = measure_shape(r, dist, x, rows, dim, gamma, beta);
+    ln_acc_shape shape = base_shape(o);
+    shape.x = x;
+    shape.rows = rows;
+    shape.dim = dim;
+    shape.gamma = gamma; /* NULL: generated from the seed */
+    shape.beta = beta;
+    rc = measure_shape(r, dist, &shape);
 out:
     free(x);
     free(gamma);
@@ -613,23 +703,10 @@ static int run_generated(acc_run *r)
     for (size_t d = 0; d < o->ndists; d++) {
         const ln_dist *dist = ln_dist_find(o->dist_names[d]);
         for (size_t i = 0; i < o->ndims; i++) {
-            size_t dim = (size_t)o->dims[i], rows = (size_t)o->rows;
-            float *x = malloc(rows * dim * sizeof *x);
-            float *gamma = o->affine ? malloc(dim * sizeof *gamma) : NULL;
-            float *beta = o->bias ? malloc(dim * sizeof *beta) : NULL;
-            if (!x || (o->affine && !gamma) || (o->bias && !beta)) {
-                fprintf(stderr, "lnbench accuracy: out of memory for %zu x %zu\n", rows, dim);
-                free(x);
-                free(gamma);
-                free(beta);
-                return 1;
-            }
-            ln_generate(dist, o->seed, rows, dim, x, dim);
-            ln_generate_affine(o->seed, dim, gamma, beta);
-            rc |= measure_shape(r, dist->name, x, rows, dim, gamma, beta);
-            free(x);
-            free(gamma);
-            free(beta);
+            ln_acc_shape shape = base_shape(o);
+            shape.dist = dist;
+            shape.dim = (size_t)o->dims[i];
+            rc |= measure_shape(r, dist->name, &shape);
             r->shapes_done++;
             if (rc && r->dump)
                 return rc; /* a broken dump is not worth finishing */

@@ -22,7 +22,5 @@ int cmd_speed(int argc, char **argv);
 size_t cli_isas(const char *out[], size_t max);
 /* Provenance members of a result file's context, ISAs included. */
 void cli_prov_write_json(ln_json *j);
-/* The accuracy command's name for cli_prov_write_json, until it calls that. */
-void ln_prov_write_json(ln_json *j);
 
 #endif

@@ -119,7 +119,8 @@ int ln_error_measure(const float *r, size_t r_stride,
                      size_t rows, size_t dim, ln_error_stats *out)
 {
     size_t n = rows * dim, nfin = 0, ncr = 0, nfaith = 0, i, j;
-    double *errs = NULL, sum = 0.0, maxdiff = 0.0, maxt = 0.0;
+    size_t nnorm = 0;
+    double *errs = NULL, sum = 0.0, maxdiff = 0.0, maxt = 0.0, sumdiff = 0.0;
     int all_r_zero = 1;
 
     memset(out, 0, sizeof *out);
@@ -164,6 +165,8 @@ int ln_error_measure(const float *r, size_t r_stride,
                     maxt = fabs(t);
                 if (dd > maxdiff)
                     maxdiff = dd;
+                sumdiff += dd;
+                nnorm++;
                 if (rv != 0.0f)
                     all_r_zero = 0;
             }
@@ -184,12 +187,16 @@ int ln_error_measure(const float *r, size_t r_stride,
     }
     out->frac_cr = (double)ncr / (double)n;
     out->frac_faithful = (double)nfaith / (double)n;
-    if (out->nonfinite > 0)
+    if (out->nonfinite > 0) {
         out->normwise = INFINITY;
-    else if (maxt == 0.0)
+        out->normwise_mean = INFINITY;
+    } else if (maxt == 0.0) {
         out->normwise = all_r_zero ? 0.0 : INFINITY;
-    else
+        out->normwise_mean = out->normwise;
+    } else {
         out->normwise = maxdiff / maxt / 0x1p-24;
+        out->normwise_mean = nnorm ? sumdiff / (double)nnorm / maxt / 0x1p-24 : 0.0;
+    }
     free(errs);
     return 0;
 }

@@ -32,6 +32,11 @@ typedef struct ln_error_stats {
     double frac_cr;        /* fraction with error <= 0.5 */
     double frac_faithful;  /* fraction with error <= 1 */
     double normwise;       /* max|r - t| / max|t|, in units of 2^-24 */
+    /* mean|r - t| / max|t|, in units of 2^-24: the typical error on the
+     * scale of the outputs.  Unlike mean_ulp it stays finite where t
+     * cancels to (nearly) 0, e.g. x_i equal to the row's mean without beta:
+     * there ulp(t) is 2^-149 and one element can dominate mean_ulp. */
+    double normwise_mean;
     size_t nonfinite;      /* NaN/Inf where t is finite */
 } ln_error_stats;
 

@@ -1,3 +1,15 @@
-# Every kernel's documented accuracy bounds, against the MPFR ground truth.
+# Every kernel against the accuracy contract of this architecture:
+# tests/bounds/<arch>.txt, written by scripts/regen-bounds (see README).
+if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$")
+  set(_lnbench_bounds_arch x86_64)
+elseif(CMAKE_SYSTEM_PROCESSOR MATCHES "^(aarch64|arm64|ARM64)$")
+  set(_lnbench_bounds_arch aarch64)
+else()
+  string(TOLOWER "${CMAKE_SYSTEM_PROCESSOR}" _lnbench_bounds_arch)
+endif()
 lnbench_c_test(test_kernel_accuracy test_kernel_accuracy.c
                lnbench_reference lnbench_common lnbench_kernels)
+target_compile_definitions(test_kernel_accuracy PRIVATE
+  LNBENCH_BOUNDS_FILE="${PROJECT_SOURCE_DIR}/tests/bounds/${_lnbench_bounds_arch}.txt"
+  LNBENCH_REGISTRY_SOURCE="${PROJECT_SOURCE_DIR}/kernels/registry.c")
+set_tests_properties(test_kernel_accuracy PROPERTIES TIMEOUT 900)

@@ -1,5 +1,5 @@
 # Tests of the Python tools in scripts/ (compare, summary, report,
-# promote-baseline, icount).  They run under Debian's own interpreter, the one
+# promote-baseline, icount, regen-bounds).  They run under Debian's own interpreter, the one
 # that sees python3-numpy / python3-matplotlib / python3-yaml (the `python3`
 # on PATH may be another one).  Each test builds its synthetic result files at
 # run time in a temporary directory.  Exit 77 = skipped (a package is missing).
@@ -10,7 +10,8 @@ if(NOT LNBENCH_SYSTEM_PYTHON)
 endif()
 
 set(_lnbench_script_tests
-    units gate_slowdown gate_noise gate_weak gate_accuracy bad_input mismatch summary report promote workflow)
+    units gate_slowdown gate_noise gate_weak gate_accuracy bad_input mismatch summary report promote workflow
+    regen_bounds)
 foreach(_t IN LISTS _lnbench_script_tests)
   add_test(NAME scripts_${_t}
            COMMAND ${LNBENCH_SYSTEM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/scripts/test_scripts.py ${_t})

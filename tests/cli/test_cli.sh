@@ -31,6 +31,14 @@ quick=(accuracy --quiet --rows 2 --dims 7)
 
 expect_error "unknown command" "unknown command" frobnicate
 expect_error "unknown option" "unknown option" accuracy --frob
+expect_error "unknown option with a value" "unknown option '--frob=1'" accuracy --frob=1
+expect_error "unknown short option" "unknown option '-x'" accuracy -x
+expect_error "ambiguous prefix" "ambiguous option '--no'" accuracy --no
+expect_error "flag given a value" "takes no value" accuracy --quiet=yes
+expect_error "bad value after =" "--dims" accuracy --dims=0
+expect_error "empty value after =" "--dims" accuracy --dims=
+expect_error "argument after --" "unexpected argument '--dims'" "${quick[@]}" -- --dims 7
+expect_error "stray argument" "unexpected argument 'extra'" "${quick[@]}" extra
 expect_error "unknown kernel" "unknown kernel 'nope'" "${quick[@]}" --kernels naive_two_pass,nope
 expect_error "unknown dist" "unknown distribution 'gauss'" "${quick[@]}" --dists gauss
 expect_error "dim 0" "--dims" "${quick[@]}" --dims 0
@@ -199,6 +207,13 @@ for k in gen:
     for f in ("max_ulp", "mean_ulp", "nonfinite", "max_row", "max_col"):
         assert gen[k][f] == inp[k][f], (k, f, gen[k][f], inp[k][f])
 PYEOF
+
+# getopt_long forms: --opt=V is --opt V, -- ends the options: same table.
+"${LNBENCH[@]}" accuracy --quiet --rows 2 --dims 7 --kernels two_pass_f64 --dists normal >"$tmp/sp" 2>&1 \
+  || fail "--opt V run: $(cat "$tmp/sp")"
+"${LNBENCH[@]}" accuracy --quiet --rows=2 --dims=7 --kernels=two_pass_f64 --dists=normal -- >"$tmp/eq" 2>&1 \
+  || fail "--opt=V run: $(cat "$tmp/eq")"
+[ "$(wc -l <"$tmp/eq")" -eq 2 ] && cmp -s "$tmp/sp" "$tmp/eq" && ok || fail "--opt=V and -- differ from --opt V: $(cat "$tmp/eq")"
 
 # --help for every subcommand.
 for c in list accuracy; do

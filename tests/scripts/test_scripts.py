@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Tests of scripts/ (compare, summary, report, promote-baseline, icount).
+"""Tests of scripts/ (compare, summary, report, promote-baseline, icount,
+regen-bounds).
 
   test_scripts.py NAME      run one test (ctest runs each as its own test)
   test_scripts.py all       run every test
@@ -559,6 +560,94 @@ def test_report(tmp):
     check(not [n for n in os.listdir(tmp) if n.startswith(".report-")], "temporary left")
     p = run("report", *files, "-o", out, "--force")
     check(p.returncode == 0, "--force did not replace the report")
+
+
+# ---------------------------------------------------------- regen-bounds
+
+def acc_result(path, seed, affine, bias, results, unavailable=()):
+    """A minimal lnbench accuracy result file (the fields regen-bounds reads)."""
+    doc = {
+        "lnbench_accuracy": 1,
+        "context": {"git_commit": "abc", "compiler": "GNU 12", "build_type": "Release",
+                    "cpu_model": "test cpu"},
+        "parameters": {"rows": 2, "eps": 9.999999747378752e-06, "seed": seed,
+                       "affine": affine, "bias": bias, "dims": [3, 5],
+                       "dists": ["normal", "constant"], "kernels": ["k_a", "k_b"],
+                       "input": None},
+        "results": [{"kernel": k, "dist": d, "dim": dim, "rows": 2, "count": 2 * dim,
+                     "max_ulp": 1.0, "max_row": 0, "max_col": 0, "mean_ulp": 0.3,
+                     "p99_ulp": 0.9, "frac_cr": 0.9, "frac_faithful": 1.0,
+                     "normwise": nw, "normwise_mean": nm, "nonfinite": nf}
+                    for (k, d, dim, nw, nm, nf) in results],
+        "unavailable": [{"kernel": k, "reason": "masked"} for k in unavailable],
+    }
+    with open(path, "w") as f:
+        json.dump(doc, f)
+    return path
+
+
+def test_regen_bounds(tmp):
+    """regen-bounds --from-json: bounds are measured x 1.25 + 0.01 rounded up,
+    `none` lines and unavailable kernels' entries are kept, stale ones go;
+    an unbounded measurement or bad arguments write nothing."""
+    good = [("k_a", "normal", 3, 0.8, 0.2, 0), ("k_a", "normal", 5, 1.0, 0.1, 0),
+            ("k_a", "constant", 3, 0.0, 0.0, 0), ("k_a", "constant", 5, 0.0, 0.0, 0),
+            ("k_b", "normal", 3, 2000.0, 3.0, 0), ("k_b", "normal", 5, 10.0, 1.0, 0),
+            ("k_b", "constant", 3, None, None, 7), ("k_b", "constant", 5, 1.0, 1.0, 0)]
+    a = acc_result(os.path.join(tmp, "a.json"), 1, True, True, good, ["k_c"])
+    b = acc_result(os.path.join(tmp, "b.json"), 1, False, False,
+                   [r[:3] + (r[3] and r[3] * 1.5, r[4], r[5]) for r in good], ["k_c"])
+    out = os.path.join(tmp, "t.txt")
+    with open(out, "w") as f:
+        f.write("k_b f32 constant none NaN rows by design  # old comment\n"
+                "k_c f32 normal 3.5 0.5\n"
+                "gone f32 normal 1 1\n")
+    p = run("regen-bounds", "--from-json", a, b, "--arch", "testarch", "--out", out)
+    check(p.returncode == 0, f"regen-bounds failed:\n{p.stderr}")
+    text = open(out).read()
+    lines = [ln.split("#")[0].split() for ln in text.splitlines()]
+    lines = [ln for ln in lines if ln]
+    check(["config", "rows=2", "dims=3,5", "seeds=1", "variants=affine+bias,plain",
+           "eps=1e-05"] in lines, f"config line wrong:\n{text}")
+    entries = {tuple(ln[:3]): ln[3:] for ln in lines if ln[0] != "config"}
+    # k_a normal: normwise max(0.8, 1.0, 1.2, 1.5) = 1.5 -> 1.885 -> 1.89;
+    # mean max 0.2 -> 0.26.  k_b normal: 3000 -> 3750.01 -> 3.76e+3.
+    check(entries.get(("k_a", "f32", "normal")) == ["1.89", "0.26"],
+          f"k_a normal: {entries.get(('k_a', 'f32', 'normal'))}")
+    check(entries.get(("k_a", "f32", "constant")) == ["0.01", "0.01"], "exact 0 bound")
+    check(entries.get(("k_b", "f32", "normal")) == ["3.76e+3", "3.76"],
+          f"k_b normal: {entries.get(('k_b', 'f32', 'normal'))}")
+    check(entries.get(("k_b", "f32", "constant")) == ["none", "NaN", "rows", "by", "design"],
+          "none line not kept")
+    check(entries.get(("k_c", "f32", "normal")) == ["3.5", "0.5"], "k_c not carried over")
+    check(("gone", "f32", "normal") not in entries, "stale entry kept")
+    check("testarch" in text and "1.25" in text, "header lacks arch or margin")
+    check(not [n for n in os.listdir(tmp) if n.endswith(".tmp")], "temporary file left")
+
+    # NaN outputs without a none line: exit 1, the file untouched.
+    bad = good[:6] + [("k_b", "constant", 3, None, None, 7), ("k_a", "normal", 7, None, None, 3)]
+    c = acc_result(os.path.join(tmp, "c.json"), 1, True, True, bad)
+    d = acc_result(os.path.join(tmp, "d.json"), 1, False, False, good)
+    p = run("regen-bounds", "--from-json", c, d, "--arch", "testarch", "--out", out)
+    check(p.returncode == 1 and "k_a normal" in p.stderr and "Nothing written" in p.stderr,
+          f"unbounded entry accepted: {p.returncode}\n{p.stderr}")
+    check(open(out).read() == text, "file changed by a refused run")
+
+    # Bad arguments: one line, exit 2, nothing written.
+    fresh = os.path.join(tmp, "fresh.txt")
+    expect_exit2(run("regen-bounds", "--frob"), "unrecognized")
+    expect_exit2(run("regen-bounds", "--arch", "../x", "--from-json", a, "--out", fresh),
+                 "--arch")
+    expect_exit2(run("regen-bounds", "--from-json", os.path.join(tmp, "no.json"),
+                     "--out", fresh), "no.json")
+    expect_exit2(run("regen-bounds", "--from-json", a, a, "--out", fresh), "twice")
+    e = acc_result(os.path.join(tmp, "e.json"), 3, True, True, good)
+    expect_exit2(run("regen-bounds", "--from-json", a, b, e, "--out", fresh),
+                 "every seed x variant")
+    expect_exit2(run("regen-bounds", "--lnbench", out, "--out", fresh), "not an ELF")
+    expect_exit2(run("regen-bounds", "--lnbench", out, "--from-json", a, "--out", fresh),
+                 "exclude")
+    check(not os.path.exists(fresh), "a refused run wrote its output")
 
 
 TESTS = {n[5:]: f for n, f in sorted(globals().items()) if n.startswith("test_")}
