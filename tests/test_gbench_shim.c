@@ -23,7 +23,6 @@ typedef struct probe {
 } probe;
 
 static probe single, multi, skipped;
-static volatile unsigned sink;
 
 static void body(lnb_gb_state *st, void *user)
 {
@@ -31,6 +30,7 @@ static void body(lnb_gb_state *st, void *user)
     atomic_fetch_add(&p->calls, 1);
     atomic_fetch_or(&p->threads_seen, 1 << lnb_gb_thread_index(st));
     uint64_t n, total = 0;
+    volatile unsigned sink = 0; /* per thread: the body runs on several */
     while ((n = lnb_gb_batch(st)) > 0)
         for (uint64_t i = 0; i < n; i++) {
             sink += (unsigned)i;
