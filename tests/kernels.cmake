@@ -17,3 +17,8 @@ set_tests_properties(test_kernel_edges_no_simd PROPERTIES
 lnbench_c_test(test_kernel_abi test_kernel_abi.c lnbench_kernels)
 add_test(NAME test_kernel_abi_masked COMMAND test_kernel_abi)
 set_tests_properties(test_kernel_abi_masked PROPERTIES ENVIRONMENT "LNBENCH_DISABLE_ISA=all")
+
+# Concurrent calls on disjoint rows, each thread with its own state; also
+# run by the ThreadSanitizer leg of scripts/test (label tsan).
+lnbench_c_test(test_kernel_threads test_kernel_threads.c lnbench_kernels Threads::Threads m)
+set_tests_properties(test_kernel_threads PROPERTIES LABELS tsan)
