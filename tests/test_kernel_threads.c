@@ -18,12 +18,12 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "check.h"
+#include "inputs.h"
 #include "kernel_call.h"
 #include "lnbench_kernel.h"
 
 #include <math.h>
 #include <pthread.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,15 +76,6 @@ static void *work(void *p)
 static int same_value(float a, float b)
 {
     return (isnan(a) && isnan(b)) || memcmp(&a, &b, sizeof a) == 0;
-}
-
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-static float rnd(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (float)((double)(rng_state >> 11) * 0x1p-53 * 4.0 - 1.9);
 }
 
 /* Returns a reason to skip k in this build, or NULL. */
@@ -194,13 +185,16 @@ int main(void)
         fprintf(stderr, "out of memory\n");
         return 1;
     }
-    for (size_t i = 0; i < ROWS * xs; i++)
-        x[i] = rnd() + 0.25f; /* the gaps too: they must not matter */
-    for (size_t j = 0; j < DIM; j++) {
-        gamma[j] = 1.0f + 0.25f * rnd();
-        beta[j] = 0.5f * rnd();
-        x[HUGE_ROW * xs + j] = 1e29f * (3.0f + rnd());
+    const ln_dist *normal = ln_dist_find("normal"), *huge = ln_dist_find("huge");
+    if (!normal || !huge) {
+        fprintf(stderr, "input distributions normal and huge missing\n");
+        return 1;
     }
+    for (size_t i = 0; i < ROWS * xs; i++)
+        x[i] = CANARY; /* the gaps between rows: they must not matter */
+    ln_generate(normal, 11, ROWS, DIM, x, xs);
+    ln_generate(huge, 11, 1, DIM, x + HUGE_ROW * xs, xs);
+    ln_generate_affine(11, DIM, gamma, beta);
     x[NAN_ROW * xs + 5] = NAN;
     x[INF_ROW * xs + DIM - 1] = INFINITY;
 
