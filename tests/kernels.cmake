@@ -22,4 +22,4 @@ set_tests_properties(test_kernel_abi_masked PROPERTIES ENVIRONMENT "LNBENCH_DISA
 # run by the ThreadSanitizer leg of scripts/test (label tsan).
 lnbench_c_test(test_kernel_threads test_kernel_threads.c lnbench_kernels lnbench_common
                Threads::Threads m)
-set_tests_properties(test_kernel_threads PROPERTIES LABELS tsan)
+set_tests_properties(test_kernel_threads PROPERTIES LABELS tsan TIMEOUT 120)
