@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "cpu_features.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -84,9 +85,13 @@ const char *ln_isa_unavailable(ln_isa isa)
 
 size_t ln_llc_bytes(void)
 {
-    static size_t cached;
-    if (cached)
-        return cached;
+    /* Kernels ask from several threads at once, the first time too: the
+     * cache is atomic.  Every thread computes the same value, so relaxed
+     * order is enough. */
+    static atomic_size_t cached;
+    size_t bytes = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (bytes)
+        return bytes;
     long v = -1;
 #ifdef _SC_LEVEL3_CACHE_SIZE
     v = sysconf(_SC_LEVEL3_CACHE_SIZE);
@@ -94,6 +99,7 @@ size_t ln_llc_bytes(void)
         v = sysconf(_SC_LEVEL2_CACHE_SIZE);
 #endif
     /* 32 MiB when the OS will not say: errs toward cached stores. */
-    cached = v > 0 ? (size_t)v : (size_t)32 << 20;
-    return cached;
+    bytes = v > 0 ? (size_t)v : (size_t)32 << 20;
+    atomic_store_explicit(&cached, bytes, memory_order_relaxed);
+    return bytes;
 }

@@ -99,7 +99,10 @@ enum {
     /* Honours LN_STORE_STREAMING with non-temporal stores. */
     LN_CAP_STREAMING_STORES = 1u << 1,
     /* A peer library's implementation, measured beside ours. */
-    LN_CAP_PEER = 1u << 2
+    LN_CAP_PEER = 1u << 2,
+    /* Right on finite rows whose squares overflow binary32 (|x| beyond
+     * ~1.8e19), e.g. by statistics in double or a fallback to them. */
+    LN_CAP_WIDE_RANGE = 1u << 3
 };
 
 /* What the caller wants done with the stores of y. */

@@ -7,36 +7,31 @@
  * into every deviation x - mean: on offset1e4 rows that is worth thousands of
  * ulps of the output.  This is what most hand-written LayerNorms do.
  */
-#include "f32_rows.h"
 #include "lnbench_kernel.h"
 #include "row_apply.h"
 
 #include <math.h>
 
+static void naive_two_pass_stats(const float *x, size_t dim, float eps,
+                                 float *mean_out, float *rstd_out)
+{
+    float sum = 0.0f;
+    for (size_t j = 0; j < dim; j++)
+        sum += x[j];
+    float mean = sum / (float)dim;
+    float ssq = 0.0f;
+    for (size_t j = 0; j < dim; j++) {
+        float dev = x[j] - mean;
+        ssq += dev * dev;
+    }
+    *mean_out = mean;
+    *rstd_out = 1.0f / sqrtf(ssq / (float)dim + eps);
+}
+
 static int naive_two_pass_forward(const ln_desc *d, const ln_tensors *t, void *state)
 {
-    const ln_f32_rows view = ln_f32_rows_of(d, t), *a = &view;
     (void)state;
-    for (size_t i = 0; i < a->rows; i++) {
-        const float *x = a->x + i * a->x_stride;
-        float sum = 0.0f;
-        for (size_t j = 0; j < a->dim; j++)
-            sum += x[j];
-        float mean = sum / (float)a->dim;
-        float ssq = 0.0f;
-        for (size_t j = 0; j < a->dim; j++) {
-            float dev = x[j] - mean;
-            ssq += dev * dev;
-        }
-        float rstd = 1.0f / sqrtf(ssq / (float)a->dim + a->eps);
-        ln_apply_row_f32(x, a->y + i * a->y_stride, a->dim, mean, rstd,
-                         a->gamma, a->beta);
-        if (a->mean)
-            a->mean[i] = isnan(rstd) ? NAN : mean; /* Inf rows: NaN, not Inf */
-        if (a->rstd)
-            a->rstd[i] = rstd;
-    }
-    return 0;
+    return ln_rows_f32(d, t, naive_two_pass_stats);
 }
 
 const ln_kernel ln_kernel_naive_two_pass = {

@@ -10,35 +10,30 @@
  * kernel's point.  x^2 also overflows float for |x| > 1.8e19 (`huge` rows).
  * It never loops on data, so it cannot hang, and it reads only the row.
  */
-#include "f32_rows.h"
 #include "lnbench_kernel.h"
 #include "row_apply.h"
 
 #include <math.h>
 
+static void textbook_one_pass_stats(const float *x, size_t dim, float eps,
+                                    float *mean_out, float *rstd_out)
+{
+    float s1 = 0.0f, s2 = 0.0f;
+    for (size_t j = 0; j < dim; j++) {
+        s1 += x[j];
+        s2 += x[j] * x[j];
+    }
+    float n = (float)dim;
+    float mean = s1 / n;
+    float var = s2 / n - mean * mean; /* may be < 0: no clamp, on purpose */
+    *mean_out = mean;
+    *rstd_out = 1.0f / sqrtf(var + eps);
+}
+
 static int textbook_one_pass_forward(const ln_desc *d, const ln_tensors *t, void *state)
 {
-    const ln_f32_rows view = ln_f32_rows_of(d, t), *a = &view;
     (void)state;
-    for (size_t i = 0; i < a->rows; i++) {
-        const float *x = a->x + i * a->x_stride;
-        float s1 = 0.0f, s2 = 0.0f;
-        for (size_t j = 0; j < a->dim; j++) {
-            s1 += x[j];
-            s2 += x[j] * x[j];
-        }
-        float n = (float)a->dim;
-        float mean = s1 / n;
-        float var = s2 / n - mean * mean; /* may be < 0: no clamp, on purpose */
-        float rstd = 1.0f / sqrtf(var + a->eps);
-        ln_apply_row_f32(x, a->y + i * a->y_stride, a->dim, mean, rstd,
-                         a->gamma, a->beta);
-        if (a->mean)
-            a->mean[i] = isnan(rstd) ? NAN : mean; /* Inf rows: NaN, not Inf */
-        if (a->rstd)
-            a->rstd[i] = rstd;
-    }
-    return 0;
+    return ln_rows_f32(d, t, textbook_one_pass_stats);
 }
 
 const ln_kernel ln_kernel_textbook_one_pass = {

@@ -7,33 +7,28 @@
  * LeVeque 1983), but a division per element and a serial dependency make it
  * slow, and the mean still drifts by ~n u |mean| on offset rows.
  */
-#include "f32_rows.h"
 #include "lnbench_kernel.h"
 #include "row_apply.h"
 
 #include <math.h>
 
+static void welford_stats(const float *x, size_t dim, float eps,
+                          float *mean_out, float *rstd_out)
+{
+    float mean = 0.0f, m2 = 0.0f;
+    for (size_t j = 0; j < dim; j++) {
+        float delta = x[j] - mean;
+        mean += delta / (float)(j + 1);
+        m2 += delta * (x[j] - mean);
+    }
+    *mean_out = mean;
+    *rstd_out = 1.0f / sqrtf(m2 / (float)dim + eps);
+}
+
 static int welford_forward(const ln_desc *d, const ln_tensors *t, void *state)
 {
-    const ln_f32_rows view = ln_f32_rows_of(d, t), *a = &view;
     (void)state;
-    for (size_t i = 0; i < a->rows; i++) {
-        const float *x = a->x + i * a->x_stride;
-        float mean = 0.0f, m2 = 0.0f;
-        for (size_t j = 0; j < a->dim; j++) {
-            float delta = x[j] - mean;
-            mean += delta / (float)(j + 1);
-            m2 += delta * (x[j] - mean);
-        }
-        float rstd = 1.0f / sqrtf(m2 / (float)a->dim + a->eps);
-        ln_apply_row_f32(x, a->y + i * a->y_stride, a->dim, mean, rstd,
-                         a->gamma, a->beta);
-        if (a->mean)
-            a->mean[i] = isnan(rstd) ? NAN : mean; /* Inf rows: NaN, not Inf */
-        if (a->rstd)
-            a->rstd[i] = rstd;
-    }
-    return 0;
+    return ln_rows_f32(d, t, welford_stats);
 }
 
 const ln_kernel ln_kernel_welford = {

@@ -20,6 +20,8 @@ if(TARGET lnbench_speed)
            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/bench/test_speed_cli.sh
                    ${CMAKE_CROSSCOMPILING_EMULATOR} $<TARGET_FILE:lnbench>)
   set_tests_properties(test_gbench_shim test_pinning test_speed_cli PROPERTIES TIMEOUT 300)
+  # Its two-thread benchmark runs the C body on two threads: TSan leg too.
+  set_tests_properties(test_gbench_shim PROPERTIES LABELS tsan)
   if(_bench_env)
     set_tests_properties(test_speed_cli PROPERTIES ENVIRONMENT "${_bench_env}")
   endif()

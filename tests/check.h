@@ -3,8 +3,12 @@
  *
  *   CHECK(cond, fmt, ...)   record a failure (with file:line and the message)
  *                           and go on; the first CHECK_REPORT_MAX are printed
+ *   CHECK_FAIL(fmt, ...)    record a failure found outside a condition
  *   CHECK_DONE(name)        print "name: N failure(s)" and give the exit
  *                           status: return CHECK_DONE("test_x"); from main
+ *   check_failures          the count so far (to print context once)
+ *
+ * The message is required: ISO C11 wants at least one argument for "...".
  *
  * Tests go on after a failed check so that one run shows every broken case.
  */

@@ -10,3 +10,16 @@ set_tests_properties(test_kernel_edges_no_avx512 PROPERTIES
 add_test(NAME test_kernel_edges_no_simd COMMAND test_kernel_edges)
 set_tests_properties(test_kernel_edges_no_simd PROPERTIES
   ENVIRONMENT "LNBENCH_DISABLE_ISA=avx512,avx2,neon")
+
+# The ABI's machinery: capabilities, the call check, run, selection, names,
+# the host device.  Again with every ISA masked, so that selection meets
+# kernels that cannot run here on any host.
+lnbench_c_test(test_kernel_abi test_kernel_abi.c lnbench_kernels)
+add_test(NAME test_kernel_abi_masked COMMAND test_kernel_abi)
+set_tests_properties(test_kernel_abi_masked PROPERTIES ENVIRONMENT "LNBENCH_DISABLE_ISA=all")
+
+# Concurrent calls on disjoint rows, each thread with its own state; also
+# run by the ThreadSanitizer leg of scripts/test (label tsan).
+lnbench_c_test(test_kernel_threads test_kernel_threads.c lnbench_kernels lnbench_common
+               Threads::Threads m)
+set_tests_properties(test_kernel_threads PROPERTIES LABELS tsan TIMEOUT 120)

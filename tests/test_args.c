@@ -3,6 +3,7 @@
  * value is refused with a one-line message naming the option and value.
  */
 #include "args.h"
+#include "check.h"
 
 #include <float.h>
 #include <getopt.h>
@@ -10,16 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int failures;
-#define CHECK(cond, ...)                                                     \
-    do {                                                                     \
-        if (!(cond) && ++failures <= 30) {                                   \
-            fprintf(stderr, "%s:%d: FAIL %s: ", __FILE__, __LINE__, #cond);  \
-            fprintf(stderr, __VA_ARGS__);                                    \
-            fputc('\n', stderr);                                             \
-        }                                                                    \
-    } while (0)
 
 static void u64_ok(const char *s, uint64_t min, uint64_t max, uint64_t want)
 {
@@ -282,10 +273,5 @@ int main(void)
     test_float();
     test_lists();
     test_memory();
-    if (failures) {
-        fprintf(stderr, "test_args: %d failure(s)\n", failures);
-        return 1;
-    }
-    printf("test_args: ok\n");
-    return 0;
+    return CHECK_DONE("test_args");
 }

@@ -17,20 +17,10 @@
 
 #include <mpfr.h>
 
+#include "check.h"
 #include "ground_truth.h"
 #include "inputs.h"
 #include "ulp_error.h"
-
-static int failures;
-
-#define CHECK(cond)                                                         \
-    do {                                                                    \
-        if (!(cond)) {                                                      \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, \
-                    #cond);                                                 \
-            failures++;                                                     \
-        }                                                                   \
-    } while (0)
 
 #define PLAIN_PREC 2000
 
@@ -124,8 +114,7 @@ static size_t check_against_plain(const char *what, const float *x,
     }
     if (ln_ground_truth(x, rows, dim, dim, gamma, beta, eps, r, hi, lo, dim,
                         2, err, sizeof err) != 0) {
-        fprintf(stderr, "%s: ground truth failed: %s\n", what, err);
-        failures++;
+        CHECK_FAIL("%s: ground truth failed: %s", what, err);
         goto out;
     }
     for (j = 0; j < dim; j++)
@@ -162,8 +151,7 @@ static size_t check_against_plain(const char *what, const float *x,
         mpfr_clear(y[j]);
     mpfr_clear(e);
     if (bad) {
-        fprintf(stderr, "%s: %zu element(s) wrong\n", what, bad);
-        failures++;
+        CHECK_FAIL("%s: %zu element(s) wrong", what, bad);
     }
 out:
     free(r);
@@ -185,19 +173,22 @@ static void test_seed_row(void)
     int i;
 
     CHECK(ln_ground_truth(x, 1, 4, 4, NULL, NULL, 1e-5f, r, hi, lo, 4, 1,
-                          err, sizeof err) == 0);
+                          err, sizeof err) == 0,
+          "ground truth: %s", err);
     for (i = 0; i < 4; i++) {
         /* long double (64 bits here) is independent and, away from a
          * midpoint, accurate enough for the binary32 rounding; hi is
          * checked against it to its own precision. */
         long double den = sqrtl(30.0L + (long double)1e-5f);
         long double yl = (long double)dev[i] / den;
-        CHECK(r[i] == (float)yl);
-        CHECK(fabsl(((long double)hi[i] + lo[i]) - yl) <= 0x1p-60L * fabsl(yl));
-        CHECK(fabs(lo[i]) <= 0x1p-53 * fabs(hi[i]));
+        CHECK(r[i] == (float)yl, "y[%d] = %a, want %a", i, r[i], (float)yl);
+        CHECK(fabsl(((long double)hi[i] + lo[i]) - yl) <= 0x1p-60L * fabsl(yl),
+              "y[%d]: hi + lo = %a + %a", i, hi[i], lo[i]);
+        CHECK(fabs(lo[i]) <= 0x1p-53 * fabs(hi[i]), "y[%d]: lo %a, hi %a", i,
+              lo[i], hi[i]);
     }
     /* y[1] = 6/sqrt(30.00001) = 1.0954449...; a sanity anchor */
-    CHECK(fabs(hi[1] - 1.0954449) < 1e-6);
+    CHECK(fabs(hi[1] - 1.0954449) < 1e-6, "hi[1] = %.9g", hi[1]);
     check_against_plain("seed row", x, 1, 4, NULL, NULL, 1e-5f);
 }
 
@@ -218,21 +209,25 @@ static void test_constant_row(void)
         x[i] = 3.3f;
     ln_generate_affine(7, N, gamma, beta);
     CHECK(ln_ground_truth(x, 1, N, N, gamma, beta, 1e-5f, r, hi, lo, N, 0,
-                          err, sizeof err) == 0);
+                          err, sizeof err) == 0,
+          "ground truth: %s", err);
     for (i = 0; i < N; i++)
         if (!same_float(r[i], beta[i]) || hi[i] != beta[i] || lo[i] != 0)
             bad++;
-    CHECK(bad == 0);
+    CHECK(bad == 0, "%d outputs differ from beta (0 without)", bad);
     CHECK(ln_ground_truth(x, 1, N, N, NULL, NULL, 1e-5f, r, hi, lo, N, 0,
-                          err, sizeof err) == 0);
+                          err, sizeof err) == 0,
+          "ground truth: %s", err);
     for (i = 0, bad = 0; i < N; i++)
         if (!same_float(r[i], 0.0f) || hi[i] != 0 || lo[i] != 0)
             bad++;
-    CHECK(bad == 0);
+    CHECK(bad == 0, "%d outputs differ from beta (0 without)", bad);
     /* eps = 0: 0/0, no real value -> NaN */
     CHECK(ln_ground_truth(x, 1, N, N, NULL, NULL, 0.0f, r, hi, lo, N, 0,
-                          err, sizeof err) == 0);
-    CHECK(isnan(r[0]) && isnan(r[N - 1]) && isnan(hi[5]) && isnan(lo[5]));
+                          err, sizeof err) == 0,
+          "ground truth: %s", err);
+    CHECK(isnan(r[0]) && isnan(r[N - 1]) && isnan(hi[5]) && isnan(lo[5]),
+          "eps 0: want NaN");
     free(x);
     free(beta);
     free(gamma);
@@ -255,17 +250,21 @@ static void test_exact_rows(void)
 
     /* mean 2, var 4, eps 0: y = +-1 exactly */
     CHECK(ln_ground_truth(x, 1, 4, 4, NULL, NULL, 0.0f, r, hi, lo, 4, 1,
-                          err, sizeof err) == 0);
+                          err, sizeof err) == 0,
+          "ground truth: %s", err);
     for (i = 0; i < 4; i++) {
         float want = i < 2 ? -1.0f : 1.0f;
-        CHECK(r[i] == want && hi[i] == want && lo[i] == 0);
+        CHECK(r[i] == want && hi[i] == want && lo[i] == 0,
+              "y[%d] %a, want %a", i, r[i], want);
     }
     /* gamma 0.5, beta 0.25: -0.25 and 0.75 */
     CHECK(ln_ground_truth(x, 1, 4, 4, g, b, 0.0f, r, hi, lo, 4, 1,
-                          err, sizeof err) == 0);
+                          err, sizeof err) == 0,
+          "ground truth: %s", err);
     for (i = 0; i < 4; i++) {
         float want = i < 2 ? -0.25f : 0.75f;
-        CHECK(r[i] == want && hi[i] == want && lo[i] == 0);
+        CHECK(r[i] == want && hi[i] == want && lo[i] == 0,
+              "y[%d] %a, want %a", i, r[i], want);
     }
 
     /* Exact midpoints (ties to even): gamma = 1 + 2^-23, beta = 2^-24
@@ -276,11 +275,15 @@ static void test_exact_rows(void)
                               1 + 0x1p-23f };
         const float b2[4] = { 0x1p-24f, 0x1p-24f, 0x1p-24f, 0x1p-24f };
         CHECK(ln_ground_truth(x, 1, 4, 4, g2, b2, 0.0f, r, hi, lo, 4, 1,
-                              err, sizeof err) == 0);
-        CHECK(r[0] == -1.0f && r[1] == -1.0f);
-        CHECK(r[2] == 1 + 0x1p-22f && r[3] == 1 + 0x1p-22f);
-        CHECK(hi[0] == -(1 + 0x1p-24) && lo[0] == 0);
-        CHECK(hi[3] == 1 + 0x1p-23 + 0x1p-24 && lo[3] == 0);
+                              err, sizeof err) == 0,
+              "ground truth: %s", err);
+        CHECK(r[0] == -1.0f && r[1] == -1.0f, "ties: %a %a", r[0], r[1]);
+        CHECK(r[2] == 1 + 0x1p-22f && r[3] == 1 + 0x1p-22f,
+              "ties: %a %a", r[2], r[3]);
+        CHECK(hi[0] == -(1 + 0x1p-24) && lo[0] == 0,
+              "hi %a lo %a", hi[0], lo[0]);
+        CHECK(hi[3] == 1 + 0x1p-23 + 0x1p-24 && lo[3] == 0,
+              "hi %a lo %a", hi[3], lo[3]);
     }
 
     /* An exact square root with non-dyadic outputs: [-6, -5, -5, -2],
@@ -288,11 +291,15 @@ static void test_exact_rows(void)
     {
         const float x3[4] = { -6, -5, -5, -2 };
         CHECK(ln_ground_truth(x3, 1, 4, 4, NULL, NULL, 0.0f, r, hi, lo, 4, 1,
-                              err, sizeof err) == 0);
-        CHECK(r[0] == -1.0f && hi[0] == -1.0 && lo[0] == 0);
-        CHECK(r[1] == (float)(-1.0 / 3) && r[2] == r[1]);
-        CHECK(r[3] == (float)(5.0 / 3));
-        CHECK(fabs(hi[1] + lo[1] + 1.0 / 3) < 1e-16);
+                              err, sizeof err) == 0,
+              "ground truth: %s", err);
+        CHECK(r[0] == -1.0f && hi[0] == -1.0 && lo[0] == 0,
+              "y[0] %a hi %a lo %a", r[0], hi[0], lo[0]);
+        CHECK(r[1] == (float)(-1.0 / 3) && r[2] == r[1],
+              "y[1] %a y[2] %a", r[1], r[2]);
+        CHECK(r[3] == (float)(5.0 / 3), "y[3] %a", r[3]);
+        CHECK(fabs(hi[1] + lo[1] + 1.0 / 3) < 1e-16,
+              "hi %a lo %a", hi[1], lo[1]);
         check_against_plain("exact sqrt", x3, 1, 4, NULL, NULL, 0.0f);
     }
 
@@ -301,9 +308,12 @@ static void test_exact_rows(void)
         const float g0[4] = { 0.0f, 2.0f, -0.0f, 1.0f };
         const float b0[4] = { 0.1f, 0.2f, 0.3f, 0.4f };
         CHECK(ln_ground_truth(x, 1, 4, 4, g0, b0, 1e-5f, r, hi, lo, 4, 1,
-                              err, sizeof err) == 0);
-        CHECK(r[0] == 0.1f && hi[0] == (double)0.1f && lo[0] == 0);
-        CHECK(r[2] == 0.3f && hi[2] == (double)0.3f && lo[2] == 0);
+                              err, sizeof err) == 0,
+              "ground truth: %s", err);
+        CHECK(r[0] == 0.1f && hi[0] == (double)0.1f && lo[0] == 0,
+              "gamma 0: y[0] %a", r[0]);
+        CHECK(r[2] == 0.3f && hi[2] == (double)0.3f && lo[2] == 0,
+              "gamma -0: y[2] %a", r[2]);
     }
 }
 
@@ -344,13 +354,16 @@ static void test_overflow(void)
     int i;
 
     CHECK(ln_ground_truth(x, 1, 4, 4, g, NULL, 0.0f, r, hi, lo, 4, 1,
-                          err, sizeof err) == 0);
-    CHECK(isinf(r[3]) && r[3] > 0);
-    CHECK(fabs(hi[3] / (double)FLT_MAX - sqrt(3.0)) < 1e-15);
+                          err, sizeof err) == 0,
+          "ground truth: %s", err);
+    CHECK(isinf(r[3]) && r[3] > 0, "y[3] = %g, want +Inf", r[3]);
+    CHECK(fabs(hi[3] / (double)FLT_MAX - sqrt(3.0)) < 1e-15,
+          "hi[3] = %a", hi[3]);
     for (i = 0; i < 3; i++)
-        CHECK(isfinite(r[i]));
+        CHECK(isfinite(r[i]), "y[%d] = %g", i, r[i]);
     for (i = 0; i < 4; i++)
-        CHECK(ln_ulp_error(r[i], hi[i], lo[i]) <= 0.5);
+        CHECK(ln_ulp_error(r[i], hi[i], lo[i]) <= 0.5,
+              "y[%d] = %g: %g ulp", i, r[i], ln_ulp_error(r[i], hi[i], lo[i]));
     check_against_plain("overflow", x, 1, 4, g, NULL, 0.0f);
 }
 
@@ -383,7 +396,7 @@ static void test_random_rows(void)
     }
     /* A skip is a once-in-2^59 event for random data; many would mean the
      * midpoint test itself is broken. */
-    CHECK(skipped < 4);
+    CHECK(skipped < 4, "%zu elements near a midpoint", skipped);
 }
 
 /* The Ziv loop itself: started at 32 bits and asked for no extra bits, an
@@ -398,8 +411,8 @@ static void test_low_start(void)
     float x[64], g[64];
     int i;
 
-    CHECK(ln_ground_truth_tune(8, 0) == -1);
-    CHECK(ln_ground_truth_tune(32, 0) == 0);
+    CHECK(ln_ground_truth_tune(8, 0) == -1, "a start at 8 bits accepted");
+    CHECK(ln_ground_truth_tune(32, 0) == 0, "a start at 32 bits refused");
     check_hilo = 0;
     for (k = 0; k < ln_dist_count; k++) {
         for (di = 0; di < sizeof dims / sizeof dims[0]; di++) {
@@ -426,7 +439,7 @@ static void test_low_start(void)
     }
     check_against_plain("p0=32: subnormal", x, 1, 64, g, NULL, 1e-5f);
     check_hilo = 1;
-    CHECK(ln_ground_truth_tune(0, 0) == 0);
+    CHECK(ln_ground_truth_tune(0, 0) == 0, "reset to the defaults refused");
 }
 
 /* The ground truth never rounds the wrong way: against its own >= 106-bit
@@ -455,9 +468,11 @@ static void test_never_wrong_way(void)
             for (i = 0; i < rows * os; i++)
                 r[i] = r1[i] = 12345.0f; /* padding must stay untouched */
             CHECK(ln_ground_truth(x, rows, dim, xs, g, b, 1e-5f, r, hi, lo,
-                                  os, 2, err, sizeof err) == 0);
+                                  os, 2, err, sizeof err) == 0,
+                  "ground truth: %s", err);
             CHECK(ln_ground_truth(x, rows, dim, xs, g, b, 1e-5f, r1, NULL,
-                                  NULL, os, 1, err, sizeof err) == 0);
+                                  NULL, os, 1, err, sizeof err) == 0,
+                  "ground truth: %s", err);
             for (i = 0; i < rows; i++) {
                 for (j = 0; j < dim; j++) {
                     size_t o = i * os + j;
@@ -475,8 +490,10 @@ static void test_never_wrong_way(void)
                     if (r[i * os + j] != 12345.0f)
                         diff++;
             }
-            CHECK(bad == 0);
-            CHECK(diff == 0);
+            CHECK(bad == 0, "%s dim %zu: %zu outputs beyond half an ulp",
+                  ln_dists[k].name, dim, bad);
+            CHECK(diff == 0, "%s dim %zu: %zu differ between 1 and 2 threads"
+                  " or in the padding", ln_dists[k].name, dim, diff);
             free(x);
             free(g);
             free(b);
@@ -498,20 +515,26 @@ static void test_nonfinite_and_errors(void)
     int i;
 
     CHECK(ln_ground_truth(x, 2, 4, 4, NULL, NULL, 1e-5f, r, hi, lo, 4, 0,
-                          err, sizeof err) == 0);
-    CHECK(!isnan(r[0]) && !isnan(r[3]));
+                          err, sizeof err) == 0,
+          "ground truth: %s", err);
+    CHECK(!isnan(r[0]) && !isnan(r[3]), "a finite row became NaN");
     for (i = 4; i < 8; i++)
-        CHECK(isnan(r[i]) && isnan(hi[i]) && isnan(lo[i]));
+        CHECK(isnan(r[i]) && isnan(hi[i]) && isnan(lo[i]),
+              "NaN row: y[%d] = %g", i, r[i]);
     x[5] = INFINITY;
     CHECK(ln_ground_truth(x, 2, 4, 4, NULL, NULL, 1e-5f, r, hi, lo, 4, 0,
-                          err, sizeof err) == 0);
-    CHECK(isnan(r[4]) && isnan(r[7]) && !isnan(r[1]));
+                          err, sizeof err) == 0,
+          "ground truth: %s", err);
+    CHECK(isnan(r[4]) && isnan(r[7]) && !isnan(r[1]),
+          "Inf row: want NaN, the other row finite");
     err[0] = '\0';
     CHECK(ln_ground_truth(x, 1, 0, 4, NULL, NULL, 1e-5f, r, hi, lo, 4, 0,
-                          err, sizeof err) == -1);
-    CHECK(err[0] != '\0' && strchr(err, '\n') == NULL);
+                          err, sizeof err) == -1,
+          "bad argument accepted");
+    CHECK(err[0] != '\0' && strchr(err, '\n') == NULL, "message \"%s\"", err);
     CHECK(ln_ground_truth(x, 1, 4, 3, NULL, NULL, 1e-5f, r, hi, lo, 4, 0,
-                          err, sizeof err) == -1);
+                          err, sizeof err) == -1,
+          "bad argument accepted");
 }
 
 int main(void)
@@ -526,10 +549,5 @@ int main(void)
     test_never_wrong_way();
     test_nonfinite_and_errors();
     mpfr_free_cache();
-    if (failures) {
-        fprintf(stderr, "%d check(s) failed\n", failures);
-        return 1;
-    }
-    printf("test_ground_truth: all checks passed\n");
-    return 0;
+    return CHECK_DONE("test_ground_truth");
 }

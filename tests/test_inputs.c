@@ -2,6 +2,7 @@
  * test_inputs.c - the input generators: determinism, independence of
  * streams, and each distribution's defining property.
  */
+#include "check.h"
 #include "inputs.h"
 
 #include <float.h>
@@ -9,16 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int failures;
-#define CHECK(cond, ...)                                                     \
-    do {                                                                     \
-        if (!(cond) && ++failures <= 20) { /* report the first few */    \
-            fprintf(stderr, "%s:%d: FAIL %s: ", __FILE__, __LINE__, #cond);  \
-            fprintf(stderr, __VA_ARGS__);                                    \
-            fputc('\n', stderr);                                             \
-        }                                                                    \
-    } while (0)
 
 enum { ROWS = 8, DIM = 4096 };
 
@@ -295,10 +286,5 @@ int main(void)
     test_determinism();
     test_properties();
     test_affine();
-    if (failures) {
-        fprintf(stderr, "test_inputs: %d failure(s)\n", failures);
-        return 1;
-    }
-    printf("test_inputs: ok\n");
-    return 0;
+    return CHECK_DONE("test_inputs");
 }

@@ -5,6 +5,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include "check.h"
 #include "json.h"
 #include "provenance.h"
 
@@ -12,16 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int failures;
-#define CHECK(cond, ...)                                                     \
-    do {                                                                     \
-        if (!(cond) && ++failures <= 20) {                                   \
-            fprintf(stderr, "%s:%d: FAIL %s: ", __FILE__, __LINE__, #cond);  \
-            fprintf(stderr, __VA_ARGS__);                                    \
-            fputc('\n', stderr);                                             \
-        }                                                                    \
-    } while (0)
 
 static char *buf;
 static size_t buflen;
@@ -230,10 +221,5 @@ int main(void)
     test_strings();
     test_numbers();
     test_provenance();
-    if (failures) {
-        fprintf(stderr, "test_json: %d failure(s)\n", failures);
-        return 1;
-    }
-    printf("test_json: ok\n");
-    return 0;
+    return CHECK_DONE("test_json");
 }

@@ -12,15 +12,24 @@
  *  - results within a loose tolerance of two_pass_f64 (this is not the
  *    accuracy test, only "did every element get the right formula");
  *  - the store hints (auto, cached, streaming) give bit-identical results;
- *  - constant rows give exactly beta (0 without beta), except for the float
- *    scalar kernels the header names and peer libraries;
+ *  - asking for mean and rstd does not change y;
+ *  - constant rows give exactly beta (0 without beta) in kernels that
+ *    declare LN_CAP_EXACT_CONSTANT;
  *  - a NaN or Inf anywhere in a row makes the whole row NaN, and its mean
  *    and rstd too when asked for;
+ *  - finite rows after a NaN, an Inf and a huge row (|x| ~ 1e30, whose
+ *    squares overflow binary32) in the same call come out bit-identical to
+ *    the same kernel's call on those rows alone (the SIMD kernels' fallback
+ *    must hand the pipeline back intact); the huge row itself is right in
+ *    kernels that declare LN_CAP_WIDE_RANGE;
  *  - mean and rstd outputs agree with two_pass_f64's.
- * With LNBENCH_DISABLE_ISA set, the kernels of each masked ISA must say they
- * are unavailable and why (the ctest entries run it that way too).
+ * Kernels are chosen by what they declare (ln_caps, ln_kernel_supports()),
+ * never by name.  With LNBENCH_DISABLE_ISA set, the kernels of each masked
+ * ISA must say they are unavailable and why (the ctest entries run it that
+ * way too).
  */
 #define _DEFAULT_SOURCE
+#include "check.h"
 #include "cpu_features.h"
 #include "kernel_call.h"
 #include "lnbench_kernel.h"
@@ -33,19 +42,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-static int failures;
 static size_t page;
-
-#define CHECK(cond, ...)                                                                \
-    do {                                                                                \
-        if (!(cond)) {                                                                  \
-            if (failures++ < 40) {                                                      \
-                fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                    \
-                fprintf(stderr, __VA_ARGS__);                                           \
-                fputc('\n', stderr);                                                    \
-            }                                                                           \
-        }                                                                               \
-    } while (0)
 
 /* n floats with a PROT_NONE page on each side.  at_end: the last float
  * touches the trailing guard page; otherwise the first float follows the
@@ -96,21 +93,11 @@ static float rnd(void)
 
 static const float CANARY = -1234.5f;
 
-/* Kernels exempt from "a constant row gives exactly beta": the float
- * scalar kernels named in lnbench_kernel.h, whose float mean of a constant
- * row can miss x, and peer libraries, whose algorithms are not ours. */
-static int exact_constant_expected(const ln_kernel *k)
-{
-    static const char *const exempt[] = {"naive_two_pass", "welford", "textbook_one_pass"};
-    for (size_t i = 0; i < sizeof exempt / sizeof exempt[0]; i++)
-        if (strcmp(k->name, exempt[i]) == 0)
-            return 0;
-    return strcmp(k->family, "peer") != 0;
-}
-
 enum { MAXROWS = 4 };
 
-/* One shape: every kernel, every gamma/beta combination and store hint. */
+/* One shape: every kernel, every gamma/beta combination and store hint,
+ * and once more without mean and rstd (variant 3).  A variant a kernel does
+ * not declare (ln_kernel_supports) is not run. */
 static void test_shape(const ln_kernel *ref, size_t rows, size_t dim, size_t xpad,
                        size_t ypad, int x_at_end, size_t shift)
 {
@@ -144,7 +131,7 @@ static void test_shape(const ln_kernel *ref, size_t rows, size_t dim, size_t xpa
                       .mean = mref, .rstd = rref};
         const char *why = NULL;
         if (test_call_run(ref, &ra, &why) != 0) {
-            CHECK(0, "reference failed: %s", why ? why : "?");
+            CHECK_FAIL("reference failed: %s", why ? why : "?");
             continue;
         }
         /* (A plain compare, not an fmax reduction: aarch64 GCC 12's
@@ -158,7 +145,9 @@ static void test_shape(const ln_kernel *ref, size_t rows, size_t dim, size_t xpa
             const ln_kernel *k = ln_kernels[ki];
             if (ln_kernel_unavailable(k))
                 continue;
-            for (int hint = 0; hint < 3; hint++) {
+            int have_auto = 0;
+            for (int variant = 0; variant < 4; variant++) {
+                int hint = variant < 3 ? variant : LN_STORE_AUTO, stats = variant < 3;
                 for (size_t i = 0; i < yn; i++)
                     gy.p[i] = CANARY;
                 for (size_t r = 0; r < rows; r++)
@@ -166,11 +155,14 @@ static void test_shape(const ln_kernel *ref, size_t rows, size_t dim, size_t xpa
                 test_call a = ra;
                 a.y = y;
                 a.y_stride = ys;
-                a.mean = mk;
-                a.rstd = rk;
+                a.mean = stats ? mk : NULL;
+                a.rstd = stats ? rk : NULL;
                 a.store = (ln_store_hint)hint;
+                ln_desc d = test_call_desc(&a);
+                if (ln_kernel_supports(k, &d, NULL) != 0)
+                    continue;
                 if (test_call_run(k, &a, &why) != 0) {
-                    CHECK(0, "%s dim %zu: run failed: %s", k->name, dim, why ? why : "?");
+                    CHECK_FAIL("%s dim %zu: run failed: %s", k->name, dim, why ? why : "?");
                     continue;
                 }
                 int bad = 0;
@@ -194,7 +186,7 @@ static void test_shape(const ln_kernel *ref, size_t rows, size_t dim, size_t xpa
                 CHECK(worst <= 1e-3 * scale,
                       "%s dim %zu combo %d hint %d: |y - ref| = %g at %zu (ref %g)",
                       k->name, dim, combo, hint, worst, wi, yref[wi]);
-                for (size_t r = 0; r < rows; r++) {
+                for (size_t r = 0; r < rows && stats; r++) {
                     CHECK(fabs(mk[r] - mref[r]) <= 1e-4 * (1.0 + fabs(mref[r])),
                           "%s dim %zu row %zu: mean %g, reference %g", k->name, dim, r,
                           mk[r], mref[r]);
@@ -202,16 +194,18 @@ static void test_shape(const ln_kernel *ref, size_t rows, size_t dim, size_t xpa
                           "%s dim %zu row %zu: rstd %g, reference %g", k->name, dim, r,
                           rk[r], rref[r]);
                 }
-                /* Every store hint computes the same numbers. */
-                if (hint == 0) {
+                /* Every store hint computes the same numbers, with or
+                 * without the statistics asked for. */
+                if (variant == 0) {
                     for (size_t r = 0; r < rows; r++)
                         memcpy(ycached + r * dim, y + r * ys, dim * sizeof *y);
-                } else {
+                    have_auto = 1;
+                } else if (have_auto) {
                     int same = 1;
                     for (size_t r = 0; r < rows; r++)
                         same &= memcmp(ycached + r * dim, y + r * ys, dim * sizeof *y) == 0;
-                    CHECK(same, "%s dim %zu hint %d: differs from the auto hint",
-                          k->name, dim, hint);
+                    CHECK(same, "%s dim %zu hint %d%s: differs from the auto hint",
+                          k->name, dim, hint, stats ? "" : " without mean/rstd");
                 }
             }
         }
@@ -254,12 +248,15 @@ static void test_special_rows(const ln_kernel *k, size_t dim)
                          .y_stride = dim, .gamma = gamma, .beta = with_beta ? beta : NULL,
                          .eps = 1e-5f, .mean = mean, .rstd = rstd,
                          .store = (ln_store_hint)hint};
+            ln_desc d = test_call_desc(&a);
+            if (ln_kernel_supports(k, &d, NULL) != 0)
+                continue;
             const char *why = NULL;
             if (test_call_run(k, &a, &why) != 0) {
-                CHECK(0, "%s: run failed: %s", k->name, why ? why : "?");
+                CHECK_FAIL("%s: run failed: %s", k->name, why ? why : "?");
                 continue;
             }
-            if (exact_constant_expected(k)) {
+            if (k->caps.flags & LN_CAP_EXACT_CONSTANT) {
                 int ok = 1;
                 for (size_t r = 0; r < 3; r++)
                     for (size_t j = 0; j < dim; j++)
@@ -287,35 +284,159 @@ static void test_special_rows(const ln_kernel *k, size_t dim)
     guarded_free(&gg);
 }
 
-/* LNBENCH_DISABLE_ISA: masked ISAs' kernels are unavailable, with the
- * reason; without a mask, the ISAs this host has make their kernels run. */
+/* Bits equal, or both NaN (a NaN's payload is not part of the contract). */
+static int same_value(float a, float b)
+{
+    return (isnan(a) && isnan(b)) || memcmp(&a, &b, sizeof a) == 0;
+}
+
+/* Finite rows after bad ones in the same call.  The block
+ *   0 normal, 1 NaN, 2 normal, 3 +Inf, 4 normal, 5 huge, 6 normal, 7 normal
+ * (huge: |x| in 1e29..1e30, so every float square overflows) goes through
+ * the kernel in one call per store hint.  Every row must come out exactly
+ * as the same kernel computes it alone (kernels are row-independent: each
+ * row's passes run in a fixed order whatever its neighbours are), the
+ * finite rows within the loose tolerance of ref, the NaN and Inf rows all
+ * NaN.  The huge row is held to ref only in kernels that declare
+ * LN_CAP_WIDE_RANGE.  Returns whether the huge row came out right (so that
+ * a kernel lacking the flag but getting every huge row right is reported as
+ * a candidate for it). */
+static int test_bad_rows_between(const ln_kernel *ref, const ln_kernel *k, size_t dim)
+{
+    enum { R = 8, NAN_ROW = 1, INF_ROW = 3, HUGE_ROW = 5 };
+    guarded gx = guarded_alloc(R * dim, 1, 0), gy = guarded_alloc(R * dim, 1, 0);
+    guarded ga = guarded_alloc(R * dim, 1, 0), gr = guarded_alloc(R * dim, 1, 0);
+    guarded gg = guarded_alloc(dim, 1, 0), gb = guarded_alloc(dim, 1, 0);
+    float *x = gx.p, *y = gy.p, *yalone = ga.p, *yref = gr.p, *gamma = gg.p, *beta = gb.p;
+    float mean[R], rstd[R], malone[R], ralone[R], mref[R], rref[R];
+    int huge_right = 0;
+    for (size_t j = 0; j < dim; j++) {
+        gamma[j] = 1.0f + 0.25f * rnd();
+        beta[j] = 0.5f * rnd();
+    }
+    for (size_t i = 0; i < R * dim; i++)
+        x[i] = rnd() + 0.25f;
+    x[NAN_ROW * dim + dim / 3] = NAN;
+    x[INF_ROW * dim + dim - 1] = INFINITY;
+    for (size_t j = 0; j < dim; j++) {
+        float u = rnd(); /* about [-1.9, 2.1] */
+        x[HUGE_ROW * dim + j] = (u < 0.1f ? -1e29f : 1e29f) * (1.0f + 4.0f * fabsf(u));
+    }
+
+    test_call a = {.rows = R, .dim = dim, .x = x, .x_stride = dim, .y = yref,
+                   .y_stride = dim, .gamma = gamma, .beta = beta, .eps = 1e-5f,
+                   .mean = mref, .rstd = rref};
+    ln_desc d = test_call_desc(&a);
+    const char *why = NULL;
+    if (ln_kernel_supports(k, &d, NULL) != 0)
+        goto out;
+    if (test_call_run(ref, &a, &why) != 0) {
+        CHECK_FAIL("reference failed: %s", why ? why : "?");
+        goto out;
+    }
+    /* Each row alone, at the same address (alignment can pick the path). */
+    for (size_t r = 0; r < R; r++) {
+        test_call one = a;
+        one.rows = 1;
+        one.x = x + r * dim;
+        one.y = yalone + r * dim;
+        one.mean = malone + r;
+        one.rstd = ralone + r;
+        one.store = LN_STORE_CACHED;
+        if (test_call_run(k, &one, &why) != 0) {
+            CHECK_FAIL("%s dim %zu row %zu alone: run failed: %s", k->name, dim, r,
+                       why ? why : "?");
+            goto out;
+        }
+    }
+    double scale = 1.0;
+    for (size_t i = 0; i < R * dim; i++)
+        if (fabs(yref[i]) > scale) /* NaN compares false */
+            scale = fabs(yref[i]);
+
+    for (int hint = 0; hint < 3; hint++) {
+        a.y = y;
+        a.mean = mean;
+        a.rstd = rstd;
+        a.store = (ln_store_hint)hint;
+        if (test_call_run(k, &a, &why) != 0) {
+            CHECK_FAIL("%s dim %zu hint %d: run failed: %s", k->name, dim, hint,
+                       why ? why : "?");
+            continue;
+        }
+        for (size_t r = 0; r < R; r++) {
+            const float *yr = y + r * dim;
+            size_t differ = 0, nan = 0, off = 0;
+            double worst = 0.0;
+            for (size_t j = 0; j < dim; j++) {
+                differ += !same_value(yr[j], yalone[r * dim + j]);
+                nan += isnan(yr[j]) != 0;
+                double e = fabs((double)yr[j] - yref[r * dim + j]);
+                if (!(e <= 1e-3 * scale)) { /* NaN lands here too */
+                    off++;
+                    worst = isnan(e) ? INFINITY : e > worst ? e : worst;
+                }
+            }
+            CHECK(differ == 0 && same_value(mean[r], malone[r]) &&
+                      same_value(rstd[r], ralone[r]),
+                  "%s dim %zu hint %d row %zu: %zu outputs (or mean/rstd) differ from the "
+                  "row computed alone", k->name, dim, hint, r, differ);
+            if (r == NAN_ROW || r == INF_ROW) {
+                CHECK(nan == dim && isnan(mean[r]) && isnan(rstd[r]),
+                      "%s dim %zu hint %d row %zu (%s): %zu of %zu NaN, mean %g rstd %g",
+                      k->name, dim, hint, r, r == NAN_ROW ? "NaN" : "Inf", nan, dim,
+                      mean[r], rstd[r]);
+                continue;
+            }
+            int stats_ok = fabs(mean[r] - mref[r]) <= 1e-4 * fabs(mref[r]) + 1e-4 &&
+                           fabs(rstd[r] / rref[r] - 1.0) <= 1e-3;
+            if (r == HUGE_ROW) {
+                if (hint == 0)
+                    huge_right = off == 0 && stats_ok;
+                if (!(k->caps.flags & LN_CAP_WIDE_RANGE))
+                    continue;
+            }
+            CHECK(off == 0, "%s dim %zu hint %d row %zu%s: %zu outputs off the reference "
+                  "by more than %g (worst %g)", k->name, dim, hint, r,
+                  r == HUGE_ROW ? " (huge)" : "", off, 1e-3 * scale, worst);
+            CHECK(stats_ok, "%s dim %zu hint %d row %zu: mean %g rstd %g, reference %g %g",
+                  k->name, dim, hint, r, mean[r], rstd[r], mref[r], rref[r]);
+        }
+    }
+out:
+    guarded_free(&gx);
+    guarded_free(&gy);
+    guarded_free(&ga);
+    guarded_free(&gr);
+    guarded_free(&gg);
+    guarded_free(&gb);
+    return huge_right;
+}
+
+/* LNBENCH_DISABLE_ISA: a kernel whose declared ISA is masked off (or
+ * missing) is unavailable, with the mask named as the reason; a kernel
+ * whose ISA this host has, and without an availability check of its own, is
+ * available. */
 static void test_masking(void)
 {
     const char *env = getenv("LNBENCH_DISABLE_ISA");
     for (size_t ki = 0; ki < ln_kernel_count; ki++) {
         const ln_kernel *k = ln_kernels[ki];
         const char *why = ln_kernel_unavailable(k);
-        for (int isa = 0; isa < LN_ISA_COUNT; isa++) {
-            if (strcmp(k->family, ln_isa_name((ln_isa)isa)) != 0)
-                continue;
-            const char *isa_why = ln_isa_unavailable((ln_isa)isa);
-            if (isa_why) {
-                CHECK(why != NULL, "%s runs although its ISA is off: %s", k->name, isa_why);
-                if (env && strstr(isa_why, "LNBENCH_DISABLE_ISA"))
-                    CHECK(why && strstr(why, "LNBENCH_DISABLE_ISA"),
-                          "%s: reason \"%s\" does not name the mask", k->name,
-                          why ? why : "(none)");
-            }
-#if defined(__x86_64__)
-            /* Every AVX-512 CPU but Knights Landing has VL and DQ too. */
-            if (!isa_why && (isa != LN_ISA_AVX512F || __builtin_cpu_supports("avx512vl")))
-                CHECK(why == NULL, "%s unavailable on a host with its ISA: %s", k->name, why);
-#else
-            if (!isa_why)
-                CHECK(why == NULL, "%s unavailable on a host with its ISA: %s", k->name, why);
-#endif
+        const char *isa_why = ln_isa_unavailable(k->caps.isa);
+        if (isa_why) {
+            CHECK(why != NULL, "%s runs although its ISA %s is off: %s", k->name,
+                  ln_isa_name(k->caps.isa), isa_why);
+            if (env && strstr(isa_why, "LNBENCH_DISABLE_ISA"))
+                CHECK(why && strstr(why, "LNBENCH_DISABLE_ISA"),
+                      "%s: reason \"%s\" does not name the mask", k->name,
+                      why ? why : "(none)");
+        } else if (!k->unavailable) {
+            CHECK(why == NULL, "%s unavailable on a host with its ISA: %s", k->name, why);
         }
-        printf("%-18s %-8s %s\n", k->name, k->family, why ? why : "available");
+        printf("%-18s %-8s %s\n", k->name,
+               k->caps.isa == LN_ISA_NONE ? "portable" : ln_isa_name(k->caps.isa),
+               why ? why : "available");
     }
     if (env) {
         /* The mask must actually have switched something off. */
@@ -333,8 +454,8 @@ int main(void)
     page = (size_t)sysconf(_SC_PAGESIZE);
     const ln_kernel *ref = ln_kernel_find("two_pass_f64");
     if (!ref) {
-        fprintf(stderr, "FAIL two_pass_f64 is not registered\n");
-        return 1;
+        CHECK_FAIL("two_pass_f64 is not registered");
+        return CHECK_DONE("test_kernel_edges");
     }
     test_masking();
 
@@ -350,18 +471,21 @@ int main(void)
     }
 
     static const size_t special_dims[] = {1, 2, 7, 15, 16, 17, 31, 33, 4097};
+    /* around the vector widths and the pipelined loops' 64-float step */
+    static const size_t bad_row_dims[] = {1, 3, 8, 16, 17, 33, 64, 100, 4097};
     for (size_t ki = 0; ki < ln_kernel_count; ki++) {
         const ln_kernel *k = ln_kernels[ki];
         if (ln_kernel_unavailable(k))
             continue;
         for (size_t i = 0; i < sizeof special_dims / sizeof special_dims[0]; i++)
             test_special_rows(k, special_dims[i]);
+        int wide = 1;
+        for (size_t i = 0; i < sizeof bad_row_dims / sizeof bad_row_dims[0]; i++)
+            wide &= test_bad_rows_between(ref, k, bad_row_dims[i]);
+        if (wide && !(k->caps.flags & LN_CAP_WIDE_RANGE))
+            printf("note: %s gets every row whose squares overflow right but does not "
+                   "declare LN_CAP_WIDE_RANGE\n", k->name);
     }
 
-    if (failures) {
-        fprintf(stderr, "%d failure(s)\n", failures);
-        return 1;
-    }
-    printf("kernel edges: all checks passed\n");
-    return 0;
+    return CHECK_DONE("test_kernel_edges");
 }

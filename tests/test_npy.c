@@ -4,6 +4,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include "check.h"
 #include "npy.h"
 
 #include <math.h>
@@ -12,16 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static int failures;
-#define CHECK(cond, ...)                                                     \
-    do {                                                                     \
-        if (!(cond) && ++failures <= 20) {                                   \
-            fprintf(stderr, "%s:%d: FAIL %s: ", __FILE__, __LINE__, #cond);  \
-            fprintf(stderr, __VA_ARGS__);                                    \
-            fputc('\n', stderr);                                             \
-        }                                                                    \
-    } while (0)
 
 static char dir[64];
 static char names[64][128];
@@ -248,10 +239,5 @@ int main(void)
     for (int i = 0; i < nnames; i++)
         unlink(names[i]);
     rmdir(dir);
-    if (failures) {
-        fprintf(stderr, "test_npy: %d failure(s)\n", failures);
-        return 1;
-    }
-    printf("test_npy: ok\n");
-    return 0;
+    return CHECK_DONE("test_npy");
 }

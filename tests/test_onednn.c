@@ -12,6 +12,7 @@
  * Skipped (passes) when the build has no oneDNN.
  */
 #define _POSIX_C_SOURCE 200809L
+#include "check.h"
 #include "inputs.h"
 #include "kernel_call.h"
 #include "lnbench_kernel.h"
@@ -20,15 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int failures;
-#define CHECK(cond)                                                              \
-    do {                                                                         \
-        if (!(cond)) {                                                           \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-            failures++;                                                          \
-        }                                                                        \
-    } while (0)
 
 /* Threads of this process (Linux), or -1 when unknown. */
 static int thread_count(void)
@@ -52,8 +44,9 @@ int main(void)
         printf("test_onednn: skipped (built without oneDNN)\n");
         return 0;
     }
-    CHECK(!strcmp(k->family, "peer"));
-    CHECK(k->prepare && k->release);
+    CHECK(!strcmp(k->family, "peer"), "family %s", k->family);
+    CHECK(k->caps.flags & LN_CAP_PEER, "onednn does not declare LN_CAP_PEER");
+    CHECK(k->prepare && k->release, "onednn has no prepare/release");
     const char *why = ln_kernel_unavailable(k);
     if (why) {
         printf("test_onednn: skipped (%s)\n", why);
@@ -79,10 +72,11 @@ int main(void)
     int before = thread_count();
     test_call a = {.rows = ROWS, .dim = DIM, .x = x, .x_stride = DIM, .y = y1, .y_stride = DIM,
                  .gamma = gamma, .beta = beta, .eps = 1e-5f};
-    CHECK(test_call_run(k, &a, &why) == 0);
+    CHECK(test_call_run(k, &a, &why) == 0, "run: %s", why ? why : "?");
     int after = thread_count();
     if (before > 0)
-        CHECK(after == before); /* no OpenMP team was started */
+        CHECK(after == before, "%d threads before the call, %d after: an OpenMP team started",
+              before, after);
 
     /* Different strides: same bits. */
     test_call b = a;
@@ -92,11 +86,11 @@ int main(void)
     b.y_stride = DIM + 2 * PAD;
     b.mean = mean;
     b.rstd = rstd;
-    CHECK(test_call_run(k, &b, &why) == 0);
+    CHECK(test_call_run(k, &b, &why) == 0, "strided run: %s", why ? why : "?");
     int same = 1;
     for (size_t i = 0; i < ROWS; i++)
         same &= !memcmp(y1 + i * DIM, y2 + i * (DIM + 2 * PAD), DIM * sizeof *y1);
-    CHECK(same);
+    CHECK(same, "strided rows differ from contiguous ones");
 
     /* Statistics against double. */
     for (size_t i = 0; i < ROWS; i++) {
@@ -107,8 +101,9 @@ int main(void)
         for (size_t j = 0; j < DIM; j++)
             v += (x[i * DIM + j] - m) * (x[i * DIM + j] - m);
         v /= DIM;
-        CHECK(fabs(mean[i] - m) <= 1e-5);
-        CHECK(fabs(rstd[i] - 1 / sqrt(v + 1e-5)) <= 1e-5 / sqrt(v + 1e-5));
+        CHECK(fabs(mean[i] - m) <= 1e-5, "row %zu: mean %.9g, double %.9g", i, mean[i], m);
+        CHECK(fabs(rstd[i] - 1 / sqrt(v + 1e-5)) <= 1e-5 / sqrt(v + 1e-5),
+              "row %zu: rstd %.9g, double %.9g", i, rstd[i], 1 / sqrt(v + 1e-5));
     }
 
     /* No affine: y is xhat. */
@@ -116,7 +111,7 @@ int main(void)
     c.gamma = c.beta = NULL;
     c.mean = mean;
     c.rstd = rstd;
-    CHECK(test_call_run(k, &c, &why) == 0);
+    CHECK(test_call_run(k, &c, &why) == 0, "run without gamma/beta: %s", why ? why : "?");
     double worst = 0;
     for (size_t i = 0; i < ROWS; i++)
         for (size_t j = 0; j < DIM; j++) {
@@ -124,18 +119,19 @@ int main(void)
             if (e > worst) /* not fmax: GCC 12's aarch64 vectoriser crashes on it */
                 worst = e;
         }
-    CHECK(worst < 1e-4);
+    CHECK(worst < 1e-4, "without gamma/beta: |y - xhat| up to %g", worst);
 
     /* forward with a shape other than prepare's is refused. */
     void *state = NULL;
     ln_desc da = test_call_desc(&a);
     ln_tensors ta = {.x = a.x, .y = a.y, .gamma = a.gamma, .beta = a.beta,
                      .mean = a.mean, .rstd = a.rstd};
-    CHECK(k->prepare(&da, &state, &why) == 0);
+    CHECK(k->prepare(&da, &state, &why) == 0, "prepare: %s", why ? why : "?");
     ln_desc dd = da;
     dd.rows = ROWS + 1;
-    CHECK(k->forward(&dd, &ta, state) != 0);
-    CHECK(k->forward(&da, &ta, state) == 0);
+    CHECK(k->forward(&dd, &ta, state) != 0, "forward accepted %d rows, prepared for %d",
+          ROWS + 1, ROWS);
+    CHECK(k->forward(&da, &ta, state) == 0, "forward with the prepared shape failed");
     k->release(state);
 
     free(x);
@@ -144,10 +140,5 @@ int main(void)
     free(y2);
     free(gamma);
     free(beta);
-    if (failures) {
-        fprintf(stderr, "test_onednn: %d failures\n", failures);
-        return 1;
-    }
-    printf("test_onednn: ok\n");
-    return 0;
+    return CHECK_DONE("test_onednn");
 }

@@ -5,6 +5,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include "check.h"
 #include "outfile.h"
 
 #include <dirent.h>
@@ -14,16 +15,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static int failures;
-#define CHECK(cond, ...)                                                     \
-    do {                                                                     \
-        if (!(cond) && ++failures <= 30) {                                   \
-            fprintf(stderr, "%s:%d: FAIL %s: ", __FILE__, __LINE__, #cond);  \
-            fprintf(stderr, __VA_ARGS__);                                    \
-            fputc('\n', stderr);                                             \
-        }                                                                    \
-    } while (0)
 
 static char base[64];
 
@@ -305,10 +296,5 @@ int main(void)
     test_cleanup_all();
     clear_base();
     rmdir(base);
-    if (failures) {
-        fprintf(stderr, "test_outfile: %d failure(s)\n", failures);
-        return 1;
-    }
-    printf("test_outfile: ok\n");
-    return 0;
+    return CHECK_DONE("test_outfile");
 }

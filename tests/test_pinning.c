@@ -7,6 +7,7 @@
  * (reported, not failed, when the host refuses: that is the fallback's job).
  */
 #define _POSIX_C_SOURCE 200809L
+#include "check.h"
 #include "perf_counters.h"
 #include "pinning.h"
 
@@ -14,44 +15,37 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int failures;
-#define CHECK(cond)                                                              \
-    do {                                                                         \
-        if (!(cond)) {                                                           \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-            failures++;                                                          \
-        }                                                                        \
-    } while (0)
-
 int main(void)
 {
     lnb_pin_policy p;
-    CHECK(lnb_pin_policy_parse("compact", &p) == 0 && p == LNB_PIN_COMPACT);
-    CHECK(lnb_pin_policy_parse("scatter", &p) == 0 && p == LNB_PIN_SCATTER);
-    CHECK(lnb_pin_policy_parse("none", &p) == 0 && p == LNB_PIN_NONE);
-    CHECK(lnb_pin_policy_parse("Compact", &p) != 0);
-    CHECK(lnb_pin_policy_parse("", &p) != 0);
-    CHECK(!strcmp(lnb_pin_policy_name(LNB_PIN_SCATTER), "scatter"));
+    CHECK(lnb_pin_policy_parse("compact", &p) == 0 && p == LNB_PIN_COMPACT, "compact");
+    CHECK(lnb_pin_policy_parse("scatter", &p) == 0 && p == LNB_PIN_SCATTER, "scatter");
+    CHECK(lnb_pin_policy_parse("none", &p) == 0 && p == LNB_PIN_NONE, "none");
+    CHECK(lnb_pin_policy_parse("Compact", &p) != 0, "policy names are case-sensitive");
+    CHECK(lnb_pin_policy_parse("", &p) != 0, "empty policy accepted");
+    CHECK(!strcmp(lnb_pin_policy_name(LNB_PIN_SCATTER), "scatter"), "name of scatter: %s",
+          lnb_pin_policy_name(LNB_PIN_SCATTER));
 
     char err[256];
     lnb_topo *t = lnb_topo_open(err, sizeof err);
-    CHECK(t != NULL);
     if (!t) {
-        fprintf(stderr, "topology: %s\n", err);
-        return 1;
+        CHECK_FAIL("topology: %s", err);
+        return CHECK_DONE("test_pinning");
     }
     int cores = lnb_topo_cores(t);
-    CHECK(cores >= 1);
-    CHECK(lnb_topo_pus(t) >= cores);
-    CHECK(lnb_topo_numa_nodes(t) >= 1);
+    CHECK(cores >= 1, "%d cores", cores);
+    CHECK(lnb_topo_pus(t) >= cores, "%d PUs, %d cores", lnb_topo_pus(t), cores);
+    CHECK(lnb_topo_numa_nodes(t) >= 1, "%d NUMA nodes", lnb_topo_numa_nodes(t));
     int level = -1;
     size_t llc = lnb_topo_llc_bytes(t, &level);
-    CHECK(level >= 0 && level <= 5);
-    CHECK((llc == 0) == (level == 0));
+    CHECK(level >= 0 && level <= 5, "LLC level %d", level);
+    CHECK((llc == 0) == (level == 0), "LLC %zu bytes at level %d", llc, level);
     if (level >= 2)
-        CHECK(lnb_topo_cache_bytes(t, 2) > 0 && lnb_topo_cache_bytes(t, 2) <= llc);
-    CHECK(lnb_topo_cache_bytes(t, 0) == 0 && lnb_topo_cache_bytes(t, 6) == 0);
-    CHECK(lnb_topo_cpu_model(t) != NULL && lnb_topo_cpu_vendor(t) != NULL);
+        CHECK(lnb_topo_cache_bytes(t, 2) > 0 && lnb_topo_cache_bytes(t, 2) <= llc,
+              "L2 %zu bytes, LLC %zu", lnb_topo_cache_bytes(t, 2), llc);
+    CHECK(lnb_topo_cache_bytes(t, 0) == 0 && lnb_topo_cache_bytes(t, 6) == 0,
+          "cache levels 0 and 6 must have no size");
+    CHECK(lnb_topo_cpu_model(t) != NULL && lnb_topo_cpu_vendor(t) != NULL, "CPU model or vendor");
 
     /* Plans: every thread gets a valid core; compact is 0,1,..; more threads
      * than cores wrap; scatter uses distinct cores while there are enough;
@@ -60,39 +54,41 @@ int main(void)
     int *core = malloc((size_t)n * sizeof *core);
     lnb_pin_plan(t, LNB_PIN_COMPACT, n, core);
     for (int i = 0; i < n; i++)
-        CHECK(core[i] == i % cores);
+        CHECK(core[i] == i % cores, "compact: thread %d on core %d", i, core[i]);
     lnb_pin_plan(t, LNB_PIN_SCATTER, cores, core);
     for (int i = 0; i < cores; i++) {
-        CHECK(core[i] >= 0 && core[i] < cores);
+        CHECK(core[i] >= 0 && core[i] < cores, "scatter: thread %d on core %d", i, core[i]);
         for (int j = 0; j < i; j++)
-            CHECK(core[i] != core[j]);
+            CHECK(core[i] != core[j], "scatter: threads %d and %d share core %d", i, j, core[i]);
     }
     lnb_pin_plan(t, LNB_PIN_NONE, 3, core);
-    CHECK(core[0] == -1 && core[2] == -1);
-    CHECK(lnb_pin_core_pu(t, 0) >= 0);
-    CHECK(lnb_pin_core_pu(t, -1) == -1);
+    CHECK(core[0] == -1 && core[2] == -1, "none: cores %d, %d", core[0], core[2]);
+    CHECK(lnb_pin_core_pu(t, 0) >= 0, "core 0 has no PU");
+    CHECK(lnb_pin_core_pu(t, -1) == -1, "core -1 has a PU");
 
     /* The forced failure: a reason naming the variable, for self and probe. */
     setenv("LNBENCH_PIN_FAIL", "1", 1);
     err[0] = '\0';
-    CHECK(lnb_pin_self(t, 0, err, sizeof err) == -1);
-    CHECK(strstr(err, "LNBENCH_PIN_FAIL") != NULL);
+    CHECK(lnb_pin_self(t, 0, err, sizeof err) == -1, "pin_self bound despite LNBENCH_PIN_FAIL");
+    CHECK(strstr(err, "LNBENCH_PIN_FAIL") != NULL, "reason \"%s\" does not name the variable", err);
     lnb_pin_plan(t, LNB_PIN_COMPACT, cores, core);
     err[0] = '\0';
-    CHECK(lnb_pin_probe(t, core, cores, err, sizeof err) == -1);
-    CHECK(strstr(err, "LNBENCH_PIN_FAIL") != NULL);
+    CHECK(lnb_pin_probe(t, core, cores, err, sizeof err) == -1,
+          "pin_probe bound despite LNBENCH_PIN_FAIL");
+    CHECK(strstr(err, "LNBENCH_PIN_FAIL") != NULL, "reason \"%s\" does not name the variable", err);
     setenv("LNBENCH_PIN_FAIL", "0", 1); /* "0" means off */
     if (lnb_pin_probe(t, core, cores, err, sizeof err) != 0)
         printf("note: this host refuses thread binding: %s\n", err);
     unsetenv("LNBENCH_PIN_FAIL");
     /* An out-of-range core is an error, not a crash. */
-    CHECK(lnb_pin_self(t, cores + 1000, err, sizeof err) == -1);
+    CHECK(lnb_pin_self(t, cores + 1000, err, sizeof err) == -1, "bound to core %d", cores + 1000);
 
     /* perf: the forced failure says why; otherwise either works or says why. */
     lnb_perf perf;
     setenv("LNBENCH_NO_PERF", "1", 1);
     err[0] = '\0';
-    CHECK(lnb_perf_open(&perf, err, sizeof err) == -1 && strstr(err, "LNBENCH_NO_PERF"));
+    CHECK(lnb_perf_open(&perf, err, sizeof err) == -1 && strstr(err, "LNBENCH_NO_PERF"),
+          "perf with LNBENCH_NO_PERF: \"%s\"", err);
     unsetenv("LNBENCH_NO_PERF");
     err[0] = '\0';
     if (lnb_perf_open(&perf, err, sizeof err) == 0) {
@@ -101,20 +97,16 @@ int main(void)
         lnb_perf_start(&perf);
         for (int i = 0; i < 100000; i++)
             x = x * 1.0000001;
-        CHECK(lnb_perf_stop(&perf, &cyc, &ins) == 0);
-        CHECK(ins >= 100000); /* at least one instruction per iteration */
+        CHECK(lnb_perf_stop(&perf, &cyc, &ins) == 0, "perf_stop");
+        /* at least one instruction per iteration */
+        CHECK(ins >= 100000, "%llu instructions", (unsigned long long)ins);
         lnb_perf_close(&perf);
     } else {
-        CHECK(err[0] != '\0');
+        CHECK(err[0] != '\0', "perf failed without a reason");
         printf("note: perf counters not supported here: %s\n", err);
     }
 
     free(core);
     lnb_topo_close(t);
-    if (failures) {
-        fprintf(stderr, "test_pinning: %d failures\n", failures);
-        return 1;
-    }
-    printf("test_pinning: ok\n");
-    return 0;
+    return CHECK_DONE("test_pinning");
 }

@@ -6,27 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "check.h"
 #include "ulp_error.h"
 
-static int failures;
-
-#define CHECK(cond)                                                         \
-    do {                                                                    \
-        if (!(cond)) {                                                      \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, \
-                    #cond);                                                 \
-            failures++;                                                     \
-        }                                                                   \
-    } while (0)
-
+/* a == b as doubles, both printed exactly on failure */
 #define CHECK_EQ(a, b)                                                      \
     do {                                                                    \
         double a_ = (a), b_ = (b);                                          \
-        if (!(a_ == b_)) {                                                  \
-            fprintf(stderr, "%s:%d: %s = %a, expected %a\n", __FILE__,      \
-                    __LINE__, #a, a_, b_);                                  \
-            failures++;                                                     \
-        }                                                                   \
+        CHECK(a_ == b_, "%s = %a, expected %a", #a, a_, b_);                \
     } while (0)
 
 static void test_ulp(void)
@@ -66,8 +53,9 @@ static void test_ulp_error(void)
      * 2^-80 away, i.e. 2^-56 ulp */
     CHECK_EQ(ln_ulp_error(1.0f, 1.0, -0x1p-80), 0x1p-56);
     /* lo matters: t = 1 + 2^-24 + 2^-70 is just above the midpoint */
-    CHECK(ln_ulp_error(1.0f, 1.0 + 0x1p-24, 0x1p-70) > 0.5);
-    CHECK(ln_ulp_error(1.0f + 0x1p-23f, 1.0 + 0x1p-24, 0x1p-70) < 0.5);
+    CHECK(ln_ulp_error(1.0f, 1.0 + 0x1p-24, 0x1p-70) > 0.5, "want more than half an ulp");
+    CHECK(ln_ulp_error(1.0f + 0x1p-23f, 1.0 + 0x1p-24, 0x1p-70) < 0.5,
+          "want less than half an ulp");
     /* subnormals: ulp 2^-149 */
     CHECK_EQ(ln_ulp_error(0x1p-149f, 0.0, 0.0), 1.0);
     CHECK_EQ(ln_ulp_error(0.0f, 0x1p-150, 0.0), 0.5);
@@ -76,21 +64,21 @@ static void test_ulp_error(void)
     /* large values */
     CHECK_EQ(ln_ulp_error(FLT_MAX, (double)FLT_MAX + 0x1p102, 0.0), 0.25);
     /* nonfinite r against a finite t: infinite error */
-    CHECK(isinf(ln_ulp_error(INFINITY, 1.0, 0.0)));
-    CHECK(isinf(ln_ulp_error(-INFINITY, 1.0, 0.0)));
-    CHECK(isinf(ln_ulp_error(NAN, 1.0, 0.0)));
-    CHECK(isinf(ln_ulp_error(NAN, 0.0, 0.0)));
+    CHECK(isinf(ln_ulp_error(INFINITY, 1.0, 0.0)), "want an infinite error");
+    CHECK(isinf(ln_ulp_error(-INFINITY, 1.0, 0.0)), "want an infinite error");
+    CHECK(isinf(ln_ulp_error(NAN, 1.0, 0.0)), "want an infinite error");
+    CHECK(isinf(ln_ulp_error(NAN, 0.0, 0.0)), "want an infinite error");
     /* infinity of the right sign beyond the overflow threshold is the
      * correct rounding; below it, or of the wrong sign, it is not */
-    CHECK(ln_ulp_error(INFINITY, 0x1.ffffffp127, 0.0) <= 0.5);
-    CHECK(ln_ulp_error(INFINITY, 0x1p130, 0.0) <= 0.5);
-    CHECK(isinf(ln_ulp_error(INFINITY, 0x1.ffffffp127, -0x1p60)));
-    CHECK(isinf(ln_ulp_error(-INFINITY, 0x1p130, 0.0)));
-    CHECK(isinf(ln_ulp_error(INFINITY, (double)FLT_MAX, 0.0)));
+    CHECK(ln_ulp_error(INFINITY, 0x1.ffffffp127, 0.0) <= 0.5, "want a correct rounding");
+    CHECK(ln_ulp_error(INFINITY, 0x1p130, 0.0) <= 0.5, "want a correct rounding");
+    CHECK(isinf(ln_ulp_error(INFINITY, 0x1.ffffffp127, -0x1p60)), "want an infinite error");
+    CHECK(isinf(ln_ulp_error(-INFINITY, 0x1p130, 0.0)), "want an infinite error");
+    CHECK(isinf(ln_ulp_error(INFINITY, (double)FLT_MAX, 0.0)), "want an infinite error");
     /* t NaN (no exact value) */
     CHECK_EQ(ln_ulp_error(NAN, NAN, NAN), 0.0);
-    CHECK(isinf(ln_ulp_error(1.0f, NAN, NAN)));
-    CHECK(isinf(ln_ulp_error(INFINITY, NAN, NAN)));
+    CHECK(isinf(ln_ulp_error(1.0f, NAN, NAN)), "want an infinite error");
+    CHECK(isinf(ln_ulp_error(INFINITY, NAN, NAN)), "want an infinite error");
 }
 
 static void test_measure(void)
@@ -122,29 +110,29 @@ static void test_measure(void)
     r[RS + 1] = 1.0f + 2 * 0x1p-23f;  /* 2 ulp */
     r[RS + 2] = 1.0f;                 /* 0 */
     r[RS + 3] = 2.0f;                 /* 0 */
-    CHECK(ln_error_measure(r, RS, hi, lo, TS, 2, 4, &st) == 0);
-    CHECK(st.count == 8);
+    CHECK(ln_error_measure(r, RS, hi, lo, TS, 2, 4, &st) == 0, "measure failed");
+    CHECK(st.count == 8, "count %zu", st.count);
     CHECK_EQ(st.max_ulp, 3.0);
-    CHECK(st.max_row == 0 && st.max_col == 3);
+    CHECK(st.max_row == 0 && st.max_col == 3, "max at (%zu, %zu)", st.max_row, st.max_col);
     CHECK_EQ(st.mean_ulp, 6.5 / 8);
     CHECK_EQ(st.p99_ulp, 3.0);   /* nearest rank: ceil(0.99*8) = 8th */
     CHECK_EQ(st.frac_cr, 5.0 / 8);
     CHECK_EQ(st.frac_faithful, 6.0 / 8);
     /* normwise: max|r - t| = 3 * 2^-23, max|t| = 2, in units of 2^-24 */
     CHECK_EQ(st.normwise, 3.0);
-    CHECK(st.nonfinite == 0);
+    CHECK(st.nonfinite == 0, "nonfinite %zu", st.nonfinite);
 
     /* a NaN where t is finite: counted, max infinite at that position,
      * mean over the finite ones, normwise infinite */
     r[RS + 2] = NAN;
-    CHECK(ln_error_measure(r, RS, hi, lo, TS, 2, 4, &st) == 0);
-    CHECK(st.nonfinite == 1);
-    CHECK(isinf(st.max_ulp));
-    CHECK(st.max_row == 1 && st.max_col == 2);
+    CHECK(ln_error_measure(r, RS, hi, lo, TS, 2, 4, &st) == 0, "measure failed");
+    CHECK(st.nonfinite == 1, "nonfinite %zu", st.nonfinite);
+    CHECK(isinf(st.max_ulp), "max %g", st.max_ulp);
+    CHECK(st.max_row == 1 && st.max_col == 2, "max at (%zu, %zu)", st.max_row, st.max_col);
     CHECK_EQ(st.mean_ulp, 6.5 / 7);
     CHECK_EQ(st.frac_cr, 4.0 / 8);
     CHECK_EQ(st.frac_faithful, 5.0 / 8);
-    CHECK(isinf(st.normwise));
+    CHECK(isinf(st.normwise), "normwise %g", st.normwise);
 
     /* NaN rows in the truth matched by NaN outputs are not errors */
     r[RS + 2] = 1.0f;
@@ -153,8 +141,8 @@ static void test_measure(void)
         lo[TS + i] = NAN;
         r[RS + i] = NAN;
     }
-    CHECK(ln_error_measure(r, RS, hi, lo, TS, 2, 4, &st) == 0);
-    CHECK(st.nonfinite == 0);
+    CHECK(ln_error_measure(r, RS, hi, lo, TS, 2, 4, &st) == 0, "measure failed");
+    CHECK(st.nonfinite == 0, "nonfinite %zu", st.nonfinite);
     CHECK_EQ(st.max_ulp, 3.0);
     CHECK_EQ(st.normwise, 3.0 * 2); /* max|t| is now 1 */
 
@@ -163,12 +151,12 @@ static void test_measure(void)
         hi[i] = 0.0;
         r[i] = 0.0f;
     }
-    CHECK(ln_error_measure(r, RS, hi, lo, TS, 1, 4, &st) == 0);
+    CHECK(ln_error_measure(r, RS, hi, lo, TS, 1, 4, &st) == 0, "measure failed");
     CHECK_EQ(st.normwise, 0.0);
     CHECK_EQ(st.frac_cr, 1.0);
     r[2] = 0x1p-149f;
-    CHECK(ln_error_measure(r, RS, hi, lo, TS, 1, 4, &st) == 0);
-    CHECK(isinf(st.normwise));
+    CHECK(ln_error_measure(r, RS, hi, lo, TS, 1, 4, &st) == 0, "measure failed");
+    CHECK(isinf(st.normwise), "normwise %g", st.normwise);
     CHECK_EQ(st.max_ulp, 1.0);
 }
 
@@ -183,7 +171,7 @@ static void test_p99(void)
     int i;
 
     if (r == NULL || hi == NULL || lo == NULL) {
-        failures++;
+        CHECK_FAIL("out of memory");
         return;
     }
     for (i = 0; i < N; i++) {
@@ -192,10 +180,10 @@ static void test_p99(void)
         hi[i] = 1.0 + 0x1p-10 + k * 0x1p-23 / 1024;
         r[i] = 1.0f + 0x1p-10f;
     }
-    CHECK(ln_error_measure(r, N, hi, lo, N, 1, N, &st) == 0);
+    CHECK(ln_error_measure(r, N, hi, lo, N, 1, N, &st) == 0, "measure failed");
     CHECK_EQ(st.p99_ulp, 990.0 / 1024);
     CHECK_EQ(st.max_ulp, 1.0 * 1000 / 1024);
-    CHECK(hi[st.max_col] == 1.0 + 0x1p-10 + 1000 * 0x1p-23 / 1024);
+    CHECK(hi[st.max_col] == 1.0 + 0x1p-10 + 1000 * 0x1p-23 / 1024, "max at column %zu", st.max_col);
     free(r);
     free(hi);
     free(lo);
@@ -207,10 +195,5 @@ int main(void)
     test_ulp_error();
     test_measure();
     test_p99();
-    if (failures) {
-        fprintf(stderr, "%d check(s) failed\n", failures);
-        return 1;
-    }
-    printf("test_ulp_error: all checks passed\n");
-    return 0;
+    return CHECK_DONE("test_ulp_error");
 }

@@ -1,0 +1,571 @@
+/*
+ * test_kernel_abi.c - the kernel ABI's own machinery (kernels/registry.c,
+ * kernels/device_host.c), apart from any kernel's arithmetic:
+ *
+ *  - every registered kernel has a unique name fit for a command line, a
+ *    family and a description, a valid device, and declares at least
+ *    LayerNorm on binary32, with no capability bits beyond the known ones;
+ *  - ln_kernel_supports() accepts what a kernel declares and refuses, with
+ *    a reason, an operation, dtype or optional tensor it does not declare,
+ *    and what its own supports() refuses;
+ *  - ln_check_call() refuses tensors that disagree with the descriptor's
+ *    tensor bits, short strides and dim 0;
+ *  - ln_kernel_run() checks before it prepares, pairs every prepare with a
+ *    release, and reports prepare and forward failures;
+ *  - ln_kernel_select() by name (repeats dropped), unknown names, kernels
+ *    that cannot run here (under LNBENCH_DISABLE_ISA, which the ctest entry
+ *    test_kernel_abi_masked sets), and with a descriptor;
+ *  - op, dtype and device names round trip;
+ *  - the host device's alloc/set/get/synchronize move the bytes.
+ * Some checks run on kernels defined here, whose capabilities are chosen
+ * to exercise the paths that the registry's kernels (which today all take
+ * every optional tensor) leave unused.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "check.h"
+#include "cpu_features.h"
+#include "lnbench_kernel.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ALL_TENSORS (LN_TENSOR_GAMMA | LN_TENSOR_BETA | LN_TENSOR_MEAN | LN_TENSOR_RSTD)
+#define ALL_FLAGS \
+    (LN_CAP_EXACT_CONSTANT | LN_CAP_STREAMING_STORES | LN_CAP_PEER | LN_CAP_WIDE_RANGE)
+
+static const char *str(const char *s)
+{
+    return s ? s : "(null)";
+}
+
+/* A binary32 LayerNorm descriptor of rows x dim with the given tensors. */
+static ln_desc desc_of(size_t rows, size_t dim, unsigned tensors)
+{
+    ln_desc d = {.op = LN_OP_LAYERNORM, .dtype = LN_DTYPE_F32, .rows = rows, .dim = dim,
+                 .x_stride = dim, .y_stride = dim, .eps = 1e-5f, .tensors = tensors,
+                 .store = LN_STORE_AUTO};
+    return d;
+}
+
+static void test_registry(void)
+{
+    CHECK(ln_kernel_count >= 4, "only %zu kernels registered", ln_kernel_count);
+    for (size_t i = 0; i < ln_kernel_count; i++) {
+        const ln_kernel *k = ln_kernels[i];
+        const ln_caps *c = &k->caps;
+        CHECK(k->name && k->name[0], "kernel %zu has no name", i);
+        if (!k->name || !k->name[0])
+            continue;
+        /* Stable names go on command lines, in comma lists and in result
+         * file names: lower case, digits and '_' only. */
+        CHECK(strspn(k->name, "abcdefghijklmnopqrstuvwxyz0123456789_") == strlen(k->name),
+              "name \"%s\" has characters beyond [a-z0-9_]", k->name);
+        for (size_t j = 0; j < i; j++)
+            CHECK(strcmp(k->name, ln_kernels[j]->name) != 0, "name %s registered twice",
+                  k->name);
+        CHECK(ln_kernel_find(k->name) == k, "ln_kernel_find(\"%s\") finds another kernel",
+              k->name);
+        CHECK(k->family && k->family[0], "%s has no family", k->name);
+        CHECK(k->description && k->description[0] && !strchr(k->description, '\n'),
+              "%s: description \"%s\" is not one non-empty line", k->name, str(k->description));
+        CHECK(k->forward != NULL, "%s has no forward", k->name);
+        CHECK(!k->prepare || k->release, "%s prepares state it cannot release", k->name);
+        CHECK((unsigned)c->device < LN_DEVICE_COUNT && ln_device_get(c->device) != NULL,
+              "%s: device %d has no ops", k->name, (int)c->device);
+        CHECK(c->isa >= LN_ISA_NONE && c->isa < LN_ISA_COUNT, "%s: isa %d", k->name,
+              (int)c->isa);
+        CHECK(c->ops & LN_BIT(LN_OP_LAYERNORM), "%s does not declare LayerNorm", k->name);
+        CHECK(c->dtypes & LN_BIT(LN_DTYPE_F32), "%s does not declare f32", k->name);
+        CHECK(!(c->ops >> LN_OP_COUNT), "%s: unknown op bits %#x", k->name, c->ops);
+        CHECK(!(c->dtypes >> LN_DTYPE_COUNT), "%s: unknown dtype bits %#x", k->name,
+              c->dtypes);
+        CHECK(!(c->tensors & ~ALL_TENSORS), "%s: unknown tensor bits %#x", k->name,
+              c->tensors);
+        CHECK(!(c->flags & ~ALL_FLAGS), "%s: unknown flag bits %#x", k->name, c->flags);
+    }
+    CHECK(ln_kernel_find("no_such_kernel") == NULL, "found a kernel that does not exist");
+    CHECK(ln_kernel_find("") == NULL, "found a kernel with an empty name");
+}
+
+static void test_names(void)
+{
+    for (int op = 0; op < LN_OP_COUNT; op++)
+        CHECK(ln_op_from_name(ln_op_name((ln_op)op)) == op, "op %d: name \"%s\" maps back to %d",
+              op, ln_op_name((ln_op)op), ln_op_from_name(ln_op_name((ln_op)op)));
+    for (int dt = 0; dt < LN_DTYPE_COUNT; dt++) {
+        const char *name = ln_dtype_name((ln_dtype)dt);
+        CHECK(ln_dtype_from_name(name) == dt, "dtype %d: name \"%s\" maps back to %d", dt,
+              name, ln_dtype_from_name(name));
+        for (int other = 0; other < dt; other++)
+            CHECK(strcmp(name, ln_dtype_name((ln_dtype)other)) != 0,
+                  "dtypes %d and %d share the name %s", other, dt, name);
+    }
+    CHECK(!strcmp(ln_op_name(LN_OP_LAYERNORM), "layernorm"), "op name %s",
+          ln_op_name(LN_OP_LAYERNORM));
+    CHECK(!strcmp(ln_dtype_name(LN_DTYPE_F32), "f32") &&
+              !strcmp(ln_dtype_name(LN_DTYPE_BF16), "bf16") &&
+              !strcmp(ln_dtype_name(LN_DTYPE_F16), "f16"),
+          "dtype names %s %s %s", ln_dtype_name(LN_DTYPE_F32), ln_dtype_name(LN_DTYPE_BF16),
+          ln_dtype_name(LN_DTYPE_F16));
+    CHECK(!strcmp(ln_device_name(LN_DEVICE_HOST), "host"), "device name %s",
+          ln_device_name(LN_DEVICE_HOST));
+    CHECK(ln_op_from_name("LayerNorm") == -1 && ln_op_from_name("rmsnorm") == -1 &&
+              ln_op_from_name("") == -1,
+          "unknown op names accepted");
+    CHECK(ln_dtype_from_name("F32") == -1 && ln_dtype_from_name("fp32") == -1 &&
+              ln_dtype_from_name("") == -1,
+          "unknown dtype names accepted");
+    CHECK(!strcmp(ln_op_name(LN_OP_COUNT), "?") && !strcmp(ln_dtype_name(LN_DTYPE_COUNT), "?") &&
+              !strcmp(ln_device_name(LN_DEVICE_COUNT), "?"),
+          "out-of-range enums must be named \"?\"");
+    CHECK(ln_dtype_size(LN_DTYPE_F32) == 4 && ln_dtype_size(LN_DTYPE_BF16) == 2 &&
+              ln_dtype_size(LN_DTYPE_F16) == 2 && ln_dtype_size(LN_DTYPE_COUNT) == 0,
+          "dtype sizes %zu %zu %zu %zu", ln_dtype_size(LN_DTYPE_F32),
+          ln_dtype_size(LN_DTYPE_BF16), ln_dtype_size(LN_DTYPE_F16),
+          ln_dtype_size(LN_DTYPE_COUNT));
+}
+
+/* ln_kernel_supports on the registry: what each kernel declares passes,
+ * what it does not is refused with a reason. */
+static void test_supports_registry(void)
+{
+    for (size_t i = 0; i < ln_kernel_count; i++) {
+        const ln_kernel *k = ln_kernels[i];
+        const char *why = "unset";
+        ln_desc d = desc_of(4, 768, k->caps.tensors);
+        CHECK(ln_kernel_supports(k, &d, &why) == 0 && why == NULL,
+              "%s refuses its own declared capabilities: %s", k->name, str(why));
+        CHECK(ln_kernel_supports(k, &d, NULL) == 0, "%s: why may be NULL", k->name);
+        /* The store hint is a hint: every kernel takes every value. */
+        for (int hint = LN_STORE_AUTO; hint <= LN_STORE_STREAMING; hint++) {
+            d.store = (ln_store_hint)hint;
+            CHECK(ln_kernel_supports(k, &d, &why) == 0, "%s refuses store hint %d: %s",
+                  k->name, hint, str(why));
+        }
+        d.store = LN_STORE_AUTO;
+        /* Every subset of the declared optional tensors. */
+        for (unsigned t = 0; t <= ALL_TENSORS; t++) {
+            if (t & ~k->caps.tensors)
+                continue;
+            d.tensors = t;
+            CHECK(ln_kernel_supports(k, &d, &why) == 0, "%s refuses tensors %#x: %s",
+                  k->name, t, str(why));
+        }
+        for (int dt = 0; dt < LN_DTYPE_COUNT; dt++) {
+            if (k->caps.dtypes & LN_BIT(dt))
+                continue;
+            d = desc_of(4, 768, 0);
+            d.dtype = (ln_dtype)dt;
+            why = NULL;
+            CHECK(ln_kernel_supports(k, &d, &why) == -1 && why && strstr(why, "dtype"),
+                  "%s: undeclared dtype %s not refused with a reason (\"%s\")", k->name,
+                  ln_dtype_name((ln_dtype)dt), str(why));
+        }
+        /* Nothing declares bf16 today: the check above must have run. */
+        CHECK(!(k->caps.dtypes & LN_BIT(LN_DTYPE_BF16)),
+              "%s now declares bf16: extend this test with a bf16 call", k->name);
+        d = desc_of(4, 768, 0);
+        d.op = LN_OP_COUNT;
+        why = NULL;
+        CHECK(ln_kernel_supports(k, &d, &why) == -1 && why && strstr(why, "operation"),
+              "%s: unknown operation not refused (\"%s\")", k->name, str(why));
+        d = desc_of(4, 768, 0);
+        d.dtype = LN_DTYPE_COUNT;
+        CHECK(ln_kernel_supports(k, &d, &why) == -1, "%s: unknown dtype accepted", k->name);
+        for (unsigned bit = LN_TENSOR_GAMMA; bit <= LN_TENSOR_RSTD; bit <<= 1) {
+            if (k->caps.tensors & bit)
+                continue;
+            d = desc_of(4, 768, bit);
+            why = NULL;
+            CHECK(ln_kernel_supports(k, &d, &why) == -1 && why,
+                  "%s: undeclared tensor %#x accepted", k->name, bit);
+        }
+    }
+}
+
+/* A kernel made for the test: declares gamma and beta only, refuses dims
+ * above 100 in its own supports() (with a reason, or without one when
+ * dim is 200), counts its prepares, releases and forwards, and can be
+ * told to fail in prepare or forward or to be unavailable. */
+static struct {
+    int prepares, releases, forwards;
+    int fail_prepare, fail_forward;
+    const char *unavailable;
+    void *last_state;
+} probe;
+
+static int probe_state_token;
+
+static const char *probe_unavailable(void)
+{
+    return probe.unavailable;
+}
+
+static int probe_supports(const ln_desc *d, const char **why)
+{
+    if (d->dim == 200)
+        return -1; /* no reason: the registry must supply one */
+    if (d->dim > 100) {
+        *why = "probe: dim above 100";
+        return -1;
+    }
+    return 0;
+}
+
+static int probe_prepare(const ln_desc *d, void **state, const char **why)
+{
+    (void)d;
+    probe.prepares++;
+    if (probe.fail_prepare) {
+        *why = "probe: prepare refused";
+        return -1;
+    }
+    *state = &probe_state_token;
+    return 0;
+}
+
+static void probe_release(void *state)
+{
+    probe.releases++;
+    probe.last_state = state;
+}
+
+static int probe_forward(const ln_desc *d, const ln_tensors *t, void *state)
+{
+    (void)state;
+    probe.forwards++;
+    float *y = t->y;
+    for (size_t i = 0; i < d->rows; i++)
+        for (size_t j = 0; j < d->dim; j++)
+            y[i * d->y_stride + j] = 1.0f;
+    return probe.fail_forward ? 3 : 0;
+}
+
+static const ln_kernel probe_kernel = {
+    .name = "probe",
+    .family = "test",
+    .description = "test_kernel_abi's instrumented kernel",
+    .caps = {.ops = LN_BIT(LN_OP_LAYERNORM), .dtypes = LN_BIT(LN_DTYPE_F32),
+             .device = LN_DEVICE_HOST, .isa = LN_ISA_NONE,
+             .tensors = LN_TENSOR_GAMMA | LN_TENSOR_BETA, .flags = 0},
+    .unavailable = probe_unavailable,
+    .supports = probe_supports,
+    .prepare = probe_prepare,
+    .release = probe_release,
+    .forward = probe_forward,
+};
+
+static void test_supports_probe(void)
+{
+    const ln_kernel *k = &probe_kernel;
+    const char *why = NULL;
+    ln_desc d = desc_of(2, 50, LN_TENSOR_GAMMA | LN_TENSOR_BETA);
+    CHECK(ln_kernel_supports(k, &d, &why) == 0 && !why, "probe refused: %s", str(why));
+    d.tensors = LN_TENSOR_GAMMA | LN_TENSOR_MEAN;
+    CHECK(ln_kernel_supports(k, &d, &why) == -1 && why, "undeclared mean accepted");
+    d.tensors = LN_TENSOR_RSTD;
+    CHECK(ln_kernel_supports(k, &d, &why) == -1 && why, "undeclared rstd accepted");
+    d = desc_of(2, 150, 0);
+    CHECK(ln_kernel_supports(k, &d, &why) == -1 && why && !strcmp(why, "probe: dim above 100"),
+          "the kernel's own reason is lost: \"%s\"", str(why));
+    d = desc_of(2, 200, 0);
+    why = NULL;
+    CHECK(ln_kernel_supports(k, &d, &why) == -1 && why && why[0],
+          "a refusal without a reason got none");
+    d = desc_of(2, 50, 0);
+    d.dtype = LN_DTYPE_F16;
+    CHECK(ln_kernel_supports(k, &d, &why) == -1 && why && strstr(why, "dtype"),
+          "f16 accepted (\"%s\")", str(why));
+}
+
+/* t with the optional tensor `bit` taken away. */
+static ln_tensors without(ln_tensors t, unsigned bit)
+{
+    if (bit == LN_TENSOR_GAMMA)
+        t.gamma = NULL;
+    if (bit == LN_TENSOR_BETA)
+        t.beta = NULL;
+    if (bit == LN_TENSOR_MEAN)
+        t.mean = NULL;
+    if (bit == LN_TENSOR_RSTD)
+        t.rstd = NULL;
+    return t;
+}
+
+static void test_check_call(void)
+{
+    float x[3 * 8] = {0}, y[3 * 8], g[8], b[8], m[3], r[3];
+    const char *why;
+    ln_desc d = desc_of(3, 8, ALL_TENSORS);
+    ln_tensors t = {.x = x, .y = y, .gamma = g, .beta = b, .mean = m, .rstd = r};
+    why = "unset";
+    CHECK(ln_check_call(&d, &t, &why) == 0 && why == NULL, "good call refused: %s", str(why));
+    CHECK(ln_check_call(&d, &t, NULL) == 0, "why may be NULL");
+
+    /* Each optional tensor: bit set but pointer NULL, and the reverse. */
+    for (unsigned bit = LN_TENSOR_GAMMA; bit <= LN_TENSOR_RSTD; bit <<= 1) {
+        ln_tensors u = without(t, bit);
+        why = NULL;
+        CHECK(ln_check_call(&d, &u, &why) == -1 && why, "tensor %#x: bit set, pointer NULL",
+              bit);
+        ln_desc e = d;
+        e.tensors &= ~bit;
+        why = NULL;
+        CHECK(ln_check_call(&e, &t, &why) == -1 && why, "tensor %#x: bit clear, pointer set",
+              bit);
+        CHECK(ln_check_call(&e, &u, &why) == 0, "tensor %#x: bit clear, pointer NULL: %s", bit,
+              str(why));
+    }
+    ln_desc e = d;
+    e.x_stride = 7;
+    why = NULL;
+    CHECK(ln_check_call(&e, &t, &why) == -1 && why && strstr(why, "stride"),
+          "x stride below dim accepted (\"%s\")", str(why));
+    e = d;
+    e.y_stride = 7;
+    why = NULL;
+    CHECK(ln_check_call(&e, &t, &why) == -1 && why && strstr(why, "stride"),
+          "y stride below dim accepted (\"%s\")", str(why));
+    e = d;
+    e.x_stride = e.y_stride = 9; /* longer strides are fine */
+    e.rows = 2;
+    CHECK(ln_check_call(&e, &t, &why) == 0, "strides above dim refused: %s", str(why));
+    e = d;
+    e.dim = 0;
+    e.x_stride = e.y_stride = 0;
+    CHECK(ln_check_call(&e, &t, &why) == -1, "dim 0 accepted");
+    ln_tensors u = t;
+    u.x = NULL;
+    CHECK(ln_check_call(&d, &u, &why) == -1, "x NULL accepted");
+    u = t;
+    u.y = NULL;
+    CHECK(ln_check_call(&d, &u, &why) == -1, "y NULL accepted");
+    /* No rows: nothing is read or written, so x and y may be absent. */
+    e = desc_of(0, 8, 0);
+    ln_tensors none = {0};
+    CHECK(ln_check_call(&e, &none, &why) == 0, "zero rows without x, y refused: %s",
+          str(why));
+}
+
+static void test_run(void)
+{
+    const ln_kernel *k = &probe_kernel;
+    float x[2 * 8] = {0}, y[2 * 8], g[8], b[8], m[2];
+    const char *why;
+    ln_desc d = desc_of(2, 8, LN_TENSOR_GAMMA);
+    ln_tensors t = {.x = x, .y = y, .gamma = g};
+
+    memset(&probe, 0, sizeof probe);
+    memset(y, 0, sizeof y);
+    why = "unset";
+    CHECK(ln_kernel_run(k, &d, &t, &why) == 0, "run failed: %s", str(why));
+    CHECK(probe.prepares == 1 && probe.forwards == 1 && probe.releases == 1,
+          "prepare/forward/release ran %d/%d/%d times", probe.prepares, probe.forwards,
+          probe.releases);
+    CHECK(probe.last_state == &probe_state_token, "release did not get prepare's state");
+    CHECK(y[0] == 1.0f && y[15] == 1.0f, "forward's output is not in y");
+
+    /* Refusals before prepare: a call that fails ln_check_call, a
+     * descriptor the kernel does not support, an unavailable kernel. */
+    struct {
+        const char *what;
+        ln_desc d;
+        ln_tensors t;
+        const char *unavailable;
+    } refused[] = {
+        {"gamma bit without a pointer", d, {.x = x, .y = y}, NULL},
+        {"beta pointer without its bit", d, {.x = x, .y = y, .gamma = g, .beta = b}, NULL},
+        {"undeclared mean", desc_of(2, 8, LN_TENSOR_MEAN), {.x = x, .y = y, .mean = m}, NULL},
+        {"dim the kernel refuses", desc_of(0, 150, 0), {.x = x, .y = y}, NULL},
+        {"unavailable kernel", d, t, "probe: switched off"},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        memset(&probe, 0, sizeof probe);
+        probe.unavailable = refused[i].unavailable;
+        why = NULL;
+        CHECK(ln_kernel_run(k, &refused[i].d, &refused[i].t, &why) == -1 && why,
+              "%s: run did not refuse", refused[i].what);
+        CHECK(probe.prepares == 0 && probe.forwards == 0,
+              "%s: prepare/forward ran %d/%d times", refused[i].what, probe.prepares,
+              probe.forwards);
+        if (refused[i].unavailable)
+            CHECK(why && !strcmp(why, refused[i].unavailable),
+                  "unavailable kernel's reason lost: \"%s\"", str(why));
+    }
+    memset(&probe, 0, sizeof probe);
+
+    /* A failing prepare: its reason, no forward, nothing to release. */
+    probe.fail_prepare = 1;
+    why = NULL;
+    CHECK(ln_kernel_run(k, &d, &t, &why) == -1 && why && !strcmp(why, "probe: prepare refused"),
+          "prepare failure reported as \"%s\"", str(why));
+    CHECK(probe.forwards == 0 && probe.releases == 0, "after a failed prepare: %d forwards, "
+          "%d releases", probe.forwards, probe.releases);
+    memset(&probe, 0, sizeof probe);
+
+    /* A failing forward: reported, and the state still released. */
+    probe.fail_forward = 1;
+    why = NULL;
+    CHECK(ln_kernel_run(k, &d, &t, &why) != 0 && why, "forward failure not reported");
+    CHECK(probe.releases == 1, "state not released after a failed forward (%d)",
+          probe.releases);
+    memset(&probe, 0, sizeof probe);
+}
+
+/* Is k in list[0..n)? */
+static int listed(const ln_kernel *const *list, size_t n, const ln_kernel *k)
+{
+    for (size_t i = 0; i < n; i++)
+        if (list[i] == k)
+            return 1;
+    return 0;
+}
+
+static void test_select(void)
+{
+    const ln_kernel **out = calloc(ln_kernel_count, sizeof *out);
+    char err[256];
+    size_t n = 99;
+    if (!out) {
+        CHECK_FAIL("out of memory");
+        return;
+    }
+
+    /* The default list: every kernel this host can run, registry order. */
+    CHECK(ln_kernel_select(NULL, 0, NULL, out, &n, err, sizeof err) == 0, "default: %s", err);
+    size_t want = 0;
+    for (size_t i = 0; i < ln_kernel_count; i++) {
+        const ln_kernel *k = ln_kernels[i];
+        if (ln_kernel_unavailable(k)) {
+            CHECK(!listed(out, n, k), "default list holds %s, which cannot run here: %s",
+                  k->name, ln_kernel_unavailable(k));
+            continue;
+        }
+        CHECK(want < n && out[want] == k, "default list: entry %zu is not %s", want, k->name);
+        want++;
+    }
+    CHECK(n == want, "default list has %zu kernels, want %zu", n, want);
+
+    /* By name: order kept, repeats dropped. */
+    char *names[] = {"two_pass_f64", "naive_two_pass", "two_pass_f64"};
+    CHECK(ln_kernel_select(names, 3, NULL, out, &n, err, sizeof err) == 0, "by name: %s", err);
+    CHECK(n == 2 && out[0] == ln_kernel_find("two_pass_f64") &&
+              out[1] == ln_kernel_find("naive_two_pass"),
+          "by name: %zu kernels, first %s", n, n ? out[0]->name : "-");
+
+    /* An unknown name: an error naming it. */
+    char *unknown[] = {"welford", "no_such_kernel"};
+    err[0] = '\0';
+    CHECK(ln_kernel_select(unknown, 2, NULL, out, &n, err, sizeof err) == -1 &&
+              strstr(err, "no_such_kernel") && strstr(err, "unknown") && !strchr(err, '\n'),
+          "unknown name: \"%s\"", err);
+
+    /* With a descriptor: f32 with every tensor selects what supports it;
+     * bf16 selects nothing today and a named kernel is an error saying so. */
+    ln_desc f32 = desc_of(8, 768, ALL_TENSORS), bf16 = desc_of(8, 768, 0);
+    bf16.dtype = LN_DTYPE_BF16;
+    CHECK(ln_kernel_select(NULL, 0, &f32, out, &n, err, sizeof err) == 0, "f32: %s", err);
+    want = 0;
+    for (size_t i = 0; i < ln_kernel_count; i++)
+        want += !ln_kernel_unavailable(ln_kernels[i]) &&
+                ln_kernel_supports(ln_kernels[i], &f32, NULL) == 0;
+    CHECK(n == want && want > 0, "f32 selects %zu kernels, want %zu", n, want);
+    CHECK(ln_kernel_select(NULL, 0, &bf16, out, &n, err, sizeof err) == 0, "bf16: %s", err);
+    for (size_t i = 0; i < n; i++)
+        CHECK(ln_kernel_supports(out[i], &bf16, NULL) == 0, "bf16 selects %s", out[i]->name);
+    CHECK(n == 0, "bf16 selects %zu kernels though none declares bf16", n);
+    char *one[] = {"two_pass_f64"};
+    err[0] = '\0';
+    CHECK(ln_kernel_select(one, 1, &bf16, out, &n, err, sizeof err) == -1 &&
+              strstr(err, "two_pass_f64") && strstr(err, "bf16") && strstr(err, "dtype"),
+          "two_pass_f64 for bf16: \"%s\"", err);
+    CHECK(ln_kernel_select(one, 1, &f32, out, &n, err, sizeof err) == 0 && n == 1,
+          "two_pass_f64 for f32: %s", err);
+
+    /* Kernels that cannot run here: named, an error with the reason; under
+     * LNBENCH_DISABLE_ISA (test_kernel_abi_masked) every ISA kernel is one. */
+    const char *mask = getenv("LNBENCH_DISABLE_ISA");
+    size_t isa_kernels = 0, unavailable = 0;
+    for (size_t i = 0; i < ln_kernel_count; i++) {
+        const ln_kernel *k = ln_kernels[i];
+        const char *why = ln_kernel_unavailable(k);
+        isa_kernels += k->caps.isa != LN_ISA_NONE;
+        if (mask && !strcmp(mask, "all") && k->caps.isa != LN_ISA_NONE)
+            CHECK(why && strstr(why, "LNBENCH_DISABLE_ISA"),
+                  "%s (%s) runs under LNBENCH_DISABLE_ISA=all: %s", k->name,
+                  ln_isa_name(k->caps.isa), str(why));
+        char *name[] = {(char *)k->name};
+        err[0] = '\0';
+        int rc = ln_kernel_select(name, 1, NULL, out, &n, err, sizeof err);
+        if (why) {
+            unavailable++;
+            CHECK(rc == -1 && strstr(err, k->name) && strstr(err, why),
+                  "%s cannot run here (%s) but selecting it gave %d \"%s\"", k->name, why, rc,
+                  err);
+        } else {
+            CHECK(rc == 0 && n == 1 && out[0] == k, "%s: %s", k->name, err);
+        }
+    }
+    if (mask && !strcmp(mask, "all"))
+        CHECK(isa_kernels > 0 && unavailable >= isa_kernels,
+              "with every ISA masked only %zu of %zu ISA kernels are unavailable", unavailable,
+              isa_kernels);
+    printf("%zu kernels, %zu for an ISA, %zu unavailable here%s%s\n", ln_kernel_count,
+           isa_kernels, unavailable, mask ? " with LNBENCH_DISABLE_ISA=" : "",
+           mask ? mask : "");
+    free(out);
+}
+
+static void test_host_device(void)
+{
+    const ln_device_ops *dev = ln_device_get(LN_DEVICE_HOST);
+    CHECK(dev != NULL, "no host device");
+    CHECK(ln_device_get(LN_DEVICE_COUNT) == NULL, "a device beyond the enum");
+    if (!dev)
+        return;
+    CHECK(dev->name && !strcmp(dev->name, ln_device_name(LN_DEVICE_HOST)), "host device \"%s\"",
+          str(dev->name));
+    static const size_t sizes[] = {1, 3, 64, 4097};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        size_t nb = sizes[i];
+        unsigned char *src = malloc(nb), *back = malloc(nb);
+        void *buf = dev->alloc(nb);
+        CHECK(buf != NULL, "alloc(%zu) failed", nb);
+        if (!buf || !src || !back) {
+            free(src);
+            free(back);
+            if (buf)
+                dev->free(buf);
+            continue;
+        }
+        /* 64 bytes, a cache line and a zmm register (device_host.c). */
+        CHECK((uintptr_t)buf % 64 == 0, "alloc(%zu) at %p is not 64-byte aligned", nb, buf);
+        for (size_t j = 0; j < nb; j++) {
+            src[j] = (unsigned char)(j * 7 + 1);
+            back[j] = 0;
+        }
+        CHECK(dev->set(buf, src, nb) == 0, "set %zu bytes", nb);
+        CHECK(dev->synchronize() == 0, "synchronize after set");
+        CHECK(dev->get(back, buf, nb) == 0, "get %zu bytes", nb);
+        CHECK(dev->synchronize() == 0, "synchronize after get");
+        CHECK(memcmp(src, back, nb) == 0, "%zu bytes did not make the round trip", nb);
+        dev->free(buf);
+        free(src);
+        free(back);
+    }
+}
+
+int main(void)
+{
+    test_registry();
+    test_names();
+    test_supports_registry();
+    test_supports_probe();
+    test_check_call();
+    test_run();
+    test_select();
+    test_host_device();
+    return CHECK_DONE("test_kernel_abi");
+}
