@@ -2,9 +2,10 @@
  * registry.c - the one list of kernels, and the ABI's helpers that every
  * caller shares (selection by capability, the call check, run).
  *
- * Adding a kernel: one file in kernels/ and one line here (plus its source
- * in kernels/CMakeLists.txt).  Kernels that need an ISA or a library the
- * build may lack are guarded by the macros kernels/CMakeLists.txt defines.
+ * Adding a kernel: one file and one LN_KERNEL line below.  Portable C
+ * kernels live in kernels/scalar/, which CMake compiles whole; kernels that
+ * need an ISA or a library the build may lack are in the groups guarded by
+ * the macros kernels/CMakeLists.txt defines.
  */
 #include "cpu_features.h"
 #include "lnbench_kernel.h"
@@ -12,43 +13,49 @@
 #include <stdio.h>
 #include <string.h>
 
-extern const ln_kernel ln_kernel_naive_two_pass;
-extern const ln_kernel ln_kernel_welford;
-extern const ln_kernel ln_kernel_textbook_one_pass;
-extern const ln_kernel ln_kernel_two_pass_f64;
+/* The registry: one LN_KERNEL line per kernel, in the order lists and
+ * tables show them.  Groups the build may lack expand to nothing. */
+#define LN_PORTABLE_KERNELS(LN_KERNEL) \
+    LN_KERNEL(naive_two_pass)          \
+    LN_KERNEL(welford)                 \
+    LN_KERNEL(welford_pairwise)        \
+    LN_KERNEL(textbook_one_pass)       \
+    LN_KERNEL(two_pass_f64)
+
 #ifdef LNBENCH_HAVE_ONEDNN
-extern const ln_kernel ln_kernel_onednn; /* the peer */
-#endif
-#ifdef LNBENCH_HAVE_X86_SIMD
-extern const ln_kernel ln_kernel_avx2;
-extern const ln_kernel ln_kernel_avx2_accurate;
-extern const ln_kernel ln_kernel_avx512;
-extern const ln_kernel ln_kernel_avx512_accurate;
-#endif
-#ifdef LNBENCH_HAVE_NEON
-extern const ln_kernel ln_kernel_neon;
-extern const ln_kernel ln_kernel_neon_accurate;
+#define LN_PEER_KERNELS(LN_KERNEL) \
+    LN_KERNEL(onednn)
+#else
+#define LN_PEER_KERNELS(LN_KERNEL)
 #endif
 
-const ln_kernel *const ln_kernels[] = {
-    &ln_kernel_naive_two_pass,
-    &ln_kernel_welford,
-    &ln_kernel_textbook_one_pass,
-    &ln_kernel_two_pass_f64,
-#ifdef LNBENCH_HAVE_ONEDNN
-    &ln_kernel_onednn,
-#endif
 #ifdef LNBENCH_HAVE_X86_SIMD
-    &ln_kernel_avx2,
-    &ln_kernel_avx2_accurate,
-    &ln_kernel_avx512,
-    &ln_kernel_avx512_accurate,
+#define LN_X86_KERNELS(LN_KERNEL) \
+    LN_KERNEL(avx2)               \
+    LN_KERNEL(avx2_accurate)      \
+    LN_KERNEL(avx512)             \
+    LN_KERNEL(avx512_accurate)
+#else
+#define LN_X86_KERNELS(LN_KERNEL)
 #endif
+
 #ifdef LNBENCH_HAVE_NEON
-    &ln_kernel_neon,
-    &ln_kernel_neon_accurate,
+#define LN_NEON_KERNELS(LN_KERNEL) \
+    LN_KERNEL(neon)                \
+    LN_KERNEL(neon_accurate)
+#else
+#define LN_NEON_KERNELS(LN_KERNEL)
 #endif
-};
+
+#define LN_ALL_KERNELS(LN_KERNEL)                                                    \
+    LN_PORTABLE_KERNELS(LN_KERNEL) LN_PEER_KERNELS(LN_KERNEL) LN_X86_KERNELS(LN_KERNEL) \
+    LN_NEON_KERNELS(LN_KERNEL)
+
+#define LN_DECLARE(name) extern const ln_kernel ln_kernel_##name;
+LN_ALL_KERNELS(LN_DECLARE)
+
+#define LN_ENTRY(name) &ln_kernel_##name,
+const ln_kernel *const ln_kernels[] = {LN_ALL_KERNELS(LN_ENTRY)};
 
 const size_t ln_kernel_count = sizeof ln_kernels / sizeof ln_kernels[0];
 
