@@ -85,6 +85,8 @@ typedef struct ln_cols {
     float inv_nf;
 } ln_cols;
 
+/* Pass 3 of either algorithm: VF_LANES outputs from x[j..], cnt <= VF_LANES
+ * of them (out_part), and the store of a vector of them. */
 LN_INLINE vf out_vec(unsigned f, const fast_p3 *fp, const acc_p3 *ap, const float *x, size_t j)
 {
     return (f & LN_ACCURATE) ? acc_norm(f, ap, x, j) : fast_norm(f, fp, x, j, NULL);
@@ -107,6 +109,8 @@ LN_INLINE void out_store(unsigned f, float *p, vf v)
         vf_storeu(p, v);
 }
 
+/* The one loop over a row's columns (see ln_cols): 4 * VF_LANES columns
+ * at a time, then one vector at a time, then the tail. */
 LN_INLINE void cols(unsigned f, const ln_f32_rows *a, const ln_wide *w, ln_cols *c)
 {
     const size_t n = a->dim, W = VF_LANES;

@@ -24,8 +24,14 @@ typedef __m128i vd_mask; /* 4 x 32-bit lanes: vmaskmov of 4 floats */
 static const int32_t ln_mask_src[16] = {-1, -1, -1, -1, -1, -1, -1, -1,
                                         0,  0,  0,  0,  0,  0,  0,  0};
 
-LN_INLINE vf_mask vf_first(size_t n) { return _mm256_loadu_si256((const __m256i *)(ln_mask_src + 8 - n)); }
-LN_INLINE vd_mask vd_first(size_t n) { return _mm_loadu_si128((const __m128i *)(ln_mask_src + 8 - n)); }
+LN_INLINE vf_mask vf_first(size_t n)
+{
+    return _mm256_loadu_si256((const __m256i *)(ln_mask_src + 8 - n));
+}
+LN_INLINE vd_mask vd_first(size_t n)
+{
+    return _mm_loadu_si128((const __m128i *)(ln_mask_src + 8 - n));
+}
 LN_INLINE vf vf_load_part(const float *p, vf_mask k) { return _mm256_maskload_ps(p, k); }
 LN_INLINE void vf_store_part(float *p, vf_mask k, vf v) { _mm256_maskstore_ps(p, k, v); }
 LN_INLINE vf vf_add_part(vf acc, vf_mask k, vf v)
@@ -54,7 +60,10 @@ LN_INLINE __m256i vd_lanes(vd_mask k) { return _mm256_cvtepi32_epi64(k); }
 LN_INLINE vd vd_load_part(const double *p, vd_mask k) { return _mm256_maskload_pd(p, vd_lanes(k)); }
 LN_INLINE vd vd_keep(vd_mask k, vd v) { return _mm256_and_pd(v, _mm256_castsi256_pd(vd_lanes(k))); }
 LN_INLINE vd vd_widen(const float *p) { return _mm256_cvtps_pd(_mm_loadu_ps(p)); }
-LN_INLINE vd vd_widen_part(const float *p, vd_mask k) { return _mm256_cvtps_pd(_mm_maskload_ps(p, k)); }
+LN_INLINE vd vd_widen_part(const float *p, vd_mask k)
+{
+    return _mm256_cvtps_pd(_mm_maskload_ps(p, k));
+}
 LN_INLINE vf vf_join(vh lo, vh hi) { return _mm256_set_m128(hi, lo); }
 LN_INLINE void vh_store_part(float *p, vd_mask k, vh v) { _mm_maskstore_ps(p, k, v); }
 
