@@ -103,7 +103,6 @@ LN_INLINE int acc_finish(double m, double se, double sq, double inv_n, float eps
     nm->m = m;
     nm->c = c;
     nm->rstd = rstd;
-    nm->split = 0;
     nm->mean_out = (float)(m + c);
     nm->rstd_out = (float)rstd;
     return 1;

@@ -37,9 +37,9 @@ typedef struct fast_p2 {
     vf vm, vs, q0, q1, q2, q3, e0, e1;
 } fast_p2;
 
-LN_INLINE void fast_p2_init(fast_p2 *s, double m)
+LN_INLINE void fast_p2_init(fast_p2 *s, float m)
 {
-    s->vm = vf_set1((float)m); /* m is a float (first_guess) */
+    s->vm = vf_set1(m);
     s->vs = vf_set1(DEV_SCALE);
     s->q0 = s->q1 = s->q2 = s->q3 = s->e0 = s->e1 = vf_zero();
 }
@@ -85,7 +85,7 @@ LN_INLINE void fast_p2_sums(const fast_p2 *s, double *sdev, double *ssq)
  * float pair mh + ml and rstd.  Returns 0 when the sums are not finite
  * (NaN/Inf in the row, or squares beyond binary32's range): the row then
  * takes the double path. */
-LN_INLINE int fast_finish(double m, double sdev, double ssq, double inv_n, float eps,
+LN_INLINE int fast_finish(float m, double sdev, double ssq, double inv_n, float eps,
                           ln_norm *nm)
 {
     if (!(ssq <= FLT_MAX) || !(fabs(sdev) <= FLT_MAX))
@@ -101,14 +101,14 @@ LN_INLINE int fast_finish(double m, double sdev, double ssq, double inv_n, float
      * |mean| <= sigma (normal-like rows) a single float mean costs no more
      * than those ulps and pass 3 takes the one-fma form (!split); offset
      * rows (and constant rows, sigma 0) keep the low part. */
-    double mean = m + c;
+    double mean = (double)m + c;
     float mh = (float)mean, ml = 0.0f;
     nm->split = mean * mean > var;
     if (nm->split)
         ml = (float)(mean - (double)mh);
-    nm->m = mh;
-    nm->c = ml;
-    nm->rstd = rstd;
+    nm->mh = mh;
+    nm->ml = ml;
+    nm->rstd_f = rstd;
     nm->mean_out = mh;
     nm->rstd_out = rstd;
     return 1;
@@ -122,7 +122,7 @@ typedef struct fast_p3 {
 
 LN_INLINE void fast_p3_init(unsigned f, fast_p3 *p, const ln_norm *nm, const ln_f32_rows *a)
 {
-    const float mh = (float)nm->m, ml = (float)nm->c, rstd = (float)nm->rstd;
+    const float mh = nm->mh, ml = nm->ml, rstd = nm->rstd_f;
     p->vh = vf_set1(mh);
     p->vl = vf_set1(f & LN_SPLIT ? -(ml * rstd) : -(mh * rstd));
     p->vr = vf_set1(rstd);

@@ -60,12 +60,19 @@ enum {
     LN_PEEL = 1u << 9      /* pass 3 alone, peeled to y's cache-line boundary */
 };
 
+/* A row's first guess of the mean, from pass 1: a float for the fast
+ * algorithm, a double for the accurate one. */
+typedef struct ln_guess {
+    float f;
+    double d;
+} ln_guess;
+
 /* A row's normalisation, made from its pass-2 sums by fast_finish or
  * acc_finish. */
 typedef struct ln_norm {
-    double m, c;              /* the mean is m + c */
-    double rstd;
-    int split;                /* fast: m, c are the float pair mh + ml */
+    float mh, ml, rstd_f;     /* fast: the mean as the float pair mh + ml */
+    int split;                /* fast: pass 3 keeps ml */
+    double m, c, rstd;        /* accurate: the mean m + c */
     float mean_out, rstd_out; /* the row's mean and rstd outputs */
 } ln_norm;
 
@@ -79,7 +86,8 @@ typedef struct ln_cols {
     const float *x, *x1, *x2, *pf;
     float *y;
     ln_norm nm;
-    double m1, sdev1, ssq1;
+    ln_guess m1;
+    double sdev1, ssq1;
     float s2;
     double inv_n; /* 1/dim, and as a float */
     float inv_nf;
@@ -122,10 +130,10 @@ LN_INLINE void cols(unsigned f, const ln_f32_rows *a, const ln_wide *w, ln_cols 
     acc_p2 a2;
     if (f & LN_ACCURATE) {
         acc_p3_init(&ap, &c->nm, w);
-        acc_p2_init(&a2, c->m1);
+        acc_p2_init(&a2, c->m1.d);
     } else {
         fast_p3_init(f, &fp, &c->nm, a);
-        fast_p2_init(&f2, c->m1);
+        fast_p2_init(&f2, c->m1.f);
     }
     /* Pass 1: sum(x2 - x2[0]) in four accumulators, in the same order on
      * every path, so that every path gives the same bits. */
@@ -145,12 +153,10 @@ LN_INLINE void cols(unsigned f, const ln_f32_rows *a, const ln_wide *w, ln_cols 
     }
     for (; j + 4 * W <= n; j += 4 * W) {
         if (f & LN_OUT) {
-            vf o0 = out_vec(f, &fp, &ap, x, j), o1 = out_vec(f, &fp, &ap, x, j + W);
-            vf o2 = out_vec(f, &fp, &ap, x, j + 2 * W), o3 = out_vec(f, &fp, &ap, x, j + 3 * W);
-            out_store(f, y + j, o0);
-            out_store(f, y + j + W, o1);
-            out_store(f, y + j + 2 * W, o2);
-            out_store(f, y + j + 3 * W, o3);
+            out_store(f, y + j, out_vec(f, &fp, &ap, x, j));
+            out_store(f, y + j + W, out_vec(f, &fp, &ap, x, j + W));
+            out_store(f, y + j + 2 * W, out_vec(f, &fp, &ap, x, j + 2 * W));
+            out_store(f, y + j + 3 * W, out_vec(f, &fp, &ap, x, j + 3 * W));
             if (f & LN_PREFETCH) /* one cache line at a time */
                 for (size_t l = 0; l < 4 * W; l += 16)
                     ln_prefetch(pf + j + l);
@@ -201,21 +207,24 @@ LN_INLINE void cols(unsigned f, const ln_f32_rows *a, const ln_wide *w, ln_cols 
  * x0 for a constant row.  Multiplications by 1/n instead of divisions
  * shorten the per-row chain between the passes (1/n's rounding is far
  * below the float statistics' own). */
-LN_INLINE double first_guess(unsigned f, const float *x, float s, float inv_nf)
+LN_INLINE ln_guess first_guess(unsigned f, const float *x, float s, float inv_nf)
 {
+    ln_guess g = {0.0f, 0.0};
     if (f & LN_ACCURATE)
-        return (double)x[0] + (double)(s * inv_nf);
-    return (double)(x[0] + s * inv_nf);
+        g.d = (double)x[0] + (double)(s * inv_nf);
+    else
+        g.f = x[0] + s * inv_nf;
+    return g;
 }
 
 /* Row i's normalisation from its pass 2 into *nm, and its mean and rstd
  * outputs.  Returns 0 when the statistics are not finite: the row has then
  * been done whole by ln_row_f64. */
-LN_INLINE int row_stats(unsigned f, const ln_f32_rows *a, size_t i, double m, double sdev,
+LN_INLINE int row_stats(unsigned f, const ln_f32_rows *a, size_t i, ln_guess m, double sdev,
                         double ssq, double inv_n, ln_norm *nm)
 {
-    int ok = (f & LN_ACCURATE) ? acc_finish(m, sdev, ssq, inv_n, a->eps, nm)
-                               : fast_finish(m, sdev, ssq, inv_n, a->eps, nm);
+    int ok = (f & LN_ACCURATE) ? acc_finish(m.d, sdev, ssq, inv_n, a->eps, nm)
+                               : fast_finish(m.f, sdev, ssq, inv_n, a->eps, nm);
     float *mean = a->mean ? a->mean + i : NULL, *rstd = a->rstd ? a->rstd + i : NULL;
     if (!ok) {
         ln_row_f64(a->x + i * a->x_stride, a->y + i * a->y_stride, a->dim, a->gamma,
@@ -248,7 +257,8 @@ LN_INLINE void out_cols(unsigned f, const ln_f32_rows *a, const ln_wide *w, ln_c
 LN_INLINE void pipe_row(unsigned f, const ln_f32_rows *a, const ln_wide *w, size_t i,
                         ln_cols *c)
 {
-    const double m = c->m1, sdev = c->sdev1, ssq = c->ssq1;
+    const ln_guess m = c->m1;
+    const double sdev = c->sdev1, ssq = c->ssq1;
     c->x = a->x + i * a->x_stride;
     c->y = a->y + i * a->y_stride;
     if (f & LN_P2) {
@@ -378,13 +388,13 @@ LN_INLINE int accurate_forward(const ln_desc *d, const ln_tensors *t, void *stat
                        a.eps, a.mean ? a.mean + i : NULL, a.rstd ? a.rstd + i : NULL);
         return 0;
     }
-    const ln_wide w = {gb, gb + a.dim};
-    for (size_t j = 0; j < a.dim; j++) {
-        if (a.gamma)
-            gb[j] = a.gamma[j];
-        if (a.beta)
-            gb[a.dim + j] = a.beta[j];
-    }
+    double *g = gb, *b = gb + a.dim;
+    const float *gamma = a.gamma, *beta = a.beta;
+    for (size_t j = 0; gamma && j < a.dim; j++)
+        g[j] = gamma[j];
+    for (size_t j = 0; beta && j < a.dim; j++)
+        b[j] = beta[j];
+    const ln_wide w = {g, b};
     if (rows_run(LN_ACCURATE, &a, &w))
         ln_store_fence();
     if (gb != (st ? st->gb : NULL))
