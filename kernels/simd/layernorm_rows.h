@@ -21,7 +21,7 @@
  *   vd_widen(p)         VF_LANES/2 floats at p as doubles (and _part);
  *                       vh_narrow rounds a vd to floats, vf_join(lo, hi)
  *   vf_hsum, vd_hsum    horizontal sums
- *   vf_stream           non-temporal store to a VF_LANES-aligned address;
+ *   vf_stream           non-temporal store to an address aligned to a vf;
  *                       VEC_HAS_STREAM is 0 where the ISA has none
  *   ln_prefetch, ln_store_fence
  *
