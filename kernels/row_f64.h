@@ -37,12 +37,8 @@ static inline void ln_row_f64(const float *x, float *y, size_t dim,
     if (isnan(rstd))
         mean = NAN;
     for (size_t j = 0; j < dim; j++) {
-        double v = (x[j] - mean) * rstd;
-        if (gamma)
-            v *= gamma[j];
-        if (beta)
-            v += beta[j];
-        y[j] = (float)v;
+        double v = (x[j] - mean) * rstd * (gamma ? gamma[j] : 1.0f);
+        y[j] = (float)(beta ? v + beta[j] : v);
     }
     if (mean_out)
         *mean_out = (float)mean;

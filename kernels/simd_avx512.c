@@ -1,0 +1,16 @@
+/*
+ * simd_avx512.c - the AVX-512F kernels ln_kernel_avx512 and
+ * ln_kernel_avx512_accurate: the algorithms of simd/layernorm_fast.h and
+ * simd/layernorm_accurate.h on 16 float / 8 double lanes.
+ *
+ * Built with -mavx512f -mavx512vl -mavx512dq -mfma for this file only; the
+ * kernels run only after the ISA probe (cpu_features.c, honouring
+ * LNBENCH_DISABLE_ISA) says the host allows them.  Large outputs are
+ * written with non-temporal stores on 64-byte aligned lines.
+ */
+#include "simd/vec_avx512.h"
+#include "simd/layernorm_rows.h"
+
+LN_SIMD_KERNELS(avx512, LN_ISA_AVX512F, LN_CAP_EXACT_CONSTANT | LN_CAP_STREAMING_STORES,
+                "AVX-512F float, shifted two-pass, FMA, streaming stores for large outputs",
+                "AVX-512F, statistics and normalisation in double, one rounding: <= 1 ulp");
