@@ -11,6 +11,7 @@
 #include "simd/vec_avx2.h"
 #include "simd/layernorm_rows.h"
 
-LN_SIMD_KERNELS(avx2, LN_ISA_AVX2_FMA, LN_CAP_EXACT_CONSTANT | LN_CAP_STREAMING_STORES,
+LN_SIMD_KERNELS(avx2, LN_ISA_AVX2_FMA,
+                LN_CAP_EXACT_CONSTANT | LN_CAP_STREAMING_STORES | LN_CAP_WIDE_RANGE,
                 "AVX2+FMA float, shifted corrected two-pass, streaming stores for large outputs",
                 "AVX2+FMA, statistics and normalisation in double, one rounding: <= 1 ulp");

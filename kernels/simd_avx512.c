@@ -11,6 +11,7 @@
 #include "simd/vec_avx512.h"
 #include "simd/layernorm_rows.h"
 
-LN_SIMD_KERNELS(avx512, LN_ISA_AVX512F, LN_CAP_EXACT_CONSTANT | LN_CAP_STREAMING_STORES,
+LN_SIMD_KERNELS(avx512, LN_ISA_AVX512F,
+                LN_CAP_EXACT_CONSTANT | LN_CAP_STREAMING_STORES | LN_CAP_WIDE_RANGE,
                 "AVX-512F float, shifted two-pass, FMA, streaming stores for large outputs",
                 "AVX-512F, statistics and normalisation in double, one rounding: <= 1 ulp");

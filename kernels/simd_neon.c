@@ -14,6 +14,6 @@
 #include "simd/vec_neon.h"
 #include "simd/layernorm_rows.h"
 
-LN_SIMD_KERNELS(neon, LN_ISA_NEON, LN_CAP_EXACT_CONSTANT,
+LN_SIMD_KERNELS(neon, LN_ISA_NEON, LN_CAP_EXACT_CONSTANT | LN_CAP_WIDE_RANGE,
                 "AArch64 NEON, binary32 two-pass (shifted, split mean), FMA, 4 lanes",
                 "AArch64 NEON, statistics and normalisation in double, one rounding");
