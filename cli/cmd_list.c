@@ -23,7 +23,9 @@ static const char list_help[] =
     "computes, its device, the instruction set it needs (- for portable C), the\n"
     "optional tensors it accepts and its promises (exact_constant: a constant\n"
     "row gives exactly beta; streaming_stores: non-temporal stores on request;\n"
-    "peer: another library's implementation), and a one-line description.\n"
+    "peer: another library's implementation; wide_range: right on rows whose\n"
+    "squares overflow binary32; faithful: within 1 ulp where the result does\n"
+    "not cancel), and a one-line description.\n"
     "Kernels masked with LNBENCH_DISABLE_ISA show as unavailable.\n"
     "\n"
     "options:\n"
@@ -48,6 +50,8 @@ static const bit_name flag_names[] = {
     {LN_CAP_EXACT_CONSTANT, "exact_constant"},
     {LN_CAP_STREAMING_STORES, "streaming_stores"},
     {LN_CAP_PEER, "peer"},
+    {LN_CAP_WIDE_RANGE, "wide_range"},
+    {LN_CAP_FAITHFUL, "faithful"},
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))

@@ -102,7 +102,12 @@ enum {
     LN_CAP_PEER = 1u << 2,
     /* Right on finite rows whose squares overflow binary32 (|x| beyond
      * ~1.8e19), e.g. by statistics in double or a fallback to them. */
-    LN_CAP_WIDE_RANGE = 1u << 3
+    LN_CAP_WIDE_RANGE = 1u << 3,
+    /* Within 1 ulp of the exact result wherever the result itself is not
+     * a cancellation (no beta, and x_i not within 2^-20 |mean| of the
+     * mean): statistics and normalisation carried wider than binary32,
+     * one rounding at the end. */
+    LN_CAP_FAITHFUL = 1u << 4
 };
 
 /* What the caller wants done with the stores of y. */

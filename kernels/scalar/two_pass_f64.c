@@ -57,5 +57,5 @@ const ln_kernel ln_kernel_two_pass_f64 = {
     .caps = {.ops = LN_BIT(LN_OP_LAYERNORM), .dtypes = LN_BIT(LN_DTYPE_F32),
              .device = LN_DEVICE_HOST, .isa = LN_ISA_NONE,
              .tensors = LN_TENSOR_GAMMA | LN_TENSOR_BETA | LN_TENSOR_MEAN | LN_TENSOR_RSTD,
-             .flags = LN_CAP_EXACT_CONSTANT | LN_CAP_WIDE_RANGE},
+             .flags = LN_CAP_EXACT_CONSTANT | LN_CAP_WIDE_RANGE | LN_CAP_FAITHFUL},
 };

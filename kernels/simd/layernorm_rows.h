@@ -436,7 +436,7 @@ LN_INLINE int accurate_forward(const ln_desc *d, const ln_tensors *t, void *stat
         .prepare = accurate_prepare,                                                      \
         .release = accurate_release,                                                      \
         .forward = isa##_accurate_forward,                                                \
-        .caps = LN_SIMD_CAPS(isa_id, cap_flags),                                          \
+        .caps = LN_SIMD_CAPS(isa_id, (cap_flags) | LN_CAP_FAITHFUL),                      \
     }
 
 #endif
