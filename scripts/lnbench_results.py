@@ -220,6 +220,7 @@ class SpeedResult:
         self.context = doc["context"]
         self.machine = machine_name(self.context)
         self.benches = {}
+        self.repetitions = set()   # --benchmark_repetitions as recorded per entry
         for i, e in enumerate(doc["benchmarks"]):
             self._add(i, e)
         if not self.benches:
@@ -267,6 +268,9 @@ class SpeedResult:
             raise InputError(f"{where}: '{name}' mixes time units "
                              f"{b.time_unit} and {unit}")
         b.time_unit = unit
+        reps = _num(e.get("repetitions"))
+        if reps is not None:
+            self.repetitions.add(int(reps))
         b.samples.append(rt)
         if ct is not None:
             b.cpu_samples.append(ct)
