@@ -35,9 +35,11 @@ _GB_NAME_KEYS = {"min_time", "iterations", "repeats", "min_warmup_time"}
 
 TIME_UNITS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 
-# Kernels that are machine probes or peers, not our code: listed but, by
-# default, not gated (see scripts/gate.toml).
-REFERENCE_KERNELS = ("memcpy",)
+# Machine probes, not kernels: the copies that set the roofline (memcpy, and
+# stream_copy - read x, write y with non-temporal stores - in runs that have
+# it).  Listed beside the kernels, never ranked or recommended, not gated
+# (see scripts/gate.toml).
+REFERENCE_KERNELS = ("memcpy", "stream_copy")
 
 
 class InputError(Exception):
@@ -218,6 +220,7 @@ class SpeedResult:
         self.context = doc["context"]
         self.machine = machine_name(self.context)
         self.benches = {}
+        self.repetitions = set()   # --benchmark_repetitions as recorded per entry
         for i, e in enumerate(doc["benchmarks"]):
             self._add(i, e)
         if not self.benches:
@@ -265,6 +268,9 @@ class SpeedResult:
             raise InputError(f"{where}: '{name}' mixes time units "
                              f"{b.time_unit} and {unit}")
         b.time_unit = unit
+        reps = _num(e.get("repetitions"))
+        if reps is not None:
+            self.repetitions.add(int(reps))
         b.samples.append(rt)
         if ct is not None:
             b.cpu_samples.append(ct)
@@ -539,17 +545,80 @@ def gbps(b):
     return ws / (t * TIME_UNITS[b.time_unit or "ns"])  # bytes per ns = GB/s
 
 
+def references_at(speed, dim, rows, threads):
+    """{name: GB/s} of the reference copies (memcpy, stream_copy) that ran on
+    one shape and thread count."""
+    out = {}
+    for ref in REFERENCE_KERNELS:
+        r = speed.benches.get(f"{ref}/dim:{dim}/rows:{rows}/threads:{threads}")
+        g = gbps(r) if r is not None and not r.error and r.time_samples() else None
+        if g:
+            out[ref] = g
+    return out
+
+
+def roofline_reference_at(speed, dim, rows, threads):
+    """(name, GB/s) of the reference that sets the roofline on one shape and
+    thread count: the faster of memcpy and stream_copy in the same run
+    (lnbench's roofline counter divides by the same maximum).  Files written
+    before stream_copy existed have memcpy only.  None when none ran."""
+    refs = references_at(speed, dim, rows, threads)
+    if not refs:
+        return None
+    name = max(refs, key=lambda n: refs[n])
+    return name, refs[name]
+
+
+def roofline_reference(speed, b):
+    return roofline_reference_at(speed, b.dim, b.rows, b.threads)
+
+
+def has_stream_copy(speed):
+    return any(b.kernel == "stream_copy" for b in speed.benches.values())
+
+
 def roofline(speed, b):
-    """Fraction of memcpy's bandwidth on the same buffer size and threads:
-    the roofline counter when present, else the ratio of the two benchmarks."""
+    """Fraction of the streaming reference (the faster of memcpy and
+    stream_copy on the same shape and threads): the roofline counter when
+    present, else the ratio of the benchmarks."""
     v = b.counter("roofline")
     if v is not None and math.isfinite(v) and v > 0:
         return v
-    m = speed.benches.get(b.key.replace(b.kernel + "/", "memcpy/", 1))
-    if m is None or m is b or m.error:
-        return None
-    g, gm = gbps(b), gbps(m)
+    ref = roofline_reference(speed, b)
+    g = gbps(b)
+    return g / ref[1] if ref and g and b.kernel != ref[0] else None
+
+
+def vs_memcpy(speed, b):
+    """Fraction of memcpy's bandwidth on the same shape and threads (lnbench's
+    vs_memcpy counter; in files without stream_copy the roofline is this)."""
+    v = b.counter("vs_memcpy")
+    if v is not None and math.isfinite(v) and v > 0:
+        return v
+    gm = references_at(speed, b.dim, b.rows, b.threads).get("memcpy")
+    g = gbps(b)
     return g / gm if g and gm else None
+
+
+def reference_note(speed, shapes):
+    """One line naming the reference that set the roofline at each
+    (label, dim, rows, threads) shape, for the summary and the report."""
+    parts = []
+    for label, dim, rows, t in shapes:
+        refs = references_at(speed, dim, rows, t)
+        if not refs:
+            parts.append(f"{label}: no reference ran")
+            continue
+        name = max(refs, key=lambda n: refs[n])
+        others = [f"{refs[name] / g:.2f}x {n}" for n, g in refs.items() if n != name]
+        parts.append(f"{label}: {name} {refs[name]:.1f} GB/s"
+                     + (f" ({', '.join(others)})" if others else ""))
+    if has_stream_copy(speed):
+        head = "roofline reference (the faster of memcpy and stream_copy, same shape and threads)"
+    else:
+        head = "roofline reference: memcpy (no stream_copy in this run: lnbench before the " \
+               "streaming reference)"
+    return head + ": " + "; ".join(parts)
 
 
 def vs_peer(speed, b, peer=PEER):
@@ -660,7 +729,8 @@ def summary_table(speed, acc, dists=("normal", "offset1e4")):
     head = ["kernel"]
     for reg, d, r in shapes:
         tag = f"{reg} {r}x{d}"
-        head += [f"GB/s {tag}", "roofline", f"x {PEER}"]
+        ref = roofline_reference_at(speed, d, r, 1)
+        head += [f"GB/s {tag}", "roofline" + (f"/{ref[0]}" if ref else ""), f"x {PEER}"]
     if acc:
         for ds in dists:
             head += [f"max ulp {ds}", f"mean ulp {ds}"]
@@ -691,7 +761,10 @@ def summary_table(speed, acc, dists=("normal", "offset1e4")):
         notes.append("no speed results: accuracy only")
     elif shapes:
         notes.append("GB/s under the 8 bytes/element model, one thread; roofline = "
-                     "fraction of memcpy on the same buffer; x onednn = speed ratio")
+                     "fraction of the faster of memcpy and stream_copy on the same shape "
+                     "and threads; x onednn = speed ratio")
+        notes.append(reference_note(speed, [(f"{reg} {r}x{d}", d, r, 1)
+                                            for reg, d, r in shapes]))
     return head, rows, notes
 
 

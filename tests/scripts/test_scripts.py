@@ -562,6 +562,198 @@ def test_report(tmp):
     check(p.returncode == 0, "--force did not replace the report")
 
 
+def need_matplotlib():
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        print("python3-matplotlib missing")
+        return False
+    return True
+
+
+def md_section(md, title):
+    """The text of one '## title' section of report.md."""
+    check(f"## {title}\n" in md, f"report lacks the section '{title}'")
+    return md.split(f"## {title}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def md_rows(text, first):
+    """Cells of the Markdown table rows whose first cells are `first`."""
+    out = []
+    for ln in text.splitlines():
+        cells = [c.strip() for c in ln.strip().strip("|").split("|")]
+        if ln.startswith("|") and cells[:len(first)] == list(first):
+            out.append(cells)
+    return out
+
+
+def test_report_common(tmp):
+    """Two machines with partly overlapping shapes: one common-shape table per
+    shape both measured (only those), each machine's own GB/s in it, and a
+    warning that the shape sets differ."""
+    if not need_matplotlib():
+        return SKIP
+    k = "onednn,welford,avx512"
+    a = gen(tmp, "a.json", "speed", "--kernels", k, "--reps", 3,
+            "--shapes", "64x768,1024x4096,32768x4096")
+    b = gen(tmp, "b.json", "speed", "--kernels", k, "--reps", 3, "--host", "epyc",
+            "--cpu", "AMD EPYC", "--shapes", "64x768,32768x4096,128x12288",
+            "--slow", "avx512=1.25")
+    out = os.path.join(tmp, "rep")
+    p = run("report", a, b, "-o", out)
+    check(p.returncode == 0, f"report failed: {p.stderr}")
+    md = open(os.path.join(out, "report.md")).read()
+    sec = md_section(md, "Common shapes")
+    heads = [ln for ln in sec.splitlines() if ln.startswith("### ") and "thread" in ln]
+    check(len(heads) == 2 and heads[0].startswith("### 64 x 768, 1 thread") and
+          heads[1].startswith("### 32768 x 4096, 1 thread"),
+          f"common shapes should be 64x768 and 32768x4096 only:\n{heads}")
+    dram = sec.split("### 32768 x 4096")[1].split("\n### ")[0]
+    row = md_rows(dram, ["avx512"])
+    check(len(row) == 1, f"no avx512 row at 32768 x 4096:\n{dram}")
+    ga, gb = float(row[0][1]), float(row[0][3])
+    check(abs(ga - 38.0) < 1.5 and abs(gb - 38.0 / 1.25) < 1.5,
+          f"GB/s per machine at 32768 x 4096: {row[0]}")
+    check(not md_rows(sec, ["stream_copy"]) and not md_rows(sec, ["memcpy"]),
+          "references listed as kernels in the common-shape table")
+    check("speed shapes differ" in p.stderr and "ci-box" in p.stderr,
+          f"no warning that the shape sets differ:\n{p.stderr}")
+    check("## Tables per machine" in md and "1024x4096 t1" in md and "128x12288 t1" in md,
+          "per-machine cache-regime tables lack a machine's own shapes")
+
+
+def test_report_warnings(tmp):
+    """Same commit and options: no warning.  A different commit, pin policy,
+    --benchmark_min_time or accuracy eps: each is named, on stderr and in
+    the report."""
+    if not need_matplotlib():
+        return SKIP
+    k = "onednn,avx512"
+    base = [gen(tmp, "a-s.json", "speed", "--kernels", k, "--reps", 3),
+            gen(tmp, "a-a.json", "accuracy", "--kernels", k)]
+    other = ["--host", "epyc", "--cpu", "AMD EPYC"]
+    same = [gen(tmp, "b-s.json", "speed", "--kernels", k, "--reps", 3, *other),
+            gen(tmp, "b-a.json", "accuracy", "--kernels", k, *other)]
+    out = os.path.join(tmp, "r0")
+    p = run("report", *base, *same, "-o", out)
+    check(p.returncode == 0 and "warning" not in p.stderr,
+          f"warnings for like-for-like results:\n{p.stderr}")
+    check("## Warnings" not in open(os.path.join(out, "report.md")).read(),
+          "warnings section without a difference")
+    cases = [
+        ("speed", ["--commit", "fedcba987654"], ["different lnbench commits", "fedcba987654",
+                                                 "0123456789ab"]),
+        ("speed", ["--pin", "scatter"], ["speed runs differ in pin", "scatter", "compact"]),
+        ("speed", ["--min-time", "0.5"], ["speed runs differ in options",
+                                          "--benchmark_min_time=0.5"]),
+        ("speed", ["--reps", 5], ["speed runs differ in repetitions"]),
+        ("accuracy", ["--eps", "1e-6"], ["accuracy runs differ in eps", "1e-06"]),
+        ("accuracy", ["--commit", "fedcba987654"], ["different lnbench commits",
+                                                    "epyc-amd-epyc accuracy fedcba987654"]),
+    ]
+    for i, (kind, opts, needles) in enumerate(cases):
+        if kind == "speed":
+            args = ["--kernels", k, *other, "--reps", 3, *map(str, opts)]
+            files = [gen(tmp, f"c{i}-s.json", "speed", *args), same[1]]
+        else:
+            files = [same[0], gen(tmp, f"c{i}-a.json", "accuracy", "--kernels", k, *other,
+                                  *map(str, opts))]
+        out = os.path.join(tmp, f"r{i + 1}")
+        p = run("report", *base, *files, "-o", out)
+        check(p.returncode == 0, f"report failed: {p.stderr}")
+        md = open(os.path.join(out, "report.md")).read()
+        warn = md_section(md, "Warnings")
+        for n in needles:
+            check(n in p.stderr, f"{opts}: stderr lacks '{n}':\n{p.stderr}")
+            check(n in warn, f"{opts}: report's warnings lack '{n}':\n{warn}")
+        lines = [ln for ln in p.stderr.splitlines() if ln.startswith("report: warning:")]
+        check(len(lines) == 1, f"{opts}: expected one warning, got:\n{p.stderr}")
+
+
+def test_roofline_reference(tmp):
+    """stream_copy faster (DRAM of one fixture), memcpy faster (its L2 shape,
+    and every shape of another), no stream_copy (an old file): the summary
+    and the report name the reference, the roofline divides by it, and
+    neither reference is ever ranked as a kernel."""
+    if not need_matplotlib():
+        return SKIP
+    k = "onednn,welford,avx512"
+    sc = gen(tmp, "sc.json", "speed", "--kernels", k, "--stream-copy", "0.8,1.5")
+    mc = gen(tmp, "mc.json", "speed", "--kernels", k, "--stream-copy", "0.5,0.9",
+             "--host", "mbox")
+    old = gen(tmp, "old.json", "speed", "--kernels", k, "--old-format", "--host", "obox")
+    # avx512 38 GB/s at DRAM; memcpy 42; stream_copy 63 (sc) or 37.8 (mc).
+    for path, ref_l2, ref_dram, roof in ((sc, "memcpy", "stream_copy", 38 / 63),
+                                         (mc, "memcpy", "memcpy", 38 / 42),
+                                         (old, "memcpy", "memcpy", 38 / 42)):
+        p = run("summary", path)
+        check(p.returncode == 0, f"summary failed: {p.stderr}")
+        head = p.stdout.splitlines()[1].split()
+        refs = [h.split("/", 1)[1] for h in head if h.startswith("roofline/")]
+        check(refs == [ref_l2, ref_dram], f"{path}: roofline references {refs}")
+        row = [ln.split() for ln in p.stdout.splitlines() if ln.startswith("avx512")][0]
+        check(abs(float(row[5]) - roof) < 0.03, f"{path}: DRAM roofline {row[5]}, want {roof}")
+        check(not any(ln.startswith(("stream_copy", "memcpy")) for ln in p.stdout.splitlines()),
+              f"a reference ranked as a kernel:\n{p.stdout}")
+        note = [ln for ln in p.stdout.splitlines() if ln.startswith("note: roofline reference")]
+        check(len(note) == 1, f"no reference note:\n{p.stdout}")
+        check(("no stream_copy" in note[0]) == (path == old),
+              f"{path}: old-format note wrong: {note[0]}")
+    out = os.path.join(tmp, "rep")
+    p = run("report", sc, mc, old, "-o", out)
+    check(p.returncode == 0, f"report failed: {p.stderr}")
+    md = open(os.path.join(out, "report.md")).read()
+    rec = md_section(md, "Which kernel to use")
+    check("**stream_copy**" not in md and "**memcpy**" not in md,
+          "a reference recommended as a kernel")
+    dram = md_rows(rec, ["ci-box-synthetic-cpu-2-10ghz", "DRAM (32768 x 4096)", "fastest"])
+    check(dram and dram[0][3] == "**avx512**" and dram[0][5].endswith("(stream_copy)"),
+          f"DRAM recommendation of the stream_copy machine: {dram}")
+    l2 = md_rows(rec, ["ci-box-synthetic-cpu-2-10ghz", "L2 (64 x 768)", "fastest"])
+    check(l2 and l2[0][5].endswith("(memcpy)"), f"L2 recommendation: {l2}")
+    check("No stream_copy in the speed run of `obox-synthetic-cpu-2-10ghz`" in rec,
+          "the old file's memcpy-only roofline is not said")
+    common = md_section(md, "Common shapes")
+    ref = md_rows(common.split("### 32768 x 4096")[1].split("\n### ")[0],
+                  ["(roofline reference)"])
+    check(ref and ref[0][1:6:2] == ["stream_copy", "memcpy", "memcpy, no stream_copy in run"],
+          f"common-shape reference row: {ref}")
+
+
+def test_report_accuracy(tmp):
+    """The recommendation's accuracy cost is normwise, p99 ulp and %
+    faithful, worst over the distributions at the dim of the speed row, the
+    worst distribution named, max ulp beside; infinite errors show as inf."""
+    if not need_matplotlib():
+        return SKIP
+    k = "onednn,naive_two_pass,welford,two_pass_f64,textbook_one_pass"
+    s = gen(tmp, "s.json", "speed", "--kernels", k)
+    a = gen(tmp, "a.json", "accuracy", "--kernels", k)
+    out = os.path.join(tmp, "rep")
+    p = run("report", s, a, "-o", out)
+    check(p.returncode == 0, f"report failed: {p.stderr}")
+    md = open(os.path.join(out, "report.md")).read()
+    rec = md_section(md, "Which kernel to use")
+    head = md_rows(rec, ["machine"])[0]
+    check(head[7:12] == ["normwise", "p99 ulp", "% faithful", "worst dist", "max ulp"],
+          f"cost columns: {head}")
+    m = "ci-box-synthetic-cpu-2-10ghz"
+    # onednn is the fastest; generator: offset1e4 worst, normwise 40 and p99
+    # 9e3 at dim 4096, halved at dim 768; 2 % faithful; max 4e5 ulp.
+    for where, nw, p99 in (("L2 (64 x 768)", "20", "4500"),
+                           ("DRAM (32768 x 4096)", "40", "9000")):
+        r = md_rows(rec, [m, where, "fastest"])
+        check(r and r[0][3] == "**onednn**", f"{where}: fastest {r}")
+        check(r[0][7:12] == [nw, p99, "2", "offset1e4", "4.00e+05"],
+              f"{where}: cost of onednn {r[0][7:12]}, want {[nw, p99, '2', 'offset1e4']}")
+        acc = md_rows(rec, [m, where, "accurate"])
+        check(acc and acc[0][3] == "**two_pass_f64**", f"{where}: accurate pick {acc}")
+    tables = md_section(md, "Tables per machine (cache regimes)")
+    nwt = tables.split("normwise error")[1]
+    tb = md_rows(nwt, ["textbook_one_pass"])
+    check(tb and "inf" in tb[0], f"infinite normwise not shown as inf: {tb}")
+
+
 # ---------------------------------------------------------- regen-bounds
 
 def acc_result(path, seed, affine, bias, results, unavailable=()):
