@@ -45,8 +45,8 @@ typedef enum case_kind {
     CASE_KERNEL
 } case_kind;
 
-/* One reference's measured bandwidth for one shape and thread count, per
- * thread. */
+/* One reference's measured bandwidth for one shape and thread count: each
+ * thread's share (see body), summing to its bytes_per_second. */
 typedef struct refbw {
     double bw[MAX_THREADS];
     unsigned char done[MAX_THREADS];
@@ -272,7 +272,12 @@ static void body(lnb_gb_state *st, void *user)
     if (iters > 0)
         lnb_gb_counter(st, "ns_per_row", secs * 1e9 / (iters * (double)c->rows),
                        LNB_GB_AVG_THREADS);
-    double bw = secs > 0 ? iters * bytes_call / secs : 0.0;
+    /* This thread's share of the aggregate bandwidth as Google Benchmark
+     * reports it: its bytes over the mean of the threads' loop times (the
+     * time Google Benchmark divides bytes_per_second by), so the shares add
+     * up to bytes_per_second exactly. */
+    double run_secs = lnb_gb_run_seconds(st);
+    double bw = run_secs > 0 ? iters * bytes_call / run_secs : 0.0;
     if (c->kind == CASE_MEMCPY) {
         c->ref->mem.bw[i] = bw;
         c->ref->mem.done[i] = 1;
@@ -281,9 +286,9 @@ static void body(lnb_gb_state *st, void *user)
         /* Ratios to the references of this shape and thread count, which
          * ran before (memcpy, then stream_copy; a reference never reads its
          * own run's records, which its other threads are still writing).
-         * Each thread contributes its bandwidth over the aggregate
-         * reference; Google Benchmark's sum over the threads is the ratio
-         * of the aggregate bandwidths. */
+         * Each thread contributes its share over the aggregate reference;
+         * Google Benchmark's sum over the threads is the ratio of the
+         * bytes_per_second it reports. */
         double mem_bw = ref_bw(&c->ref->mem, t);
         if (mem_bw > 0)
             lnb_gb_counter(st, "vs_memcpy", bw / mem_bw, LNB_GB_DEFAULT);
