@@ -24,17 +24,14 @@ void SC_FN(float *y, const float *x, size_t n)
         y[j] = x[j];
     /* Four vectors per iteration: the loads are issued before the stores,
      * so the core keeps several lines of x in flight.  No software
-     * prefetch: the hardware prefetcher follows one linear stream, and an
-     * explicit one measured no faster (see the commit that added this). */
+     * prefetch: the hardware prefetcher follows one linear stream, and
+     * prefetchnta of every line 2 KiB ahead measured 0.5-0.7x as fast at
+     * 32768 x 4096 (Xeon, AVX-512). */
     for (; j + 4 * SC_LANES <= n; j += 4 * SC_LANES) {
         SC_VEC v0 = SC_LOAD(x + j);
         SC_VEC v1 = SC_LOAD(x + j + SC_LANES);
         SC_VEC v2 = SC_LOAD(x + j + 2 * SC_LANES);
         SC_VEC v3 = SC_LOAD(x + j + 3 * SC_LANES);
-#ifdef SC_PREFETCH_AHEAD
-        for (size_t l = 0; l < 4 * SC_LANES; l += 16)
-            _mm_prefetch((const char *)(x + j + l + SC_PREFETCH_AHEAD), _MM_HINT_NTA);
-#endif
         SC_STORE(y + j, v0);
         SC_STORE(y + j + SC_LANES, v1);
         SC_STORE(y + j + 2 * SC_LANES, v2);
