@@ -79,8 +79,9 @@ echo precious >"$tmp/keep.json"
 # check_refs FILE: every shape x threads of the run has memcpy, then
 # stream_copy, then its kernels; roofline == bytes_per_second / max(memcpy,
 # stream_copy) and vs_memcpy == bytes_per_second / memcpy's, recomputed here
-# from the JSON (the harness and Google Benchmark time the loop apart by a
-# few microseconds: 2 % slack).  Google Benchmark may write bare NaN, which
+# from the JSON.  The harness and Google Benchmark time the loop apart (a
+# few microseconds, more when the host is busy), hence runs of 10 ms and
+# 5 % slack: a wrong reference or thread sum is off by far more.  Google Benchmark may write bare NaN, which
 # python's json accepts.
 check_refs() {
   "$PY" - "$1" <<'EOF'
@@ -91,7 +92,7 @@ B = {b["name"]: b for b in d["benchmarks"]}
 assert d["context"]["stream_copy"].split(":")[0] in ("avx512", "avx2", "sse2", "neon", "c")
 assert "max(memcpy, stream_copy)" in d["context"]["roofline"]
 def close(a, b):
-    return abs(a - b) <= 0.02 * abs(b)
+    return abs(a - b) <= 0.05 * abs(b)
 kernels = 0
 for name, b in B.items():
     k, rest = name.split("/", 1)
@@ -112,7 +113,7 @@ EOF
 
 # A real (tiny) run: two kernels, 1 thread, pinned compact.
 if "${LNBENCH[@]}" speed --kernels naive_two_pass,two_pass_f64 --dims 64 --rows 4,8 --threads 1 \
-     --benchmark_min_time=0.001 --json "$tmp/run.json" >"$tmp/out" 2>"$tmp/err"; then
+     --benchmark_min_time=0.01 --json "$tmp/run.json" >"$tmp/out" 2>"$tmp/err"; then
   ok
 else
   fail "tiny run failed: $(cat "$tmp/err")"
@@ -208,7 +209,7 @@ fi
 # evenly.
 if [ "$cores" -ge 2 ] && [ -z "${LNBENCH_TEST_NO_THREADS:-}" ]; then
   "${LNBENCH[@]}" speed --kernels naive_two_pass --dims 64 --rows 7,8 --threads 1,2 \
-    --benchmark_min_time=0.001 --json "$tmp/t2.json" >/dev/null 2>"$tmp/err" &&
+    --benchmark_min_time=0.01 --json "$tmp/t2.json" >/dev/null 2>"$tmp/err" &&
   "$PY" -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
