@@ -8,11 +8,23 @@
 
 #include <benchmark/benchmark.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
+#include <memory>
 #include <string>
+
+// One benchmark's sum of its threads' loop times in the current run, in
+// nanoseconds: thread 0 clears it before the start barrier, each thread
+// adds its own before the stop barrier, so after that barrier every thread
+// reads the complete sum.
+struct run_clock {
+    std::atomic<int64_t> ns{0};
+};
 
 struct lnb_gb_state {
     benchmark::State *s;
+    run_clock *clock;
     std::chrono::steady_clock::time_point t0, t1;
     int started, finished;
     uint64_t iterations;
@@ -33,10 +45,12 @@ int lnb_gb_initialize(int *argc, char **argv)
 
 lnb_gb_bench *lnb_gb_register(const char *name, lnb_gb_fn fn, void *user)
 {
+    auto clock = std::make_shared<run_clock>();
     benchmark::internal::Benchmark *b = benchmark::RegisterBenchmark(
-        name, [fn, user](benchmark::State &s) {
+        name, [fn, user, clock](benchmark::State &s) {
             lnb_gb_state st{};
             st.s = &s;
+            st.clock = clock.get();
             fn(&st, user);
             // A body that returned without finishing its loop would trip
             // Google Benchmark's own check; finish it here instead.
@@ -81,6 +95,8 @@ uint64_t lnb_gb_batch(lnb_gb_state *st)
         // the count, so the C loop runs it in one go without crossing back.
         benchmark::IterationCount n = st->s->max_iterations;
         st->started = 1;
+        if (st->s->thread_index() == 0)
+            st->clock->ns.store(0);
         if (n < 1)
             n = 1;
         if (st->s->KeepRunningBatch(n)) {
@@ -95,6 +111,8 @@ uint64_t lnb_gb_batch(lnb_gb_state *st)
     }
     st->t1 = std::chrono::steady_clock::now();
     st->finished = 1;
+    st->clock->ns.fetch_add(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(st->t1 - st->t0).count());
     // Stops the timer and waits for the other threads; returns false.
     while (st->s->KeepRunningBatch(1)) {
         st->iterations++;
@@ -105,6 +123,13 @@ uint64_t lnb_gb_batch(lnb_gb_state *st)
 double lnb_gb_loop_seconds(const lnb_gb_state *st)
 {
     return st->finished ? elapsed(st) : 0.0;
+}
+
+double lnb_gb_run_seconds(const lnb_gb_state *st)
+{
+    if (!st->finished)
+        return 0.0;
+    return static_cast<double>(st->clock->ns.load()) * 1e-9 / st->s->threads();
 }
 
 uint64_t lnb_gb_iterations(const lnb_gb_state *st)

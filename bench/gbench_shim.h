@@ -76,6 +76,11 @@ uint64_t lnb_gb_batch(lnb_gb_state *st);
 /* Wall-clock seconds this thread spent between the loop's start and end, as
  * measured by the shim itself (Google Benchmark keeps its timer private). */
 double lnb_gb_loop_seconds(const lnb_gb_state *st);
+/* After the loop: the mean of the loop seconds of this run's threads, the
+ * time Google Benchmark divides real-time rates by (it averages its threads'
+ * timers), so sum(value) / lnb_gb_run_seconds() over the threads is what
+ * it reports for a LNB_GB_RATE counter. */
+double lnb_gb_run_seconds(const lnb_gb_state *st);
 /* Iterations this thread ran in its loop. */
 uint64_t lnb_gb_iterations(const lnb_gb_state *st);
 

@@ -7,6 +7,17 @@
  * to its core (pinning.h), then allocates and first-touches its own contiguous
  * block of rows (so the pages land on its NUMA node) and runs its own loop.
  * Real time is wall-clock (UseRealTime), so rates are aggregate throughput.
+ *
+ * References: per shape and thread count, `memcpy` (glibc's) and then
+ * `stream_copy` (stream_copy.h) copy each thread's block of x to y, under
+ * the same threads, pinning and first touch as the kernels.  A kernel's
+ * roofline is its bandwidth over the faster of the two.
+ *
+ * Store hint: each kernel gets LN_STORE_STREAMING or LN_STORE_CACHED from
+ * the whole benchmark's working set, x + y over all its threads, against
+ * the LLC hwloc reports (ln_streaming_pays, kernels/row_f64.h: stream above
+ * half of it).  A kernel left on LN_STORE_AUTO would see only its thread's
+ * share and keep cached stores on a working set that no longer fits.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "speed_harness.h"
@@ -17,6 +28,8 @@
 #include "inputs.h"
 #include "perf_counters.h"
 #include "provenance.h"
+#include "row_f64.h"
+#include "stream_copy.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -25,18 +38,32 @@
 
 #define MAX_THREADS LNB_SPEED_MAX_THREADS
 
-/* memcpy's measured bandwidth for one shape and thread count, per thread. */
-typedef struct memrec {
-    int threads;
+/* What a benchmark runs. */
+typedef enum case_kind {
+    CASE_MEMCPY = 0, /* reference: glibc memcpy */
+    CASE_STREAM,     /* reference: stream_copy */
+    CASE_KERNEL
+} case_kind;
+
+/* One reference's measured bandwidth for one shape and thread count: each
+ * thread's share (see body), summing to its bytes_per_second. */
+typedef struct refbw {
     double bw[MAX_THREADS];
     unsigned char done[MAX_THREADS];
-} memrec;
+} refbw;
+
+/* The references of one shape and thread count. */
+typedef struct refrec {
+    refbw mem, stream;
+} refrec;
 
 typedef struct bench_case {
-    const ln_kernel *k; /* NULL: the memcpy baseline */
+    case_kind kind;
+    const ln_kernel *k; /* CASE_KERNEL's kernel, else NULL */
     size_t dim, rows;
     int threads;
-    memrec *mem;
+    ln_store_hint store; /* the kernel's hint for this shape */
+    refrec *ref;
 } bench_case;
 
 /* One benchmark thread index's buffers.  Thread i of every run uses slot i
@@ -60,6 +87,7 @@ static struct {
     ln_desc desc; /* the plan's; rows, dim and strides set per benchmark */
     uint64_t seed;
     const ln_dist *dist;
+    const lnb_stream_copy *stream; /* the widest stream copy allowed here */
     slot slots[MAX_THREADS];
 } g;
 
@@ -119,6 +147,18 @@ static int slot_ensure(int i, const bench_case *c, char *err, size_t errlen)
     return 0;
 }
 
+/* A reference's aggregate bandwidth over t threads, 0 until all have run. */
+static double ref_bw(const refbw *r, int t)
+{
+    double sum = 0.0;
+    for (int j = 0; j < t; j++) {
+        if (!r->done[j])
+            return 0.0;
+        sum += r->bw[j];
+    }
+    return sum;
+}
+
 static void body(lnb_gb_state *st, void *user)
 {
     const bench_case *c = user;
@@ -147,6 +187,7 @@ static void body(lnb_gb_state *st, void *user)
     ln_desc d = g.desc;
     d.rows = s->nrows;
     d.dim = d.x_stride = d.y_stride = c->dim;
+    d.store = c->store;
     ln_tensors tens = {
         .x = s->x, .y = s->y,
         .gamma = d.tensors & LN_TENSOR_GAMMA ? s->gamma : NULL,
@@ -189,11 +230,17 @@ static void body(lnb_gb_state *st, void *user)
                 failed |= forward(&d, &tens, state);
             failed |= dev->synchronize();
         }
-    } else {
+    } else if (c->kind == CASE_MEMCPY) {
         size_t bytes = s->nrows * c->dim * sizeof(float);
         while ((n = lnb_gb_batch(st)) > 0)
             for (uint64_t it = 0; it < n; it++)
                 copy_fn(s->y, s->x, bytes);
+    } else {
+        void (*stream_fn)(float *, const float *, size_t) = g.stream->copy;
+        size_t count = s->nrows * c->dim;
+        while ((n = lnb_gb_batch(st)) > 0)
+            for (uint64_t it = 0; it < n; it++)
+                stream_fn(s->y, s->x, count);
     }
 
     uint64_t cycles = 0, instructions = 0;
@@ -225,22 +272,35 @@ static void body(lnb_gb_state *st, void *user)
     if (iters > 0)
         lnb_gb_counter(st, "ns_per_row", secs * 1e9 / (iters * (double)c->rows),
                        LNB_GB_AVG_THREADS);
-    double bw = secs > 0 ? iters * bytes_call / secs : 0.0;
-    if (!c->k) {
-        c->mem->bw[i] = bw;
-        c->mem->done[i] = 1;
-        lnb_gb_counter(st, "roofline", 1.0, LNB_GB_AVG_THREADS);
+    /* This thread's share of the aggregate bandwidth as Google Benchmark
+     * reports it: its bytes over the mean of the threads' loop times (the
+     * time Google Benchmark divides bytes_per_second by), so the shares add
+     * up to bytes_per_second exactly. */
+    double run_secs = lnb_gb_run_seconds(st);
+    double bw = run_secs > 0 ? iters * bytes_call / run_secs : 0.0;
+    if (c->kind == CASE_MEMCPY) {
+        c->ref->mem.bw[i] = bw;
+        c->ref->mem.done[i] = 1;
+        lnb_gb_counter(st, "vs_memcpy", 1.0, LNB_GB_AVG_THREADS);
     } else {
-        /* Each thread contributes its share; the sum is the ratio of the
-         * aggregate bandwidths. */
-        double mem_bw = 0.0;
-        int complete = 1;
-        for (int j = 0; j < t; j++) {
-            complete &= c->mem->done[j];
-            mem_bw += c->mem->bw[j];
+        /* Ratios to the references of this shape and thread count, which
+         * ran before (memcpy, then stream_copy; a reference never reads its
+         * own run's records, which its other threads are still writing).
+         * Each thread contributes its share over the aggregate reference;
+         * Google Benchmark's sum over the threads is the ratio of the
+         * bytes_per_second it reports. */
+        double mem_bw = ref_bw(&c->ref->mem, t);
+        if (mem_bw > 0)
+            lnb_gb_counter(st, "vs_memcpy", bw / mem_bw, LNB_GB_DEFAULT);
+        if (c->kind == CASE_STREAM) {
+            c->ref->stream.bw[i] = bw;
+            c->ref->stream.done[i] = 1;
+        } else {
+            double stream_bw = ref_bw(&c->ref->stream, t);
+            double roof = mem_bw > stream_bw ? mem_bw : stream_bw;
+            if (mem_bw > 0 && stream_bw > 0)
+                lnb_gb_counter(st, "roofline", bw / roof, LNB_GB_DEFAULT);
         }
-        if (complete && mem_bw > 0)
-            lnb_gb_counter(st, "roofline", bw / mem_bw, LNB_GB_DEFAULT);
     }
     if (have_perf && iters * elems > 0) {
         lnb_gb_counter(st, "cycles_per_element", (double)cycles / (iters * elems),
@@ -329,7 +389,7 @@ static void add_context_size(const char *key, size_t bytes)
 /* The provenance stanza: Google Benchmark's JSON "context" and console
  * header. */
 static void add_context(const lnb_speed_plan *p, const char *pin_status,
-                        const char *perf_status, int max_threads)
+                        const char *perf_status, int max_threads, size_t llc)
 {
     char buf[1024];
     lnb_gb_add_context("hostname", ln_prov_hostname());
@@ -371,7 +431,21 @@ static void add_context(const lnb_speed_plan *p, const char *pin_status,
     lnb_gb_add_context("perf_counters", perf_status);
     lnb_gb_add_context("byte_model",
                        "8 bytes per element (read x, write y) + 8 bytes per column "
-                       "(gamma, beta) once per call per thread; memcpy 8 bytes per element");
+                       "(gamma, beta) once per call per thread; memcpy and stream_copy 8 bytes "
+                       "per element");
+    snprintf(buf, sizeof buf, "%s: %s", g.stream->name, g.stream->how);
+    lnb_gb_add_context("stream_copy", buf);
+    lnb_gb_add_context("roofline",
+                       "kernel bandwidth / max(memcpy, stream_copy) of the same shape and "
+                       "threads in this run; vs_memcpy = kernel / memcpy");
+    if (p->desc.store == LN_STORE_AUTO)
+        snprintf(buf, sizeof buf,
+                 "streaming when x + y over all threads > LLC/2 (LLC %zu bytes), else cached",
+                 llc);
+    else
+        snprintf(buf, sizeof buf, "%s for every shape",
+                 p->desc.store == LN_STORE_STREAMING ? "streaming" : "cached");
+    lnb_gb_add_context("store_policy", buf);
     lnb_gb_add_context("name_format",
                        "<kernel>/dim:<dim>/rows:<rows>/real_time/threads:<t>");
     lnb_gb_add_context("inputs", "normal");
@@ -428,8 +502,8 @@ lnb_speed_status lnb_speed_run(const lnb_speed_plan *p, int gb_argc, char **gb_a
 {
     lnb_speed_status status = LNB_SPEED_FAILED;
     bench_case *cases = NULL;
-    memrec *mems = NULL;
-    size_t ncases = 0, nmems = 0;
+    refrec *refs = NULL;
+    size_t ncases = 0, nrefs = 0;
 
     if (p->desc.dtype != LN_DTYPE_F32 ||
         (p->desc.tensors & ~(unsigned)(LN_TENSOR_GAMMA | LN_TENSOR_BETA))) {
@@ -448,6 +522,7 @@ lnb_speed_status lnb_speed_run(const lnb_speed_plan *p, int gb_argc, char **gb_a
     g.topo = p->topo;
     g.desc = p->desc;
     g.seed = p->seed;
+    g.stream = lnb_stream_copy_select();
     g.dist = ln_dist_find("normal");
     if (!g.dist) {
         snprintf(err, errlen, "the `normal` input distribution is missing");
@@ -462,10 +537,14 @@ lnb_speed_status lnb_speed_run(const lnb_speed_plan *p, int gb_argc, char **gb_a
     char pin_status[320], perf_status[320];
     probe(p, max_threads, pin_status, sizeof pin_status, perf_status, sizeof perf_status);
 
-    /* Register: per shape and thread count, memcpy first, then the kernels. */
-    cases = calloc(p->nshapes * p->nthreads * (p->nkernels + 1), sizeof *cases);
-    mems = calloc(p->nshapes * p->nthreads, sizeof *mems);
-    if (!cases || !mems) {
+    /* Register: per shape and thread count, memcpy and stream_copy first,
+     * then the kernels. */
+    size_t llc = lnb_topo_llc_bytes(g.topo, NULL);
+    if (!llc)
+        llc = ln_llc_bytes();
+    cases = calloc(p->nshapes * p->nthreads * (p->nkernels + 2), sizeof *cases);
+    refs = calloc(p->nshapes * p->nthreads, sizeof *refs);
+    if (!cases || !refs) {
         snprintf(err, errlen, "out of memory");
         goto done;
     }
@@ -478,18 +557,25 @@ lnb_speed_status lnb_speed_run(const lnb_speed_plan *p, int gb_argc, char **gb_a
                                 "than threads\n", rows, dim, t);
                 continue;
             }
-            memrec *m = &mems[nmems++];
-            m->threads = t;
-            for (size_t ki = 0; ki <= p->nkernels; ki++) {
+            refrec *r = &refs[nrefs++];
+            /* The store policy on the whole working set (all threads' x and
+             * y), unless the plan fixed a hint. */
+            ln_store_hint store = p->desc.store;
+            if (store == LN_STORE_AUTO)
+                store = ln_streaming_pays(rows * dim * 2 * sizeof(float), llc)
+                            ? LN_STORE_STREAMING : LN_STORE_CACHED;
+            for (size_t ki = 0; ki < p->nkernels + 2; ki++) {
                 bench_case *c = &cases[ncases++];
-                c->k = ki == 0 ? NULL : p->kernels[ki - 1];
+                c->kind = ki == 0 ? CASE_MEMCPY : ki == 1 ? CASE_STREAM : CASE_KERNEL;
+                c->k = ki < 2 ? NULL : p->kernels[ki - 2];
                 c->dim = dim;
                 c->rows = rows;
                 c->threads = t;
-                c->mem = m;
+                c->store = store;
+                c->ref = r;
                 char name[256];
-                snprintf(name, sizeof name, "%s/dim:%zu/rows:%zu", c->k ? c->k->name : "memcpy",
-                         dim, rows);
+                snprintf(name, sizeof name, "%s/dim:%zu/rows:%zu",
+                         c->k ? c->k->name : ki == 0 ? "memcpy" : "stream_copy", dim, rows);
                 lnb_gb_bench *b = lnb_gb_register(name, body, c);
                 if (!b) {
                     snprintf(err, errlen, "cannot register a benchmark");
@@ -500,7 +586,7 @@ lnb_speed_status lnb_speed_run(const lnb_speed_plan *p, int gb_argc, char **gb_a
             }
         }
     }
-    add_context(p, pin_status, perf_status, max_threads);
+    add_context(p, pin_status, perf_status, max_threads, llc);
 
     /* 0 run: Google Benchmark has said the filter matched nothing. */
     status = lnb_gb_run() == 0 ? LNB_SPEED_NOTHING_RAN : LNB_SPEED_OK;
@@ -511,6 +597,6 @@ done:
         slot_free(&g.slots[i]);
     g.topo = NULL;
     free(cases);
-    free(mems);
+    free(refs);
     return status;
 }

@@ -1,15 +1,17 @@
 /*
  * speed_harness.h - the speed harness: a plan of kernels x shapes x thread
- * counts, timed under Google Benchmark with hwloc-pinned threads and each
- * shape's memcpy measured in the same run as the memory roofline.
+ * counts, timed under Google Benchmark with hwloc-pinned threads and, for
+ * each shape and thread count, the memory roofline measured in the same run.
  *
  * One benchmark per kernel x shape x thread count, named
  *     <kernel>/dim:<dim>/rows:<rows>/real_time/threads:<t>
  * (the last two fields are Google Benchmark's own suffixes for UseRealTime
- * and Threads), memcpy of the same bytes registered (so run) first for each
- * shape and thread count.  Counters: bytes_per_second, items_per_second,
- * ns_per_row, roofline and, where perf_event_open works,
- * cycles_per_element and instructions_per_element.
+ * and Threads), preceded for each shape and thread count by two references
+ * of the same bytes, `memcpy` then `stream_copy` (stream_copy.h).
+ * Counters: bytes_per_second, items_per_second, ns_per_row, vs_memcpy
+ * (bandwidth / memcpy's), roofline (kernels: bandwidth / the faster
+ * reference's) and, where perf_event_open works, cycles_per_element and
+ * instructions_per_element.
  *
  * The caller (cli/cmd_speed.c) chooses what to measure and where results
  * go; the harness only measures.  Kernels are called through the ABI:
@@ -41,7 +43,8 @@ typedef struct lnb_speed_plan {
     size_t nthreads;
     lnb_pin_policy pin;
     /* What each kernel computes: op, dtype, eps, tensors and store hint
-     * (rows, dim and strides are each benchmark's).  The harness feeds
+     * (rows, dim and strides are each benchmark's; LN_STORE_AUTO: the
+     * harness chooses per shape from the whole working set).  The harness feeds
      * binary32 x and, when asked, gamma and beta. */
     ln_desc desc;
     uint64_t seed; /* inputs: `normal` rows from this seed */

@@ -110,9 +110,15 @@ enum {
     LN_CAP_FAITHFUL = 1u << 4
 };
 
-/* What the caller wants done with the stores of y. */
+/* What the caller wants done with the stores of y.  The rule, for AUTO and
+ * for callers that choose (kernels/row_f64.h, ln_streaming_pays): stream
+ * when the working set, x + y (rows * dim * 8 bytes for binary32), exceeds
+ * half of the last-level cache.  A kernel sees one call's rows only; a
+ * caller running calls side by side on threads that share the LLC should
+ * pass CACHED or STREAMING from the whole working set (the speed harness
+ * does). */
 typedef enum ln_store_hint {
-    LN_STORE_AUTO = 0,     /* kernel decides from the output size and the LLC */
+    LN_STORE_AUTO = 0,     /* kernel decides from this call's x + y and the LLC */
     LN_STORE_CACHED = 1,   /* ordinary stores */
     LN_STORE_STREAMING = 2 /* non-temporal stores where the kernel has them */
 } ln_store_hint;

@@ -7,7 +7,8 @@
  *    NaN/Inf (which must become all NaN) or a finite row whose float sum of
  *    squares overflowed (|x| beyond ~1e19).  Keeping that check out of the
  *    hot loops costs one compare per row.
- *  - ln_use_streaming(): the per-call choice of non-temporal stores.
+ *  - ln_streaming_pays(), ln_use_streaming(): the store policy, and the
+ *    per-call choice of non-temporal stores.
  */
 #ifndef LNBENCH_ROW_F64_H
 #define LNBENCH_ROW_F64_H
@@ -46,16 +47,30 @@ static inline void ln_row_f64(const float *x, float *y, size_t dim,
         *rstd_out = (float)rstd;
 }
 
-/* Non-temporal stores pay off when the output cannot stay in the last-level
- * cache anyway: they save the write-allocate read (8 instead of 12 bytes of
- * traffic per element).  Half the LLC leaves room for the input. */
+/* The store policy, written once.  Non-temporal stores pay off when the
+ * working set, x and y together, cannot stay in the last-level cache: a
+ * cached store that misses reads the line before writing it (12 instead of
+ * 8 bytes of traffic per element), while streamed y leaves the cache to x.
+ * Half the LLC, not all of it: a working set the size of the LLC already
+ * misses (other data, the ways a linear stream conflicts in); on a 32 MiB
+ * Zen 4 LLC, 1024 x 4096 (x + y = 32 MiB) ran cached at 0.8 of its own DRAM
+ * speed.  The caller that runs several calls side by side (threads on one
+ * LLC) knows the whole working set and passes an explicit hint; the speed
+ * harness does (bench/speed_harness.c). */
+static inline int ln_streaming_pays(size_t working_set_bytes, size_t llc_bytes)
+{
+    return working_set_bytes > llc_bytes / 2;
+}
+
+/* The per-call choice: the hint, or under LN_STORE_AUTO the policy above
+ * applied to this call's x + y. */
 static inline int ln_use_streaming(const ln_f32_rows *a)
 {
     if (a->store == LN_STORE_STREAMING)
         return 1;
     if (a->store == LN_STORE_CACHED)
         return 0;
-    return a->rows * a->dim * sizeof(float) > ln_llc_bytes() / 2;
+    return ln_streaming_pays(2 * a->rows * a->dim * sizeof(float), ln_llc_bytes());
 }
 
 #endif

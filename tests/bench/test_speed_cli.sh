@@ -70,13 +70,50 @@ echo precious >"$tmp/keep.json"
 "${LNBENCH[@]}" speed "${small[@]}" --json "$tmp/keep.json" >/dev/null 2>"$tmp/err"
 [ $? -eq 2 ] && grep -qx precious "$tmp/keep.json" && ok || fail "existing --json replaced"
 
-# --help documents the byte model and the name format.
+# --help documents the byte model, the name format and what sets the roofline.
 "${LNBENCH[@]}" speed --help >"$tmp/help" && grep -q "8 bytes per element" "$tmp/help" &&
-  grep -q "dim:<dim>/rows:<rows>" "$tmp/help" && ok || fail "--help lacks byte model / names"
+  grep -q "dim:<dim>/rows:<rows>" "$tmp/help" &&
+  grep -q "max(memcpy, stream_copy" "$tmp/help" && grep -q "vs_memcpy" "$tmp/help" &&
+  grep -q "half of the LLC" "$tmp/help" && ok || fail "--help lacks byte model / names / roofline"
+
+# check_refs FILE: every shape x threads of the run has memcpy, then
+# stream_copy, then its kernels; roofline == bytes_per_second / max(memcpy,
+# stream_copy) and vs_memcpy == bytes_per_second / memcpy's, recomputed here
+# from the JSON.  The harness and Google Benchmark time the loop apart (a
+# few microseconds, more when the host is busy), hence runs of 10 ms and
+# 5 % slack: a wrong reference or thread sum is off by far more.  Google Benchmark may write bare NaN, which
+# python's json accepts.
+check_refs() {
+  "$PY" - "$1" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+order = [b["name"] for b in d["benchmarks"]]
+B = {b["name"]: b for b in d["benchmarks"]}
+assert d["context"]["stream_copy"].split(":")[0] in ("avx512", "avx2", "sse2", "neon", "c")
+assert "max(memcpy, stream_copy)" in d["context"]["roofline"]
+def close(a, b):
+    return abs(a - b) <= 0.05 * abs(b)
+kernels = 0
+for name, b in B.items():
+    k, rest = name.split("/", 1)
+    mem, stream = B["memcpy/" + rest], B["stream_copy/" + rest]
+    assert order.index("memcpy/" + rest) + 1 == order.index("stream_copy/" + rest), name
+    assert k == "memcpy" or order.index("stream_copy/" + rest) <= order.index(name), name
+    bps = b["bytes_per_second"]
+    assert close(b["vs_memcpy"], bps / mem["bytes_per_second"]), (name, b["vs_memcpy"])
+    if k in ("memcpy", "stream_copy"):
+        assert "roofline" not in b, name
+        continue
+    kernels += 1
+    roof = max(mem["bytes_per_second"], stream["bytes_per_second"])
+    assert close(b["roofline"], bps / roof), (name, b["roofline"], bps / roof)
+assert kernels > 0
+EOF
+}
 
 # A real (tiny) run: two kernels, 1 thread, pinned compact.
 if "${LNBENCH[@]}" speed --kernels naive_two_pass,two_pass_f64 --dims 64 --rows 4,8 --threads 1 \
-     --benchmark_min_time=0.001 --json "$tmp/run.json" >"$tmp/out" 2>"$tmp/err"; then
+     --benchmark_min_time=0.01 --json "$tmp/run.json" >"$tmp/out" 2>"$tmp/err"; then
   ok
 else
   fail "tiny run failed: $(cat "$tmp/err")"
@@ -93,20 +130,27 @@ assert c["pin"] == "compact", c["pin"]
 names = [b["name"] for b in d["benchmarks"]]
 want = []
 for rows in (4, 8):
-    for k in ("memcpy", "naive_two_pass", "two_pass_f64"):
+    for k in ("memcpy", "stream_copy", "naive_two_pass", "two_pass_f64"):
         want.append(f"{k}/dim:64/rows:{rows}/real_time/threads:1")
-assert names == want, names            # memcpy first for every shape
+assert names == want, names            # the references first for every shape
+refs = ("memcpy", "stream_copy")
 for b in d["benchmarks"]:
-    for k in ("bytes_per_second", "items_per_second", "ns_per_row", "roofline"):
+    is_ref = b["name"].split("/")[0] in refs
+    for k in ("bytes_per_second", "items_per_second", "ns_per_row", "vs_memcpy") + \
+             (() if is_ref else ("roofline",)):
         assert k in b and b[k] > 0, (b["name"], k)
     # the byte model: 8 bytes/element (+ 8 per column for gamma/beta)
-    extra = 0 if b["name"].startswith("memcpy") else 8 * 64
+    extra = 0 if is_ref else 8 * 64
     rows = int(b["name"].split("rows:")[1].split("/")[0])
     ratio = b["bytes_per_second"] / b["items_per_second"]
     assert abs(ratio - (8 * 64 * rows + extra) / (64 * rows)) < 1e-6, (b["name"], ratio)
     if c["pin_status"] == "pinned":
         assert b["label"] == "compact:pu" + c["pin_threads"].split("/pu")[1].split(",")[0], b
+# The store policy is recorded with the LLC it compares against.
+assert "x + y over all threads > LLC/2" in c["store_policy"], c["store_policy"]
+assert c["llc_bytes"] in c["store_policy"] or c["llc_bytes"] == "0", c["store_policy"]
 EOF
+check_refs "$tmp/run.json" && ok || fail "tiny run: references and ratios"
 
 # The same run with every value after '=' and a closing `--`; masking every
 # ISA shows in the context.
@@ -118,9 +162,12 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 names = [b["name"] for b in d["benchmarks"]]
 assert names == ["memcpy/dim:64/rows:4/real_time/threads:1",
+                 "stream_copy/dim:64/rows:4/real_time/threads:1",
                  "naive_two_pass/dim:64/rows:4/real_time/threads:1"], names
 c = d["context"]
 assert c["isas"] == "none", c["isas"]
+# every ISA masked: the baseline stream copy (SSE2 on x86-64)
+assert c["stream_copy"].split(":")[0] in ("sse2", "c"), c["stream_copy"]
 assert c["seed"] == "3" and c["pin"] == "compact", c
 EOF
 else
@@ -157,18 +204,21 @@ else
   fail "no-perf run failed"
 fi
 
-# Two threads (when the host has two cores): GB's thread suffix, one name each.
+# Two threads (when the host has two cores): GB's thread suffix, one name
+# each, both references for every shape x threads, rows that do not split
+# evenly.
 if [ "$cores" -ge 2 ] && [ -z "${LNBENCH_TEST_NO_THREADS:-}" ]; then
-  "${LNBENCH[@]}" speed --kernels naive_two_pass --dims 64 --rows 8 --threads 2 \
-    --benchmark_min_time=0.001 --json "$tmp/t2.json" >/dev/null 2>"$tmp/err" &&
+  "${LNBENCH[@]}" speed --kernels naive_two_pass --dims 64 --rows 7,8 --threads 1,2 \
+    --benchmark_min_time=0.01 --json "$tmp/t2.json" >/dev/null 2>"$tmp/err" &&
   "$PY" -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
 names = [b["name"] for b in d["benchmarks"]]
-assert names == ["memcpy/dim:64/rows:8/real_time/threads:2",
-                 "naive_two_pass/dim:64/rows:8/real_time/threads:2"], names
-assert all(b["threads"] == 2 for b in d["benchmarks"])
-' "$tmp/t2.json" && ok || fail "two-thread run: $(cat "$tmp/err")"
+want = [f"{k}/dim:64/rows:{r}/real_time/threads:{t}" for r in (7, 8) for t in (1, 2)
+        for k in ("memcpy", "stream_copy", "naive_two_pass")]
+assert names == want, names
+assert all(b["threads"] == int(b["name"][-1]) for b in d["benchmarks"])
+' "$tmp/t2.json" && check_refs "$tmp/t2.json" && ok || fail "two-thread run: $(cat "$tmp/err")"
 fi
 
 echo "test_speed_cli: $passes passed, $fails failed"
