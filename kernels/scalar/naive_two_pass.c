@@ -28,19 +28,4 @@ static void naive_two_pass_stats(const float *x, size_t dim, float eps,
     *rstd_out = 1.0f / sqrtf(ssq / (float)dim + eps);
 }
 
-static int naive_two_pass_forward(const ln_desc *d, const ln_tensors *t, void *state)
-{
-    (void)state;
-    return ln_rows_f32(d, t, naive_two_pass_stats);
-}
-
-const ln_kernel ln_kernel_naive_two_pass = {
-    .name = "naive_two_pass",
-    .family = "scalar",
-    .description = "float two-pass: sum for the mean, then squared deviations",
-    .forward = naive_two_pass_forward,
-    .caps = {.ops = LN_BIT(LN_OP_LAYERNORM), .dtypes = LN_BIT(LN_DTYPE_F32),
-             .device = LN_DEVICE_HOST, .isa = LN_ISA_NONE,
-             .tensors = LN_TENSOR_GAMMA | LN_TENSOR_BETA | LN_TENSOR_MEAN | LN_TENSOR_RSTD,
-             .flags = 0},
-};
+LN_SCALAR_F32_KERNEL(naive_two_pass, "float two-pass: sum for the mean, then squared deviations");

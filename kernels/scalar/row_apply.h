@@ -54,4 +54,25 @@ static inline int ln_rows_f32(const ln_desc *d, const ln_tensors *t, ln_row_stat
     return 0;
 }
 
+/* Defines ln_kernel_<name>, a float scalar kernel whose statistics are
+ * <name>_stats, run row by row by ln_rows_f32 (its forward is
+ * <name>_forward: scripts/icount finds kernels by that name). */
+#define LN_SCALAR_F32_KERNEL(kname, kdescription)                                       \
+    static int kname##_forward(const ln_desc *d, const ln_tensors *t, void *state)      \
+    {                                                                                   \
+        (void)state;                                                                    \
+        return ln_rows_f32(d, t, kname##_stats);                                        \
+    }                                                                                   \
+    const ln_kernel ln_kernel_##kname = {                                               \
+        .name = #kname,                                                                 \
+        .family = "scalar",                                                             \
+        .description = kdescription,                                                    \
+        .forward = kname##_forward,                                                     \
+        .caps = {.ops = LN_BIT(LN_OP_LAYERNORM), .dtypes = LN_BIT(LN_DTYPE_F32),       \
+                 .device = LN_DEVICE_HOST, .isa = LN_ISA_NONE,                          \
+                 .tensors = LN_TENSOR_GAMMA | LN_TENSOR_BETA | LN_TENSOR_MEAN |         \
+                            LN_TENSOR_RSTD,                                             \
+                 .flags = 0},                                                           \
+    }
+
 #endif

@@ -30,19 +30,4 @@ static void textbook_one_pass_stats(const float *x, size_t dim, float eps,
     *rstd_out = 1.0f / sqrtf(var + eps);
 }
 
-static int textbook_one_pass_forward(const ln_desc *d, const ln_tensors *t, void *state)
-{
-    (void)state;
-    return ln_rows_f32(d, t, textbook_one_pass_stats);
-}
-
-const ln_kernel ln_kernel_textbook_one_pass = {
-    .name = "textbook_one_pass",
-    .family = "scalar",
-    .description = "float E[x^2]-E[x]^2, unclamped: the unstable formula",
-    .forward = textbook_one_pass_forward,
-    .caps = {.ops = LN_BIT(LN_OP_LAYERNORM), .dtypes = LN_BIT(LN_DTYPE_F32),
-             .device = LN_DEVICE_HOST, .isa = LN_ISA_NONE,
-             .tensors = LN_TENSOR_GAMMA | LN_TENSOR_BETA | LN_TENSOR_MEAN | LN_TENSOR_RSTD,
-             .flags = 0},
-};
+LN_SCALAR_F32_KERNEL(textbook_one_pass, "float E[x^2]-E[x]^2, unclamped: the unstable formula");

@@ -25,19 +25,4 @@ static void welford_stats(const float *x, size_t dim, float eps,
     *rstd_out = 1.0f / sqrtf(m2 / (float)dim + eps);
 }
 
-static int welford_forward(const ln_desc *d, const ln_tensors *t, void *state)
-{
-    (void)state;
-    return ln_rows_f32(d, t, welford_stats);
-}
-
-const ln_kernel ln_kernel_welford = {
-    .name = "welford",
-    .family = "scalar",
-    .description = "float Welford one-pass mean/variance update",
-    .forward = welford_forward,
-    .caps = {.ops = LN_BIT(LN_OP_LAYERNORM), .dtypes = LN_BIT(LN_DTYPE_F32),
-             .device = LN_DEVICE_HOST, .isa = LN_ISA_NONE,
-             .tensors = LN_TENSOR_GAMMA | LN_TENSOR_BETA | LN_TENSOR_MEAN | LN_TENSOR_RSTD,
-             .flags = 0},
-};
+LN_SCALAR_F32_KERNEL(welford, "float Welford one-pass mean/variance update");
