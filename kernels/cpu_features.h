@@ -1,7 +1,7 @@
 /*
  * cpu_features.h - which instruction sets this host may use, and cache sizes.
  *
- * Each SIMD kernel's availability probe asks ln_isa_unavailable().  The
+ * The registry asks ln_isa_unavailable() for each kernel's caps.isa.  The
  * environment variable LNBENCH_DISABLE_ISA (a comma list such as
  * "avx512" or "avx512,avx2", or "all") masks ISAs off so that every code path
  * can be exercised on a host that has them all.
