@@ -91,8 +91,13 @@ order = [b["name"] for b in d["benchmarks"]]
 B = {b["name"]: b for b in d["benchmarks"]}
 assert d["context"]["stream_copy"].split(":")[0] in ("avx512", "avx2", "sse2", "neon", "c")
 assert "max(memcpy, stream_copy)" in d["context"]["roofline"]
+# The ratios come from the harness's own loop clock, bytes_per_second from
+# Google Benchmark's: on a loaded host (the sanitizer legs, ctest -j) the two
+# differ by several % on these microsecond runs.  25 % still catches a wrong
+# reference: at these cache-resident shapes stream_copy moves about half of
+# memcpy, so min() for max() or the wrong reference is off by ~2x.
 def close(a, b):
-    return abs(a - b) <= 0.05 * abs(b)
+    return abs(a - b) <= 0.25 * abs(b)
 kernels = 0
 for name, b in B.items():
     k, rest = name.split("/", 1)
