@@ -226,8 +226,11 @@ int ln_kernel_supports(const ln_kernel *k, const ln_desc *d, const char **why);
 int ln_kernel_select(char *const *names, size_t n, const ln_desc *d,
                      const ln_kernel **out, size_t *count, char *err, size_t errlen);
 
-/* Checks that t matches d (required tensors present, absent ones NULL,
- * strides >= dim).  0, or -1 with a static reason. */
+/* The LN_TENSOR_* bits of the optional tensors t holds (non-NULL). */
+unsigned ln_tensors_present(const ln_tensors *t);
+
+/* Checks that t matches d (ln_tensors_present(t) == d->tensors, strides
+ * >= dim).  0, or -1 with a static reason. */
 int ln_check_call(const ln_desc *d, const ln_tensors *t, const char **why);
 
 /* Convenience for callers outside timed loops (accuracy, tests): checks,

@@ -170,6 +170,12 @@ int ln_kernel_select(char *const *names, size_t n, const ln_desc *d,
     return 0;
 }
 
+unsigned ln_tensors_present(const ln_tensors *t)
+{
+    return (t->gamma ? LN_TENSOR_GAMMA : 0u) | (t->beta ? LN_TENSOR_BETA : 0u) |
+           (t->mean ? LN_TENSOR_MEAN : 0u) | (t->rstd ? LN_TENSOR_RSTD : 0u);
+}
+
 int ln_check_call(const ln_desc *d, const ln_tensors *t, const char **why)
 {
     const char *reason = NULL;
@@ -179,10 +185,7 @@ int ln_check_call(const ln_desc *d, const ln_tensors *t, const char **why)
         reason = "row stride below dim";
     else if (d->rows && (!t->x || !t->y))
         reason = "x or y missing";
-    else if (!(d->tensors & LN_TENSOR_GAMMA) != !t->gamma ||
-             !(d->tensors & LN_TENSOR_BETA) != !t->beta ||
-             !(d->tensors & LN_TENSOR_MEAN) != !t->mean ||
-             !(d->tensors & LN_TENSOR_RSTD) != !t->rstd)
+    else if (ln_tensors_present(t) != d->tensors)
         reason = "tensors do not match the descriptor's tensor bits";
     if (why)
         *why = reason;

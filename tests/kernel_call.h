@@ -21,15 +21,22 @@ typedef struct test_call {
     ln_store_hint store;
 } test_call;
 
+static inline ln_tensors test_call_tensors(const test_call *c)
+{
+    ln_tensors t = {.x = c->x, .y = c->y, .gamma = c->gamma, .beta = c->beta,
+                    .mean = c->mean, .rstd = c->rstd};
+    return t;
+}
+
 static inline ln_desc test_call_desc(const test_call *c)
 {
+    ln_tensors t = test_call_tensors(c);
     ln_desc d = {
         .op = LN_OP_LAYERNORM, .dtype = LN_DTYPE_F32,
         .rows = c->rows, .dim = c->dim,
         .x_stride = c->x_stride, .y_stride = c->y_stride,
         .eps = c->eps,
-        .tensors = (c->gamma ? LN_TENSOR_GAMMA : 0u) | (c->beta ? LN_TENSOR_BETA : 0u) |
-                   (c->mean ? LN_TENSOR_MEAN : 0u) | (c->rstd ? LN_TENSOR_RSTD : 0u),
+        .tensors = ln_tensors_present(&t),
         .store = c->store,
     };
     return d;
@@ -38,8 +45,7 @@ static inline ln_desc test_call_desc(const test_call *c)
 static inline int test_call_run(const ln_kernel *k, const test_call *c, const char **why)
 {
     ln_desc d = test_call_desc(c);
-    ln_tensors t = {.x = c->x, .y = c->y, .gamma = c->gamma, .beta = c->beta,
-                    .mean = c->mean, .rstd = c->rstd};
+    ln_tensors t = test_call_tensors(c);
     return ln_kernel_run(k, &d, &t, why);
 }
 

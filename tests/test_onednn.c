@@ -124,8 +124,7 @@ int main(void)
     /* forward with a shape other than prepare's is refused. */
     void *state = NULL;
     ln_desc da = test_call_desc(&a);
-    ln_tensors ta = {.x = a.x, .y = a.y, .gamma = a.gamma, .beta = a.beta,
-                     .mean = a.mean, .rstd = a.rstd};
+    ln_tensors ta = test_call_tensors(&a);
     CHECK(k->prepare(&da, &state, &why) == 0, "prepare: %s", why ? why : "?");
     ln_desc dd = da;
     dd.rows = ROWS + 1;
