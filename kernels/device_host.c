@@ -26,7 +26,7 @@ static int host_sync(void)
     return 0;
 }
 
-static const ln_device_ops host_ops = {
+const ln_device_ops ln_device_host_ops = {
     .name = "host",
     .alloc = host_alloc,
     .free = free,
@@ -34,8 +34,3 @@ static const ln_device_ops host_ops = {
     .get = host_set,
     .synchronize = host_sync,
 };
-
-const ln_device_ops *ln_device_get(ln_device dev)
-{
-    return dev == LN_DEVICE_HOST ? &host_ops : NULL;
-}

@@ -16,12 +16,19 @@
  * harness, the accuracy engine and the tests select kernels by capability
  * through ln_kernel_supports(), never by name.
  *
- * LayerNorm (LN_OP_LAYERNORM), per row x of dim values:
+ * The operations, per row x of dim values (ln_op):
  *
- *     y = (x - mean) / sqrt(var + eps) * gamma + beta
+ *   layernorm      y = (x - mean) / sqrt(var + eps) * gamma + beta
+ *   rmsnorm        y = x / sqrt(mean(x^2) + eps) * w
+ *   add_layernorm  h = x + residual, rounded to the dtype and written out
+ *   add_rmsnorm    (the new residual stream, as vLLM's fused_add_rms_norm),
+ *                  then layernorm / rmsnorm of h
  *
- * var the biased variance, gamma and beta per-column vectors of length dim,
- * each optional (MLX's affine=False / bias=False: treated as 1 and 0).
+ * var the biased variance; gamma (w for the RMS forms: the same tensor,
+ * LN_TENSOR_GAMMA) and beta per-column vectors of length dim, each optional
+ * (MLX's affine=False / bias=False: treated as 1 and 0).  The RMS forms have
+ * no beta and no mean.  Where the result is rounded to the dtype is the
+ * cast (ln_cast): once at the end, or as HF's Llama / Gemma RMSNorm do.
  *
  * Adding a kernel: write kernels/<name>.c defining one `const ln_kernel
  * ln_kernel_<name>`, add it to kernels/CMakeLists.txt and one line to
@@ -54,8 +61,27 @@ extern "C" {
 /* The operation.  Stable names: ln_op_name(). */
 typedef enum ln_op {
     LN_OP_LAYERNORM = 0,
+    LN_OP_RMSNORM,
+    LN_OP_ADD_LAYERNORM, /* h = x + residual, then layernorm(h) */
+    LN_OP_ADD_RMSNORM,   /* h = x + residual, then rmsnorm(h) */
     LN_OP_COUNT
 } ln_op;
+
+/* Where the reference definition rounds to the dtype (Liger's casting
+ * modes; FIELD-NOTES "The norms models run today").  With n the exact
+ * normalised value (x - mean) * rstd or x * rstd:
+ *   single  y = round(n * gamma + beta): one rounding at the end;
+ *   llama   y = round(w * round(n)): HF LlamaRMSNorm rounds n to the
+ *           dtype, then multiplies by w in the dtype (RMS forms only);
+ *   gemma   y = round(n * fl32(1 + w)): HF GemmaRMSNorm's offset weight,
+ *           1 + w formed in binary32, one rounding (RMS forms only).
+ * Stable names: ln_cast_name(). */
+typedef enum ln_cast {
+    LN_CAST_SINGLE = 0,
+    LN_CAST_LLAMA,
+    LN_CAST_GEMMA,
+    LN_CAST_COUNT
+} ln_cast;
 
 /* The element type of x, y, gamma and beta (statistics are binary32 or
  * wider in every kernel).  Stable names: ln_dtype_name(). */
@@ -69,6 +95,8 @@ typedef enum ln_dtype {
 /* Where a kernel's tensors live and its work runs. */
 typedef enum ln_device {
     LN_DEVICE_HOST = 0, /* CPU kernels on host memory */
+    LN_DEVICE_OPENCL,   /* an OpenCL device (PoCL's CPU device here) */
+    LN_DEVICE_METAL,    /* Apple's Metal GPU */
     LN_DEVICE_COUNT
 } ln_device;
 
@@ -123,10 +151,12 @@ typedef enum ln_store_hint {
     LN_STORE_STREAMING = 2 /* non-temporal stores where the kernel has them */
 } ln_store_hint;
 
-/* What is computed.  Strides count elements between row starts. */
+/* What is computed.  Strides count elements between row starts; residual
+ * rows use x_stride and h rows y_stride. */
 typedef struct ln_desc {
     ln_op op;
     ln_dtype dtype;
+    ln_cast cast;
     size_t rows, dim;
     size_t x_stride, y_stride; /* >= dim */
     float eps;
@@ -135,20 +165,24 @@ typedef struct ln_desc {
 } ln_desc;
 
 /* The data of one execution, in the kernel's device memory.  A tensor whose
- * bit is clear in ln_desc.tensors must be NULL. */
+ * bit is clear in ln_desc.tensors must be NULL; residual and h are present
+ * exactly for the add_ operations.  No output overlaps an input. */
 typedef struct ln_tensors {
-    const void *x;     /* rows x x_stride elements of dtype */
-    void *y;           /* rows x y_stride elements of dtype */
-    const void *gamma; /* dim elements of dtype, or NULL */
-    const void *beta;  /* dim elements of dtype, or NULL */
-    float *mean;       /* rows floats, or NULL */
-    float *rstd;       /* rows floats, or NULL */
+    const void *x;        /* rows x x_stride elements of dtype */
+    void *y;              /* rows x y_stride elements of dtype */
+    const void *gamma;    /* dim elements of dtype (w for RMS forms), or NULL */
+    const void *beta;     /* dim elements of dtype, or NULL */
+    float *mean;          /* rows floats, or NULL */
+    float *rstd;          /* rows floats, or NULL */
+    const void *residual; /* add_ ops: rows x x_stride elements of dtype */
+    void *h;              /* add_ ops: rows x y_stride, x + residual rounded */
 } ln_tensors;
 
 /* What a kernel can compute. */
 typedef struct ln_caps {
     unsigned ops;     /* LN_BIT(LN_OP_*) */
     unsigned dtypes;  /* LN_BIT(LN_DTYPE_*) */
+    unsigned casts;   /* LN_BIT(LN_CAST_*) beyond single, which every kernel does */
     ln_device device;
     ln_isa isa;
     unsigned tensors; /* optional tensors it accepts (each may be absent) */
@@ -175,6 +209,10 @@ typedef struct ln_kernel {
      * A device kernel may return before the work is done: the device's
      * synchronize() waits for it. */
     int (*forward)(const ln_desc *d, const ln_tensors *t, void *state);
+    /* Optional, device kernels: the device's own time of the last forward
+     * on state (OpenCL profiling events, Metal's GPU start/end), in
+     * seconds, after synchronize.  0, or -1 when not measured. */
+    int (*device_seconds)(void *state, double *seconds);
 } ln_kernel;
 
 /* Memory and queue of a device (after ggml's backend interface).  The
@@ -191,20 +229,34 @@ typedef struct ln_device_ops {
     int (*synchronize)(void);
 } ln_device_ops;
 
+/* The ops of a device, or NULL when this build lacks it. */
 const ln_device_ops *ln_device_get(ln_device dev);
 
 /* The registry (kernels/registry.c): every kernel, in a stable order. */
 extern const ln_kernel *const ln_kernels[];
 extern const size_t ln_kernel_count;
 
-/* Stable names ("layernorm"; "f32", "bf16", "f16"; "host"), and the
- * reverse (-1 for an unknown name). */
+/* Stable names ("layernorm", "rmsnorm", "add_layernorm", "add_rmsnorm";
+ * "f32", "bf16", "f16"; "single", "llama", "gemma"; "host", "opencl",
+ * "metal"), and the reverse (-1 for an unknown name). */
 const char *ln_op_name(ln_op op);
 const char *ln_dtype_name(ln_dtype dt);
+const char *ln_cast_name(ln_cast c);
 const char *ln_device_name(ln_device dev);
 int ln_op_from_name(const char *name);
 int ln_dtype_from_name(const char *name);
+int ln_cast_from_name(const char *name);
 size_t ln_dtype_size(ln_dtype dt);
+
+/* The operation's parts: does it add a residual first, is it an RMS form. */
+int ln_op_has_residual(ln_op op);
+int ln_op_is_rms(ln_op op);
+
+/* 0 when d describes a computation at all (known op, dtype and cast; a cast
+ * other than single only on the RMS forms; no beta or mean on the RMS
+ * forms; dim >= 1; strides >= dim), else -1 with a static one-line reason.
+ * Independent of any kernel: callers check it before selecting kernels. */
+int ln_desc_valid(const ln_desc *d, const char **why);
 
 /* The kernel named `name`, or NULL. */
 const ln_kernel *ln_kernel_find(const char *name);
@@ -229,8 +281,9 @@ int ln_kernel_select(char *const *names, size_t n, const ln_desc *d,
 /* The LN_TENSOR_* bits of the optional tensors t holds (non-NULL). */
 unsigned ln_tensors_present(const ln_tensors *t);
 
-/* Checks that t matches d (ln_tensors_present(t) == d->tensors, strides
- * >= dim).  0, or -1 with a static reason. */
+/* Checks that d is valid and t matches it (ln_tensors_present(t) ==
+ * d->tensors; residual and h present exactly for the add_ ops).  0, or -1
+ * with a static reason. */
 int ln_check_call(const ln_desc *d, const ln_tensors *t, const char **why);
 
 /* Convenience for callers outside timed loops (accuracy, tests): checks,

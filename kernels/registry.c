@@ -59,10 +59,39 @@ const ln_kernel *const ln_kernels[] = {LN_ALL_KERNELS(LN_ENTRY)};
 
 const size_t ln_kernel_count = sizeof ln_kernels / sizeof ln_kernels[0];
 
-static const char *const op_names[LN_OP_COUNT] = {"layernorm"};
+/* The devices: host memory always; a GPU's ops where the build has it. */
+extern const ln_device_ops ln_device_host_ops;
+#ifdef LNBENCH_HAVE_OPENCL
+extern const ln_device_ops ln_device_opencl_ops;
+#endif
+#ifdef LNBENCH_HAVE_METAL
+extern const ln_device_ops ln_device_metal_ops;
+#endif
+
+const ln_device_ops *ln_device_get(ln_device dev)
+{
+    switch (dev) {
+    case LN_DEVICE_HOST:
+        return &ln_device_host_ops;
+#ifdef LNBENCH_HAVE_OPENCL
+    case LN_DEVICE_OPENCL:
+        return &ln_device_opencl_ops;
+#endif
+#ifdef LNBENCH_HAVE_METAL
+    case LN_DEVICE_METAL:
+        return &ln_device_metal_ops;
+#endif
+    default:
+        return NULL;
+    }
+}
+
+static const char *const op_names[LN_OP_COUNT] = {"layernorm", "rmsnorm", "add_layernorm",
+                                                   "add_rmsnorm"};
 static const char *const dtype_names[LN_DTYPE_COUNT] = {"f32", "bf16", "f16"};
 static const size_t dtype_sizes[LN_DTYPE_COUNT] = {4, 2, 2};
-static const char *const device_names[LN_DEVICE_COUNT] = {"host"};
+static const char *const cast_names[LN_CAST_COUNT] = {"single", "llama", "gemma"};
+static const char *const device_names[LN_DEVICE_COUNT] = {"host", "opencl", "metal"};
 
 const char *ln_op_name(ln_op op)
 {
@@ -72,6 +101,11 @@ const char *ln_op_name(ln_op op)
 const char *ln_dtype_name(ln_dtype dt)
 {
     return (unsigned)dt < LN_DTYPE_COUNT ? dtype_names[dt] : "?";
+}
+
+const char *ln_cast_name(ln_cast c)
+{
+    return (unsigned)c < LN_CAST_COUNT ? cast_names[c] : "?";
 }
 
 const char *ln_device_name(ln_device dev)
@@ -102,6 +136,43 @@ int ln_dtype_from_name(const char *name)
     return index_of(dtype_names, LN_DTYPE_COUNT, name);
 }
 
+int ln_cast_from_name(const char *name)
+{
+    return index_of(cast_names, LN_CAST_COUNT, name);
+}
+
+int ln_op_has_residual(ln_op op)
+{
+    return op == LN_OP_ADD_LAYERNORM || op == LN_OP_ADD_RMSNORM;
+}
+
+int ln_op_is_rms(ln_op op)
+{
+    return op == LN_OP_RMSNORM || op == LN_OP_ADD_RMSNORM;
+}
+
+int ln_desc_valid(const ln_desc *d, const char **why)
+{
+    const char *reason = NULL;
+    if ((unsigned)d->op >= LN_OP_COUNT)
+        reason = "unknown operation";
+    else if ((unsigned)d->dtype >= LN_DTYPE_COUNT)
+        reason = "unknown dtype";
+    else if ((unsigned)d->cast >= LN_CAST_COUNT)
+        reason = "unknown cast";
+    else if (d->cast != LN_CAST_SINGLE && !ln_op_is_rms(d->op))
+        reason = "casts llama and gemma are defined for rmsnorm and add_rmsnorm only";
+    else if (ln_op_is_rms(d->op) && (d->tensors & (LN_TENSOR_BETA | LN_TENSOR_MEAN)))
+        reason = "rmsnorm has no beta and no mean";
+    else if (d->dim == 0)
+        reason = "dim must be at least 1";
+    else if (d->x_stride < d->dim || d->y_stride < d->dim)
+        reason = "row stride below dim";
+    if (why)
+        *why = reason;
+    return reason ? -1 : 0;
+}
+
 const ln_kernel *ln_kernel_find(const char *name)
 {
     for (size_t i = 0; i < ln_kernel_count; i++)
@@ -121,10 +192,14 @@ const char *ln_kernel_unavailable(const ln_kernel *k)
 int ln_kernel_supports(const ln_kernel *k, const ln_desc *d, const char **why)
 {
     const char *reason = NULL;
-    if ((unsigned)d->op >= LN_OP_COUNT || !(k->caps.ops & LN_BIT(d->op)))
+    if (ln_desc_valid(d, &reason) != 0)
+        ;
+    else if (!(k->caps.ops & LN_BIT(d->op)))
         reason = "operation not supported";
-    else if ((unsigned)d->dtype >= LN_DTYPE_COUNT || !(k->caps.dtypes & LN_BIT(d->dtype)))
+    else if (!(k->caps.dtypes & LN_BIT(d->dtype)))
         reason = "dtype not supported";
+    else if (d->cast != LN_CAST_SINGLE && !(k->caps.casts & LN_BIT(d->cast)))
+        reason = "cast not supported";
     else if (d->tensors & ~k->caps.tensors)
         reason = "optional tensor (gamma, beta, mean or rstd) not supported";
     else if (k->supports && k->supports(d, &reason) != 0 && !reason)
@@ -157,8 +232,8 @@ int ln_kernel_select(char *const *names, size_t n, const ln_desc *d,
             return -1;
         }
         if (d && ln_kernel_supports(k, d, &why) != 0) {
-            snprintf(err, errlen, "kernel '%s' cannot compute %s %s: %s", k->name,
-                     ln_op_name(d->op), ln_dtype_name(d->dtype), why);
+            snprintf(err, errlen, "kernel '%s' cannot compute %s %s (cast %s): %s", k->name,
+                     ln_op_name(d->op), ln_dtype_name(d->dtype), ln_cast_name(d->cast), why);
             return -1;
         }
         int dup = 0;
@@ -179,14 +254,17 @@ unsigned ln_tensors_present(const ln_tensors *t)
 int ln_check_call(const ln_desc *d, const ln_tensors *t, const char **why)
 {
     const char *reason = NULL;
-    if (d->dim == 0)
-        reason = "dim must be at least 1";
-    else if (d->x_stride < d->dim || d->y_stride < d->dim)
-        reason = "row stride below dim";
+    int add = (unsigned)d->op < LN_OP_COUNT && ln_op_has_residual(d->op);
+    if (ln_desc_valid(d, &reason) != 0)
+        ;
     else if (d->rows && (!t->x || !t->y))
         reason = "x or y missing";
     else if (ln_tensors_present(t) != d->tensors)
         reason = "tensors do not match the descriptor's tensor bits";
+    else if (d->rows && add && (!t->residual || !t->h))
+        reason = "add_ operation without residual or h";
+    else if (!add && (t->residual || t->h))
+        reason = "residual or h given to an operation without a residual add";
     if (why)
         *why = reason;
     return reason ? -1 : 0;

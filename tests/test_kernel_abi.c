@@ -103,8 +103,25 @@ static void test_names(void)
             CHECK(strcmp(name, ln_dtype_name((ln_dtype)other)) != 0,
                   "dtypes %d and %d share the name %s", other, dt, name);
     }
-    CHECK(!strcmp(ln_op_name(LN_OP_LAYERNORM), "layernorm"), "op name %s",
-          ln_op_name(LN_OP_LAYERNORM));
+    for (int c = 0; c < LN_CAST_COUNT; c++)
+        CHECK(ln_cast_from_name(ln_cast_name((ln_cast)c)) == c, "cast %d: name \"%s\"", c,
+              ln_cast_name((ln_cast)c));
+    CHECK(!strcmp(ln_op_name(LN_OP_LAYERNORM), "layernorm") &&
+              !strcmp(ln_op_name(LN_OP_RMSNORM), "rmsnorm") &&
+              !strcmp(ln_op_name(LN_OP_ADD_LAYERNORM), "add_layernorm") &&
+              !strcmp(ln_op_name(LN_OP_ADD_RMSNORM), "add_rmsnorm"),
+          "op names %s %s %s %s", ln_op_name(LN_OP_LAYERNORM), ln_op_name(LN_OP_RMSNORM),
+          ln_op_name(LN_OP_ADD_LAYERNORM), ln_op_name(LN_OP_ADD_RMSNORM));
+    CHECK(!strcmp(ln_cast_name(LN_CAST_SINGLE), "single") &&
+              !strcmp(ln_cast_name(LN_CAST_LLAMA), "llama") &&
+              !strcmp(ln_cast_name(LN_CAST_GEMMA), "gemma") &&
+              ln_cast_from_name("Llama") == -1 && !strcmp(ln_cast_name(LN_CAST_COUNT), "?"),
+          "cast names");
+    CHECK(ln_op_has_residual(LN_OP_ADD_LAYERNORM) && ln_op_has_residual(LN_OP_ADD_RMSNORM) &&
+              !ln_op_has_residual(LN_OP_LAYERNORM) && !ln_op_has_residual(LN_OP_RMSNORM) &&
+              ln_op_is_rms(LN_OP_RMSNORM) && ln_op_is_rms(LN_OP_ADD_RMSNORM) &&
+              !ln_op_is_rms(LN_OP_LAYERNORM) && !ln_op_is_rms(LN_OP_ADD_LAYERNORM),
+          "op parts");
     CHECK(!strcmp(ln_dtype_name(LN_DTYPE_F32), "f32") &&
               !strcmp(ln_dtype_name(LN_DTYPE_BF16), "bf16") &&
               !strcmp(ln_dtype_name(LN_DTYPE_F16), "f16"),
@@ -112,7 +129,7 @@ static void test_names(void)
           ln_dtype_name(LN_DTYPE_F16));
     CHECK(!strcmp(ln_device_name(LN_DEVICE_HOST), "host"), "device name %s",
           ln_device_name(LN_DEVICE_HOST));
-    CHECK(ln_op_from_name("LayerNorm") == -1 && ln_op_from_name("rmsnorm") == -1 &&
+    CHECK(ln_op_from_name("LayerNorm") == -1 && ln_op_from_name("RMSNorm") == -1 && ln_op_from_name("add") == -1 &&
               ln_op_from_name("") == -1,
           "unknown op names accepted");
     CHECK(ln_dtype_from_name("F32") == -1 && ln_dtype_from_name("fp32") == -1 &&
@@ -348,6 +365,49 @@ static void test_check_call(void)
     ln_tensors none = {0};
     CHECK(ln_check_call(&e, &none, &why) == 0, "zero rows without x, y refused: %s",
           str(why));
+
+    /* The add_ ops need residual and h; the others must not get them. */
+    float res[3 * 8] = {0}, h[3 * 8];
+    e = desc_of(3, 8, LN_TENSOR_GAMMA | LN_TENSOR_BETA);
+    e.op = LN_OP_ADD_LAYERNORM;
+    u = without(without(t, LN_TENSOR_MEAN), LN_TENSOR_RSTD);
+    why = NULL;
+    CHECK(ln_check_call(&e, &u, &why) == -1 && why && strstr(why, "residual"),
+          "add_layernorm without residual accepted (\"%s\")", str(why));
+    u.residual = res;
+    u.h = h;
+    CHECK(ln_check_call(&e, &u, &why) == 0, "add_layernorm with residual refused: %s",
+          str(why));
+    e.op = LN_OP_LAYERNORM;
+    why = NULL;
+    CHECK(ln_check_call(&e, &u, &why) == -1 && why && strstr(why, "residual"),
+          "layernorm with a residual accepted (\"%s\")", str(why));
+}
+
+/* ln_desc_valid: what has no meaning is refused before any kernel sees it. */
+static void test_desc_valid(void)
+{
+    const char *why;
+    ln_desc d = desc_of(2, 8, LN_TENSOR_GAMMA);
+    for (int op = 0; op < LN_OP_COUNT; op++)
+        for (int c = 0; c < LN_CAST_COUNT; c++) {
+            d.op = (ln_op)op;
+            d.cast = (ln_cast)c;
+            int ok = c == LN_CAST_SINGLE || ln_op_is_rms((ln_op)op);
+            why = NULL;
+            CHECK((ln_desc_valid(&d, &why) == 0) == ok && (ok || (why && strstr(why, "cast"))),
+                  "op %s cast %s: valid %d expected %d (\"%s\")", ln_op_name((ln_op)op),
+                  ln_cast_name((ln_cast)c), !ok, ok, str(why));
+        }
+    d = desc_of(2, 8, LN_TENSOR_GAMMA | LN_TENSOR_BETA);
+    d.op = LN_OP_RMSNORM;
+    CHECK(ln_desc_valid(&d, &why) == -1 && why && strstr(why, "beta"), "rmsnorm with beta");
+    d = desc_of(2, 8, LN_TENSOR_MEAN);
+    d.op = LN_OP_ADD_RMSNORM;
+    CHECK(ln_desc_valid(&d, &why) == -1, "add_rmsnorm with a mean output");
+    d = desc_of(2, 8, 0);
+    d.cast = LN_CAST_COUNT;
+    CHECK(ln_desc_valid(&d, &why) == -1 && why && strstr(why, "cast"), "unknown cast");
 }
 
 static void test_run(void)
@@ -577,6 +637,7 @@ int main(void)
     test_supports_registry();
     test_supports_probe();
     test_check_call();
+    test_desc_valid();
     test_run();
     test_select();
     test_host_device();
