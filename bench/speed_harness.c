@@ -80,8 +80,8 @@ typedef struct slot {
 static struct {
     lnb_topo *topo;
     lnb_pin_policy pin;
-    int pin_ok;  /* the start-up probe bound every planned core */
-    int core[MAX_THREADS];
+    int pin_ok;  /* the start-up probe bound every planned PU */
+    lnb_place place[MAX_THREADS]; /* placement.h's plan for the most threads */
     int perf_ok; /* perf_event_open worked at start-up */
     char perf_note[300]; /* else why not */
     ln_desc desc; /* the plan's; rows, dim and strides set per benchmark */
@@ -174,7 +174,7 @@ static void body(lnb_gb_state *st, void *user)
 
     int pinned = 0;
     if (g.pin != LNB_PIN_NONE && g.pin_ok) {
-        if (lnb_pin_self(g.topo, g.core[i], err, sizeof err) == 0)
+        if (lnb_pin_self(g.topo, g.place[i].pu, err, sizeof err) == 0)
             pinned = 1;
         else if (!atomic_flag_test_and_set(&warned_pin))
             fprintf(stderr, "lnbench speed: %s; this thread runs unpinned\n", err);
@@ -316,7 +316,7 @@ static void body(lnb_gb_state *st, void *user)
             int len = snprintf(label, sizeof label, "%s:pu", lnb_pin_policy_name(g.pin));
             for (int j = 0; j < t && len > 0 && (size_t)len < sizeof label - 8; j++)
                 len += snprintf(label + len, sizeof label - (size_t)len, "%s%d",
-                                j ? "," : "", lnb_pin_core_pu(g.topo, g.core[j]));
+                                j ? "," : "", g.place[j].pu);
         }
         lnb_gb_label(st, label);
     }
@@ -386,6 +386,35 @@ static void add_context_size(const char *key, size_t bytes)
     lnb_gb_add_context(key, buf);
 }
 
+/* The machine's topology and the placement plan actually used (placement.h),
+ * with the start-up check of where first touch put each thread's pages. */
+static void add_placement_context(const lnb_speed_plan *p, int max_threads)
+{
+    char buf[2048], err[256];
+    lnb_topo_summary(g.topo, buf, sizeof buf);
+    lnb_gb_add_context("topology", buf);
+    lnb_topo_kinds_summary(g.topo, buf, sizeof buf);
+    lnb_gb_add_context("core_kinds", buf);
+    lnb_cpukind_name(p->cpukind, buf, sizeof buf);
+    lnb_gb_add_context("cpukind", buf);
+    int len = snprintf(buf, sizeof buf, "%s, %d thread%s: ", lnb_pin_policy_name(g.pin),
+                       max_threads, max_threads > 1 ? "s" : "");
+    lnb_place_format(g.place, max_threads, buf + len, sizeof buf - (size_t)len);
+    lnb_gb_add_context("placement", buf);
+    int on_node = 0, checked = 0;
+    for (int i = 0; i < max_threads; i++)
+        checked += g.place[i].numa >= 0;
+    if (g.pin == LNB_PIN_NONE || !g.pin_ok)
+        snprintf(buf, sizeof buf, "unpinned: pages where the OS puts them");
+    else if (lnb_mem_probe(g.topo, g.place, max_threads, &on_node, err, sizeof err) != 0)
+        snprintf(buf, sizeof buf, "first touch by each pinned thread; not checked: %.200s", err);
+    else
+        snprintf(buf, sizeof buf,
+                 "first touch by each pinned thread; checked at start-up: %d of %d threads' "
+                 "pages on their planned NUMA node", on_node, checked);
+    lnb_gb_add_context("memory_placement", buf);
+}
+
 /* The provenance stanza: Google Benchmark's JSON "context" and console
  * header. */
 static void add_context(const lnb_speed_plan *p, const char *pin_status,
@@ -425,9 +454,10 @@ static void add_context(const lnb_speed_plan *p, const char *pin_status,
             snprintf(buf + len, sizeof buf - len, "%sthread%d:any", i ? "," : "", i);
         else
             snprintf(buf + len, sizeof buf - len, "%sthread%d:core%d/pu%d", i ? "," : "", i,
-                     g.core[i], lnb_pin_core_pu(g.topo, g.core[i]));
+                     g.place[i].core, g.place[i].pu);
     }
     lnb_gb_add_context("pin_threads", buf);
+    add_placement_context(p, max_threads);
     lnb_gb_add_context("perf_counters", perf_status);
     lnb_gb_add_context("byte_model",
                        "8 bytes per element (read x, write y) + 8 bytes per column "
@@ -471,12 +501,14 @@ static void probe(const lnb_speed_plan *p, int max_threads, char *pin_status,
                   size_t pin_len, char *perf_status, size_t perf_len)
 {
     char err[256];
-    lnb_pin_plan(g.topo, p->pin, max_threads, g.core);
+    int pu[MAX_THREADS];
+    for (int i = 0; i < max_threads; i++)
+        pu[i] = g.place[i].pu;
     g.pin = p->pin;
     g.pin_ok = 0;
     if (p->pin == LNB_PIN_NONE) {
         snprintf(pin_status, pin_len, "unpinned (--pin none)");
-    } else if (lnb_pin_probe(g.topo, g.core, max_threads, err, sizeof err) != 0) {
+    } else if (lnb_pin_probe(g.topo, pu, max_threads, err, sizeof err) != 0) {
         fprintf(stderr, "lnbench speed: cannot pin threads (%s); running unpinned\n", err);
         snprintf(pin_status, pin_len, "unpinned: %.256s", err);
     } else {
@@ -520,6 +552,8 @@ lnb_speed_status lnb_speed_run(const lnb_speed_plan *p, int gb_argc, char **gb_a
             max_threads = p->threads[i];
     }
     g.topo = p->topo;
+    if (lnb_place_plan(p->topo, p->pin, p->cpukind, max_threads, g.place, err, errlen) != 0)
+        return LNB_SPEED_FAILED;
     g.desc = p->desc;
     g.seed = p->seed;
     g.stream = lnb_stream_copy_select();

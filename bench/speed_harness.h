@@ -22,6 +22,7 @@
 
 #include "lnbench_kernel.h"
 #include "pinning.h"
+#include "placement.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -42,6 +43,8 @@ typedef struct lnb_speed_plan {
     const int *threads; /* thread counts, each in [1, LNB_SPEED_MAX_THREADS] */
     size_t nthreads;
     lnb_pin_policy pin;
+    int cpukind; /* placement.h: LNB_CPUKIND_ALL (every kind, the most
+                    performant first), _PERFORMANCE, _EFFICIENCY or a kind index */
     /* What each kernel computes: op, dtype, eps, tensors and store hint
      * (rows, dim and strides are each benchmark's; LN_STORE_AUTO: the
      * harness chooses per shape from the whole working set).  The harness feeds

@@ -9,6 +9,7 @@
 #include "lnbench_kernel.h"
 #include "outfile.h"
 #include "pinning.h"
+#include "placement.h"
 #include "speed_harness.h"
 
 #include <getopt.h>
@@ -44,10 +45,18 @@ static const char speed_help[] =
     "                   from hwloc's cache sizes: x+y within half of L2, within half\n"
     "                   of the LLC, and at least 4 x LLC, i.e. DRAM-resident;\n"
     "                   each rounded to 2^k or 3*2^k)\n"
-    "  --threads T,..   thread counts (default: 1 and the number of cores)\n"
-    "  --pin P          compact | scatter | none (default: compact): one core per\n"
-    "                   thread, hwloc logical order (compact) or spread (scatter)\n"
-    "  --oversubscribe  allow more threads than cores\n"
+    "  --threads T,..   thread counts (default: 1 and the number of cores), or\n"
+    "                   `sweep`: 1, 2, 4, ... up to the cores, then on up to the PUs\n"
+    "                   (SMT siblings), of the chosen core kind\n"
+    "  --pin P          cores | compact | scatter | none (default: cores): one thread\n"
+    "                   per core in hwloc's logical order, SMT siblings once every core\n"
+    "                   has one (cores); PUs in logical order, a core's siblings\n"
+    "                   together (compact); round-robin over packages, NUMA nodes and\n"
+    "                   caches, siblings last (scatter); the OS decides (none)\n"
+    "  --cpukind K      all | performance | efficiency | an hwloc kind index: the core\n"
+    "                   kind of a hybrid CPU to run on (default: all, the most\n"
+    "                   performant kind first)\n"
+    "  --oversubscribe  allow more threads than PUs\n"
     "  --no-affine      gamma and beta NULL (default: gamma ~ 1+0.1N, beta ~ 0.1N)\n"
     "  --eps E          epsilon (default: 1e-5)\n"
     "  --seed S         input generator seed (default: 1); inputs are `normal`\n"
@@ -96,6 +105,7 @@ typedef struct speed_opts {
     uint64_t *dims, *rows, *threads;
     size_t ndims, nrows, nthreads;
     lnb_pin_policy pin;
+    int cpukind, sweep;
     int oversubscribe, affine, quick, force;
     float eps;
     uint64_t seed;
@@ -121,7 +131,7 @@ static int is_gb_flag(const char *a)
 /* Long-only options: values outside the short options' characters. */
 enum {
     OPT_KERNELS = 256, OPT_DIMS, OPT_ROWS, OPT_THREADS, OPT_PIN, OPT_OVERSUBSCRIBE,
-    OPT_NO_AFFINE, OPT_EPS, OPT_SEED, OPT_QUICK, OPT_JSON, OPT_FORCE
+    OPT_NO_AFFINE, OPT_EPS, OPT_SEED, OPT_QUICK, OPT_JSON, OPT_FORCE, OPT_CPUKIND
 };
 
 static const struct option speed_options[] = {
@@ -130,6 +140,7 @@ static const struct option speed_options[] = {
     {"rows", required_argument, NULL, OPT_ROWS},
     {"threads", required_argument, NULL, OPT_THREADS},
     {"pin", required_argument, NULL, OPT_PIN},
+    {"cpukind", required_argument, NULL, OPT_CPUKIND},
     {"oversubscribe", no_argument, NULL, OPT_OVERSUBSCRIBE},
     {"no-affine", no_argument, NULL, OPT_NO_AFFINE},
     {"eps", required_argument, NULL, OPT_EPS},
@@ -180,13 +191,24 @@ static int parse_args(int argc, char **argv, speed_opts *o)
             free(o->threads);
             o->threads = NULL;
             o->nthreads = 0;
+            o->sweep = !strcmp(optarg, "sweep");
+            if (o->sweep)
+                break;
             rc = ln_parse_u64_list("--threads", optarg, 1, LNB_SPEED_MAX_THREADS, &o->threads,
                                    &o->nthreads, err, sizeof err);
             break;
         case OPT_PIN:
             if (lnb_pin_policy_parse(optarg, &o->pin) != 0) {
                 snprintf(err, sizeof err,
-                         "--pin: unknown policy '%.64s' (compact, scatter or none)", optarg);
+                         "--pin: unknown policy '%.64s' (cores, compact, scatter or none)",
+                         optarg);
+                rc = -1;
+            }
+            break;
+        case OPT_CPUKIND:
+            if (lnb_cpukind_parse(optarg, &o->cpukind) != 0) {
+                snprintf(err, sizeof err, "--cpukind: unknown kind '%.64s' (all, performance, "
+                         "efficiency or a kind index)", optarg);
                 rc = -1;
             }
             break;
@@ -329,7 +351,8 @@ int cmd_speed(int argc, char **argv)
 {
     speed_opts o;
     memset(&o, 0, sizeof o);
-    o.pin = LNB_PIN_COMPACT;
+    o.pin = LNB_PIN_CORES;
+    o.cpukind = LNB_CPUKIND_ALL;
     o.affine = 1;
     o.eps = 1e-5f;
     o.seed = 1;
@@ -396,7 +419,23 @@ int cmd_speed(int argc, char **argv)
         status = 1;
         goto done;
     }
-    int cores = lnb_topo_cores(topo);
+    /* The cores and PUs of the chosen core kind bound the thread counts. */
+    int cores = 0, pus = 0;
+    if (lnb_place_capacity(topo, o.cpukind, &cores, &pus, err, sizeof err) != 0) {
+        say(err);
+        goto done;
+    }
+    if (o.sweep) {
+        int counts[64];
+        size_t nc = lnb_place_sweep(cores, pus, LNB_SPEED_MAX_THREADS, counts, 64);
+        o.threads = calloc(nc, sizeof *o.threads);
+        if (!o.threads) {
+            say("out of memory");
+            goto done;
+        }
+        for (size_t i = 0; i < nc; i++)
+            o.threads[o.nthreads++] = (uint64_t)counts[i];
+    }
     if (!o.nthreads) {
         o.threads = calloc(2, sizeof *o.threads);
         if (!o.threads) {
@@ -415,11 +454,12 @@ int cmd_speed(int argc, char **argv)
     }
     int max_threads = 1;
     for (size_t i = 0; i < o.nthreads; i++) {
-        if ((int)o.threads[i] > cores && !o.oversubscribe) {
+        if ((int)o.threads[i] > pus && !o.oversubscribe) {
             snprintf(err, sizeof err,
-                     "--threads: %llu exceeds the %d cores hwloc reports "
+                     "--threads: %llu exceeds the %d PUs hwloc reports%s "
                      "(--oversubscribe allows it)",
-                     (unsigned long long)o.threads[i], cores);
+                     (unsigned long long)o.threads[i], pus,
+                     o.cpukind == LNB_CPUKIND_ALL ? "" : " for that core kind");
             say(err);
             goto done;
         }
@@ -484,6 +524,7 @@ int cmd_speed(int argc, char **argv)
         .shapes = shapes, .nshapes = nshapes,
         .threads = threads, .nthreads = o.nthreads,
         .pin = o.pin,
+        .cpukind = o.cpukind,
         .desc = desc,
         .seed = o.seed,
         .isas = isas, .nisas = cli_isas(isas, LN_ISA_COUNT),

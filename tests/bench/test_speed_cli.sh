@@ -43,9 +43,12 @@ expect_error "unknown pin policy" "--pin: unknown policy 'diagonal'" --pin diago
 # A repeated option whose second value is bad: one clean error, not a crash.
 expect_error "repeated --dims, bad second" "--dims" --dims 7 --dims 0
 expect_error "repeated --kernels, bad second" "--kernels" --kernels avx2 --kernels a,,b
-expect_error "too many threads" "exceeds the [0-9]+ cores.*--oversubscribe" \
+expect_error "too many threads" "exceeds the [0-9]+ PUs.*--oversubscribe" \
   --kernels naive_two_pass --dims 64 --rows 8 --threads $((cores + 1))
 expect_error "zero threads" "--threads" --threads 0
+expect_error "unknown core kind" "--cpukind: unknown kind 'big'" --cpukind big
+expect_error "no such core kind" "--cpukind 7: hwloc reports [0-9]+ core kind" \
+  --kernels naive_two_pass --dims 64 --rows 8 --cpukind 7
 expect_error "bad dims" "--dims" --dims 12,x
 expect_error "negative rows" "--rows" --rows -5
 expect_error "empty list item" "--dims" --dims 7,,9
@@ -131,7 +134,10 @@ for k in ("cpu_model", "cpu_vendor", "cores", "numa_nodes", "l2_bytes", "llc_byt
           "pin_status", "pin_threads", "compiler", "c_flags", "build_type", "isas",
           "git_commit", "version", "byte_model", "perf_counters"):
     assert k in c, "context lacks " + k
-assert c["pin"] == "compact", c["pin"]
+assert c["pin"] == "cores", c["pin"]          # the default
+for k in ("topology", "core_kinds", "cpukind", "placement", "memory_placement"):
+    assert k in c, "context lacks " + k
+assert c["placement"].startswith("cores, 1 thread: pu "), c["placement"]
 names = [b["name"] for b in d["benchmarks"]]
 want = []
 for rows in (4, 8):
@@ -150,7 +156,7 @@ for b in d["benchmarks"]:
     ratio = b["bytes_per_second"] / b["items_per_second"]
     assert abs(ratio - (8 * 64 * rows + extra) / (64 * rows)) < 1e-6, (b["name"], ratio)
     if c["pin_status"] == "pinned":
-        assert b["label"] == "compact:pu" + c["pin_threads"].split("/pu")[1].split(",")[0], b
+        assert b["label"] == c["pin"] + ":pu" + c["pin_threads"].split("/pu")[1].split(",")[0], b
 # The store policy is recorded with the LLC it compares against.
 assert "x + y over all threads > LLC/2" in c["store_policy"], c["store_policy"]
 assert c["llc_bytes"] in c["store_policy"] or c["llc_bytes"] == "0", c["store_policy"]
@@ -224,6 +230,38 @@ want = [f"{k}/dim:64/rows:{r}/real_time/threads:{t}" for r in (7, 8) for t in (1
 assert names == want, names
 assert all(b["threads"] == int(b["name"][-1]) for b in d["benchmarks"])
 ' "$tmp/t2.json" && check_refs "$tmp/t2.json" && ok || fail "two-thread run: $(cat "$tmp/err")"
+fi
+
+# --threads sweep: 1, 2, 4, ... up to the cores, then the PUs; both
+# references at every count; the plan and topology in the context.
+if [ -z "${LNBENCH_TEST_NO_THREADS:-}" ]; then
+  "${LNBENCH[@]}" speed --kernels naive_two_pass --dims 64 --rows 8 --threads sweep \
+    --pin scatter --benchmark_min_time=0.001 --json "$tmp/sweep.json" >/dev/null 2>"$tmp/err" &&
+  "$PY" -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+c = d["context"]
+cores, pus = int(c["cores"]), int(c["pus"])
+want, t = [], 1
+while t <= pus:
+    if t > cores and (not want or want[-1] < cores):
+        want.append(cores)
+    if not want or t > want[-1]:
+        want.append(t)
+    t *= 2
+for extra in (cores, pus):
+    if want[-1] < extra:
+        want.append(extra)
+want = [t for t in want if t <= 8]           # rows 8: at most 8 threads
+got = sorted({b["threads"] for b in d["benchmarks"]})
+assert got == want, (got, want)
+for t in got:
+    names = [b["name"].split("/")[0] for b in d["benchmarks"] if b["threads"] == t]
+    assert names == ["memcpy", "stream_copy", "naive_two_pass"], (t, names)
+assert c["pin"] == "scatter" and c["placement"].startswith("scatter, %d thread" % max(want)), c
+assert "%d cores, %d PUs" % (cores, pus) in c["topology"], c["topology"]
+assert c["memory_placement"].startswith(("first touch", "unpinned")), c["memory_placement"]
+' "$tmp/sweep.json" && check_refs "$tmp/sweep.json" && ok || fail "sweep run: $(cat "$tmp/err")"
 fi
 
 echo "test_speed_cli: $passes passed, $fails failed"
