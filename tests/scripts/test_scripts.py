@@ -533,7 +533,8 @@ def test_report(tmp):
         check(f"<td>{k}</td>" in page, f"kernel {k} missing from the HTML")
     expect = {f"gbps_{r}_t1.png" for r in ("L2", "LLC", "DRAM")} | \
         {"gbps_L2_t2.png", "gbps_LLC_t2.png", "gbps_DRAM_t2.png",
-         "roofline.png", "ulp_max.png", "ulp_mean.png"}
+         "roofline.png", "ulp_max.png", "ulp_mean.png"} | \
+        {f"scaling_ci-box-synthetic-cpu-2-10ghz_{d}.png" for d in (768, 4096)}
     have = set(os.listdir(os.path.join(out, "plots")))
     check(have == expect, f"plots: have {sorted(have)}, expected {sorted(expect)}")
     for name in expect:
@@ -585,6 +586,44 @@ def md_rows(text, first):
         if ln.startswith("|") and cells[:len(first)] == list(first):
             out.append(cells)
     return out
+
+
+def test_report_scaling(tmp):
+    """Thread scaling: per dim, the shape with the most rows measured at two
+    or more thread counts gets a figure of GB/s against threads per kernel
+    with the references of every count; a one-thread run gets none."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        print("python3-matplotlib missing")
+        return SKIP
+    sweep = gen(tmp, "s.json", "speed", "--shapes", "64x768,32768x768,1024x4096,16x4096",
+                "--threads", "1,2,4", "--reps", 3)
+    one = gen(tmp, "o.json", "speed", "--host", "other", "--reps", 3)
+    sys.path.insert(0, SCRIPTS)
+    import lnbench_results as L
+    import lnbench_scaling
+    sp = L.load_result(sweep)
+    got = lnbench_scaling.scaling_shapes(sp)
+    check(got == [(768, 32768, [1, 2, 4]), (4096, 1024, [1, 2, 4])], f"scaling shapes {got}")
+    check(lnbench_scaling.scaling_shapes(L.load_result(one)) == [], "one thread count scaled")
+    # Every count of a chosen shape has both references (the dashed line).
+    for dim, rows, ts in got:
+        for t in ts:
+            refs = L.references_at(sp, dim, rows, t)
+            check(set(refs) == {"memcpy", "stream_copy"}, f"{rows}x{dim} t{t}: {refs}")
+    out = os.path.join(tmp, "rep")
+    p = run("report", sweep, one, "-o", out)
+    check(p.returncode == 0, f"report failed: {p.stderr}")
+    md = open(os.path.join(out, "report.md")).read()
+    have = sorted(n for n in os.listdir(os.path.join(out, "plots")) if n.startswith("scaling_"))
+    want = [f"scaling_ci-box-synthetic-cpu-2-10ghz_{d}.png" for d in (4096, 768)]
+    check(have == want, f"scaling plots {have}, want {want}")
+    for n in want:
+        check(f"](plots/{n})" in md, f"{n} not in report.md")
+        with open(os.path.join(out, "plots", n), "rb") as f:
+            check(f.read(8) == b"\x89PNG\r\n\x1a\n", f"{n} is not a PNG")
+    check("GB/s against threads per kernel at 32768 x 768" in md, "scaling caption missing")
 
 
 def test_report_common(tmp):
