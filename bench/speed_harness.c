@@ -4,8 +4,9 @@
  * instructions from perf_counters.h.
  *
  * Threads: Google Benchmark starts t threads per run; thread i binds itself
- * to its core (pinning.h), then allocates and first-touches its own contiguous
- * block of rows (so the pages land on its NUMA node) and runs its own loop.
+ * to its planned PU (placement.h), then allocates and first-touches its own
+ * contiguous block of rows (so the pages land on its NUMA node) and runs its
+ * own loop.
  * Real time is wall-clock (UseRealTime), so rates are aggregate throughput.
  *
  * References: per shape and thread count, `memcpy` (glibc's) and then
@@ -93,6 +94,7 @@ static struct {
 
 static atomic_flag warned_pin = ATOMIC_FLAG_INIT;
 static atomic_flag warned_perf = ATOMIC_FLAG_INIT;
+static atomic_flag warned_numa = ATOMIC_FLAG_INIT;
 
 /* memcpy through a volatile pointer: the compiler cannot see that repeated
  * copies of the same buffer are redundant and drop them. */
@@ -140,6 +142,15 @@ static int slot_ensure(int i, const bench_case *c, char *err, size_t errlen)
     ln_generate(g.dist, g.seed + s->row0, s->nrows, c->dim, s->x, c->dim);
     memset(s->y, 0, n * sizeof(float));
     ln_generate_affine(g.seed, c->dim, s->gamma, s->beta);
+    /* Where first touch put the rows, when this machine can say: off the
+     * planned node, bandwidth is not the node's (said once). */
+    if (g.pin_ok && g.place[i].numa >= 0) {
+        char why[160];
+        int node = lnb_mem_node(g.topo, s->x, n * sizeof(float), why, sizeof why);
+        if (node != -1 && node != g.place[i].numa && !atomic_flag_test_and_set(&warned_numa))
+            fprintf(stderr, "lnbench speed: thread %d's rows are on NUMA node %d%s, not the "
+                    "planned %d\n", i, node, node == -2 ? " (several)" : "", g.place[i].numa);
+    }
     s->dim = c->dim;
     s->rows = c->rows;
     s->threads = c->threads;
