@@ -204,9 +204,11 @@ static void check_promises(const char *name, lnb_topo *t, lnb_pin_policy pol, in
     const char *pn = lnb_pin_policy_name(pol);
     char kn[32];
     lnb_cpukind_name(kind, kn, sizeof kn);
-    int *v = malloc((size_t)pus * sizeof *v);
-    if (!v)
+    int *v = calloc((size_t)(pus > 0 ? pus : 1), sizeof *v);
+    if (!v || pus < 1) {
+        free(v);
         return;
+    }
 
     /* Every PU once; each thread's node is local to its PU. */
     for (int i = 0; i < pus; i++)
