@@ -16,7 +16,7 @@
  * The TSan leg of scripts/test runs this under ThreadSanitizer (label
  * `tsan`), which reports any shared state a kernel writes.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* kernel_call.h: mmap's MAP_ANONYMOUS */
 #include "check.h"
 #include "inputs.h"
 #include "kernel_call.h"

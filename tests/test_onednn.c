@@ -11,7 +11,7 @@
  *    refused rather than read out of bounds.
  * Skipped (passes) when the build has no oneDNN.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* kernel_call.h: mmap's MAP_ANONYMOUS */
 #include "check.h"
 #include "inputs.h"
 #include "kernel_call.h"
