@@ -338,10 +338,16 @@ static int select_kernels(const speed_opts *o, const ln_desc *base, const ln_ker
             chosen |= out[j] == k;
         if (why)
             fprintf(stderr, "lnbench speed: skipping %s: %s\n", k->name, why);
-        else if (!chosen)
-            fprintf(stderr, "lnbench speed: skipping %s: cannot compute %s %s (cast %s)%s\n",
+        else if (!chosen) {
+            /* The kernel's reason (for the first dim: the usual case). */
+            ln_desc d = *base;
+            const char *reason = NULL;
+            d.dim = d.x_stride = d.y_stride = (size_t)o->dims[0];
+            ln_kernel_supports(k, &d, &reason);
+            fprintf(stderr, "lnbench speed: skipping %s: cannot compute %s %s (cast %s): %s\n",
                     k->name, ln_op_name(base->op), ln_dtype_name(base->dtype),
-                    ln_cast_name(base->cast), base->tensors ? " with gamma/beta" : "");
+                    ln_cast_name(base->cast), reason ? reason : "not for every dim");
+        }
     }
     return 0;
 }
