@@ -35,6 +35,36 @@ _GB_NAME_KEYS = {"min_time", "iterations", "repeats", "min_warmup_time"}
 
 TIME_UNITS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 
+# What a speed benchmark computed: (op, dtype, cast).  Binary32 LayerNorm
+# keeps the names it always had; every other computation names itself
+# (<kernel>/op:<op>/dtype:<dtype>/cast:<cast>/dim:...), so results of
+# different computations never pair.
+DEFAULT_COMP = ("layernorm", "f32", "single")
+DTYPE_BYTES = {"f32": 4, "bf16": 2, "f16": 2}
+
+
+def comp_of(params):
+    return (params.get("op", DEFAULT_COMP[0]), params.get("dtype", DEFAULT_COMP[1]),
+            params.get("cast", DEFAULT_COMP[2]))
+
+
+def comp_prefix(comp):
+    """The name segments of a computation ("" for binary32 LayerNorm)."""
+    if comp is None or tuple(comp) == DEFAULT_COMP:
+        return ""
+    return f"op:{comp[0]}/dtype:{comp[1]}/cast:{comp[2]}/"
+
+
+def comp_text(comp):
+    return f"{comp[0]} {comp[1]}" + ("" if comp[2] == "single" else f" cast {comp[2]}")
+
+
+def bytes_per_element(comp):
+    """lnbench's byte model: the dtype's size for x read and y written, and
+    for the add_ operations residual read and h written too."""
+    op, dtype = comp[0], comp[1]
+    return DTYPE_BYTES.get(dtype, 4) * (4 if op.startswith("add_") else 2)
+
 # Machine probes, not kernels: the copies that set the roofline (memcpy, and
 # stream_copy - read x, write y with non-temporal stores - in runs that have
 # it).  Listed beside the kernels, never ranked or recommended, not gated
@@ -164,6 +194,7 @@ class Bench:
         self.dim = params.get("dim")
         self.rows = params.get("rows")
         self.threads = params.get("threads", 1)
+        self.comp = comp_of(params)
         self.time_unit = None
         self.samples = []      # real_time of each iteration run (repetition)
         self.cpu_samples = []
@@ -174,10 +205,11 @@ class Bench:
     @property
     def working_set(self):
         """Bytes touched per call under the documented byte model (x read,
-        y written: 8 bytes per element), or None."""
+        y written, residual read and h written for the add_ operations, in
+        the dtype: 8 bytes per element for binary32 LayerNorm), or None."""
         if self.dim is None or self.rows is None:
             return None
-        return 8 * self.dim * self.rows
+        return bytes_per_element(self.comp) * self.dim * self.rows
 
     def time_samples(self):
         """Real-time samples; from the aggregates when only those were kept."""
@@ -225,6 +257,24 @@ class SpeedResult:
             self._add(i, e)
         if not self.benches:
             raise InputError(f"{path}: speed file holds no benchmarks")
+        self.comps = sorted({b.comp for b in self.benches.values()})
+
+    @property
+    def comp(self):
+        """The one computation of this run; tables that look benchmarks up
+        by kernel and shape need it unique."""
+        if len(self.comps) != 1:
+            raise InputError(f"{self.path}: holds several computations ("
+                             + ", ".join(comp_text(c) for c in self.comps)
+                             + "): give one `lnbench speed` run per file")
+        return self.comps[0]
+
+    def key(self, kernel, dim, rows, threads):
+        """The key of one benchmark of this run's computation."""
+        return f"{kernel}/{comp_prefix(self.comp)}dim:{dim}/rows:{rows}/threads:{threads}"
+
+    def bytes_per_element(self):
+        return bytes_per_element(self.comp)
 
     def _add(self, i, e):
         where = f"{self.path}: benchmarks[{i}]"
@@ -534,7 +584,8 @@ PEER = "onednn"
 
 def gbps(b):
     """Bandwidth of a benchmark in GB/s under the byte model (8 bytes per
-    element): the bytes_per_second counter when present, else computed."""
+    element for binary32 LayerNorm, see bytes_per_element): the
+    bytes_per_second counter when present, else computed."""
     v = b.counter("bytes_per_second")
     if v is not None and math.isfinite(v) and v > 0:
         return v / 1e9
@@ -550,7 +601,7 @@ def references_at(speed, dim, rows, threads):
     one shape and thread count."""
     out = {}
     for ref in REFERENCE_KERNELS:
-        r = speed.benches.get(f"{ref}/dim:{dim}/rows:{rows}/threads:{threads}")
+        r = speed.benches.get(speed.key(ref, dim, rows, threads))
         g = gbps(r) if r is not None and not r.error and r.time_samples() else None
         if g:
             out[ref] = g
@@ -696,7 +747,8 @@ def summary_shapes(speed):
     picks = [ordered[0]] if len(ordered) == 1 else [ordered[0], ordered[-1]]
     out = []
     for i, (dim, rows) in enumerate(picks):
-        reg = regime(speed.context, 8 * dim * rows) or ("small" if i == 0 else "large")
+        reg = regime(speed.context, speed.bytes_per_element() * dim * rows) or \
+            ("small" if i == 0 else "large")
         out.append((reg, dim, rows))
     return out
 
@@ -738,7 +790,7 @@ def summary_table(speed, acc, dists=("normal", "offset1e4")):
     for k in kernel_order(kernels):
         row = [k]
         for reg, d, r in shapes:
-            b = speed.benches.get(f"{k}/dim:{d}/rows:{r}/threads:1")
+            b = speed.benches.get(speed.key(k, d, r, 1))
             if b is None or b.error:
                 row += ["-", "-", "-"]
                 continue
@@ -760,9 +812,12 @@ def summary_table(speed, acc, dists=("normal", "offset1e4")):
     if speed is None:
         notes.append("no speed results: accuracy only")
     elif shapes:
-        notes.append("GB/s under the 8 bytes/element model, one thread; roofline = "
-                     "fraction of the faster of memcpy and stream_copy on the same shape "
-                     "and threads; x onednn = speed ratio")
+        notes.append(f"{comp_text(speed.comp)}: GB/s under the "
+                     f"{speed.bytes_per_element()} bytes/element model (x read, y written"
+                     + (", residual read, h written" if speed.comp[0].startswith("add_")
+                        else "") + "), one thread; roofline = "
+                     "fraction of the faster of memcpy and stream_copy (copying the same "
+                     "bytes) on the same shape and threads; x onednn = speed ratio")
         notes.append(reference_note(speed, [(f"{reg} {r}x{d}", d, r, 1)
                                             for reg, d, r in shapes]))
     return head, rows, notes

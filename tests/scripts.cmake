@@ -10,7 +10,7 @@ if(NOT LNBENCH_SYSTEM_PYTHON)
 endif()
 
 set(_lnbench_script_tests
-    units gate_slowdown gate_noise gate_weak gate_accuracy bad_input mismatch summary report promote workflow
+    units gate_slowdown gate_noise gate_weak gate_accuracy bad_input mismatch summary summary_comp report promote workflow
     regen_bounds report_common report_warnings roofline_reference report_accuracy
     report_scaling)
 foreach(_t IN LISTS _lnbench_script_tests)

@@ -65,6 +65,26 @@ expect_error "value for a flag" "--force takes no value" --force=1
 expect_error "operand" "unexpected argument 'extra'" --dims 64 extra
 expect_error "option after --" "unexpected argument '--dims=7'" --dims 64 -- --dims=7
 expect_error "unknown option with =" "unknown option '--frob'" --frob=3
+# Operations, dtypes and casts: unknown names, combinations without a
+# meaning (ln_desc_valid), and a named kernel that cannot compute one.
+expect_error "unknown op" "--op: unknown operation 'layer_norm'" --op layer_norm
+expect_error "unknown dtype" "--dtype: unknown dtype 'fp16'" --dtype fp16
+expect_error "unknown cast" "--cast: unknown cast 'mistral'" --cast mistral
+expect_error "cast without meaning" "--op layernorm --dtype f32 --cast llama: casts llama and gemma" \
+  --cast llama
+expect_error "add_layernorm gemma" "cast gemma: casts llama" --op add_layernorm --dtype bf16 --cast gemma
+# A kernel that cannot compute bf16 RMSNorm, found by capability.
+nobf16=$("${LNBENCH[@]}" list --json 2>/dev/null | "$PY" -c '
+import json, sys
+for k in json.load(sys.stdin)["kernels"]:
+    c = k.get("caps", k)
+    if k.get("available", True) and "rmsnorm" not in str(c.get("ops", "")):
+        print(k["name"]); break
+' 2>/dev/null)
+if [ -n "$nobf16" ]; then
+  expect_error "kernel without the op" "kernel '$nobf16' cannot compute rmsnorm bf16" \
+    --kernels "$nobf16" --op rmsnorm --dtype bf16 --dims 64 --rows 4
+fi
 "${LNBENCH[@]}" speed "${small[@]}" --json /nonexistent-dir/x.json >/dev/null 2>"$tmp/err"
 [ $? -eq 2 ] && grep -q -- "--json" "$tmp/err" && ok || fail "unwritable --json accepted"
 
@@ -74,7 +94,8 @@ echo precious >"$tmp/keep.json"
 [ $? -eq 2 ] && grep -qx precious "$tmp/keep.json" && ok || fail "existing --json replaced"
 
 # --help documents the byte model, the name format and what sets the roofline.
-"${LNBENCH[@]}" speed --help >"$tmp/help" && grep -q "8 bytes per element" "$tmp/help" &&
+"${LNBENCH[@]}" speed --help >"$tmp/help" && grep -q "f32: 8 bytes per element" "$tmp/help" &&
+  grep -q "op:<op>/dtype:<dtype>/cast:<cast>" "$tmp/help" && grep -q -- "--dtype" "$tmp/help" &&
   grep -q "dim:<dim>/rows:<rows>" "$tmp/help" &&
   grep -q "max(memcpy, stream_copy" "$tmp/help" && grep -q "vs_memcpy" "$tmp/help" &&
   grep -q "half of the LLC" "$tmp/help" && ok || fail "--help lacks byte model / names / roofline"
@@ -156,12 +177,46 @@ for b in d["benchmarks"]:
     ratio = b["bytes_per_second"] / b["items_per_second"]
     assert abs(ratio - (8 * 64 * rows + extra) / (64 * rows)) < 1e-6, (b["name"], ratio)
     if c["pin_status"] == "pinned":
-        assert b["label"] == c["pin"] + ":pu" + c["pin_threads"].split("/pu")[1].split(",")[0], b
+        assert b["label"] == "layernorm/f32/single " + c["pin"] + ":pu" + \
+            c["pin_threads"].split("/pu")[1].split(",")[0], b
+assert (c["op"], c["dtype"], c["cast"], c["bytes_per_element"]) == \
+    ("layernorm", "f32", "single", "8"), c
 # The store policy is recorded with the LLC it compares against.
 assert "x + y over all threads > LLC/2" in c["store_policy"], c["store_policy"]
 assert c["llc_bytes"] in c["store_policy"] or c["llc_bytes"] == "0", c["store_policy"]
 EOF
 check_refs "$tmp/run.json" && ok || fail "tiny run: references and ratios"
+
+# Another computation: names carry op, dtype and cast (and never pair with
+# binary32 LayerNorm's), the byte model counts 2-byte elements and the
+# residual and h streams, and the references move the same bytes.
+if "${LNBENCH[@]}" speed --op add_rmsnorm --dtype bf16 --cast llama \
+     --kernels naive_two_pass,two_pass_f64 --dims 64 --rows 4,8 --threads 1 \
+     --benchmark_min_time=0.01 --json "$tmp/bf16.json" >"$tmp/out" 2>"$tmp/err"; then
+  "$PY" - "$tmp/bf16.json" <<'EOF' && ok || fail "add_rmsnorm bf16 run JSON"
+import json, sys
+d = json.load(open(sys.argv[1]))
+c = d["context"]
+assert (c["op"], c["dtype"], c["cast"], c["bytes_per_element"]) == \
+    ("add_rmsnorm", "bf16", "llama", "8"), c
+assert "residual" in c["byte_model"] and "+ residual + h" in c["store_policy"], c
+names = [b["name"] for b in d["benchmarks"]]
+want = [f"{k}/op:add_rmsnorm/dtype:bf16/cast:llama/dim:64/rows:{r}/real_time/threads:1"
+        for r in (4, 8) for k in ("memcpy", "stream_copy", "naive_two_pass", "two_pass_f64")]
+assert names == want, names
+for b in d["benchmarks"]:
+    is_ref = b["name"].split("/")[0] in ("memcpy", "stream_copy")
+    assert b["label"].startswith("add_rmsnorm/bf16/llama "), b["label"]
+    rows = int(b["name"].split("rows:")[1].split("/")[0])
+    # 2 bytes x (x, y, residual, h) per element; w (2 bytes per column) once per call
+    extra = 0 if is_ref else 2 * 64
+    ratio = b["bytes_per_second"] / b["items_per_second"]
+    assert abs(ratio - (8 * 64 * rows + extra) / (64 * rows)) < 1e-6, (b["name"], ratio)
+EOF
+  check_refs "$tmp/bf16.json" && ok || fail "add_rmsnorm bf16 run: references and ratios"
+else
+  fail "add_rmsnorm bf16 run failed: $(cat "$tmp/err")"
+fi
 
 # The same run with every value after '=' and a closing `--`; masking every
 # ISA shows in the context.
@@ -201,7 +256,8 @@ if LNBENCH_PIN_FAIL=1 "${LNBENCH[@]}" speed "${small[@]}" --json "$tmp/unpinned.
 import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["context"]["pin_status"].startswith("unpinned"), d["context"]["pin_status"]
-assert all(b.get("label") == "unpinned" for b in d["benchmarks"]), d["benchmarks"]
+assert all(b.get("label") == "layernorm/f32/single unpinned" for b in d["benchmarks"]), \
+    d["benchmarks"]
 ' "$tmp/unpinned.json" && ok || fail "unpinned run JSON"
 else
   fail "unpinned run failed: $(cat "$tmp/err")"

@@ -273,6 +273,37 @@ def test_units(tmp):
 
 # ---------------------------------------------------------------- summary
 
+def test_summary_comp(tmp):
+    """Another computation (bf16 RMSNorm): summary and report find its
+    benchmarks under their names, say what was computed, count its bytes
+    (4 per element: the cache regime of 32768 x 4096 is then 512 MiB, not
+    1 GiB) and refuse a file that mixes computations."""
+    s = gen(tmp, "s.json", "speed", "--kernels", "naive_two_pass,two_pass_f64,avx512",
+            "--comp", "rmsnorm,bf16,single")
+    p = run("summary", s)
+    check(p.returncode == 0, f"summary failed: {p.stderr}")
+    lines = p.stdout.splitlines()
+    check("(rmsnorm bf16)" in lines[0], f"title lacks the computation: {lines[0]}")
+    for k in ("naive_two_pass", "two_pass_f64", "avx512"):
+        row = [ln for ln in lines if ln.split() and ln.split()[0] == k]
+        check(len(row) == 1 and "-" not in row[0].split()[1:3],
+              f"{k} not found under its rmsnorm/bf16 name:\n{p.stdout}")
+    check("4 bytes/element" in p.stdout, f"byte model not named:\n{p.stdout}")
+    out = os.path.join(tmp, "rep")
+    p = run("report", s, "-o", out)
+    check(p.returncode == 0, f"report failed: {p.stderr}")
+    text = open(os.path.join(out, "report.md")).read() if p.returncode == 0 else ""
+    check("rmsnorm bf16 (4 bytes per element)" in text, "report does not name the computation")
+    # one file holding two computations: tables by kernel and shape refuse it
+    f32 = json.load(open(gen(tmp, "f.json", "speed", "--kernels", "naive_two_pass")))
+    mixed = json.load(open(s))
+    mixed["benchmarks"] += f32["benchmarks"]
+    path = os.path.join(tmp, "mixed.json")
+    with open(path, "w") as f:
+        json.dump(mixed, f)
+    expect_exit2(run("summary", path), "several computations")
+
+
 ALL_KERNELS = "onednn,naive_two_pass,welford,two_pass_f64,textbook_one_pass,avx512"
 
 
