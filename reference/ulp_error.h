@@ -52,6 +52,10 @@ typedef struct ln_error_stats {
      * there ulp(t) is 2^-149 and one element can dominate mean_ulp. */
     double normwise_mean;
     size_t nonfinite;      /* NaN/Inf where t is finite */
+    /* add_ operations (set by reference/accuracy.c; 0 otherwise): the
+     * elements of h measured, and those not equal to the correctly
+     * rounded x + residual (h has no rounding freedom: any is a bug). */
+    size_t h_count, h_mismatch;
 } ln_error_stats;
 
 /* r: rows x dim, row stride r_stride; hi/lo: rows x dim, row stride
