@@ -769,8 +769,10 @@ def acc_result(path, seed, affine, bias, results, unavailable=()):
         "results": [{"kernel": k, "dist": d, "dim": dim, "rows": 2, "count": 2 * dim,
                      "max_ulp": 1.0, "max_row": 0, "max_col": 0, "mean_ulp": 0.3,
                      "p99_ulp": 0.9, "frac_cr": 0.9, "frac_faithful": 1.0,
-                     "normwise": nw, "normwise_mean": nm, "nonfinite": nf}
-                    for (k, d, dim, nw, nm, nf) in results],
+                     "normwise": nw, "normwise_mean": nm, "nonfinite": nf,
+                     **(dict(zip(("op", "dtype", "cast", "h_mismatch"), extra[0]))
+                        if extra else {})}
+                    for (k, d, dim, nw, nm, nf, *extra) in results],
         "unavailable": [{"kernel": k, "reason": "masked"} for k in unavailable],
     }
     with open(path, "w") as f:
@@ -790,10 +792,16 @@ def test_regen_bounds(tmp):
     b = acc_result(os.path.join(tmp, "b.json"), 1, False, False,
                    [r[:3] + (r[3] and r[3] * 1.5, r[4], r[5]) for r in good], ["k_c"])
     out = os.path.join(tmp, "t.txt")
+    # Records of the newer lnbench carry op, dtype, cast and h_mismatch; the
+    # others read as layernorm f32 single.
+    rms = [("k_a", "normal", 3, 0.4, 0.1, 0, ("add_rmsnorm", "bf16", "llama", 0)),
+           ("k_a", "normal", 5, 0.3, 0.2, 0, ("add_rmsnorm", "bf16", "llama", 0))]
+    a = acc_result(os.path.join(tmp, "a.json"), 1, True, True, good + rms, ["k_c"])
     with open(out, "w") as f:
-        f.write("k_b f32 constant none NaN rows by design  # old comment\n"
-                "k_c f32 normal 3.5 0.5\n"
-                "gone f32 normal 1 1\n")
+        f.write("k_b layernorm f32 single constant none NaN rows by design  # old comment\n"
+                "k_c layernorm f32 single normal 3.5 0.5\n"
+                "k_c rmsnorm f16 gemma normal 2.5 0.25\n"
+                "gone layernorm f32 single normal 1 1\n")
     p = run("regen-bounds", "--from-json", a, b, "--arch", "testarch", "--out", out)
     check(p.returncode == 0, f"regen-bounds failed:\n{p.stderr}")
     text = open(out).read()
@@ -801,18 +809,24 @@ def test_regen_bounds(tmp):
     lines = [ln for ln in lines if ln]
     check(["config", "rows=2", "dims=3,5", "seeds=1", "variants=affine+bias,plain",
            "eps=1e-05"] in lines, f"config line wrong:\n{text}")
-    entries = {tuple(ln[:3]): ln[3:] for ln in lines if ln[0] != "config"}
+    entries = {tuple(ln[:5]): ln[5:] for ln in lines if ln[0] != "config"}
+    ln32 = ("layernorm", "f32", "single")
     # k_a normal: normwise max(0.8, 1.0, 1.2, 1.5) = 1.5 -> 1.885 -> 1.89;
     # mean max 0.2 -> 0.26.  k_b normal: 3000 -> 3750.01 -> 3.76e+3.
-    check(entries.get(("k_a", "f32", "normal")) == ["1.89", "0.26"],
-          f"k_a normal: {entries.get(('k_a', 'f32', 'normal'))}")
-    check(entries.get(("k_a", "f32", "constant")) == ["0.01", "0.01"], "exact 0 bound")
-    check(entries.get(("k_b", "f32", "normal")) == ["3.76e+3", "3.76"],
-          f"k_b normal: {entries.get(('k_b', 'f32', 'normal'))}")
-    check(entries.get(("k_b", "f32", "constant")) == ["none", "NaN", "rows", "by", "design"],
+    check(entries.get(("k_a", *ln32, "normal")) == ["1.89", "0.26"],
+          f"k_a normal: {entries.get(('k_a', *ln32, 'normal'))}")
+    check(entries.get(("k_a", *ln32, "constant")) == ["0.01", "0.01"], "exact 0 bound")
+    check(entries.get(("k_b", *ln32, "normal")) == ["3.76e+3", "3.76"],
+          f"k_b normal: {entries.get(('k_b', *ln32, 'normal'))}")
+    check(entries.get(("k_b", *ln32, "constant")) == ["none", "NaN", "rows", "by", "design"],
           "none line not kept")
-    check(entries.get(("k_c", "f32", "normal")) == ["3.5", "0.5"], "k_c not carried over")
-    check(("gone", "f32", "normal") not in entries, "stale entry kept")
+    # add_rmsnorm bf16 llama: its own entry, 0.4 -> 0.51, 0.2 -> 0.26
+    check(entries.get(("k_a", "add_rmsnorm", "bf16", "llama", "normal")) == ["0.51", "0.26"],
+          f"k_a add_rmsnorm: {entries.get(('k_a', 'add_rmsnorm', 'bf16', 'llama', 'normal'))}")
+    check(entries.get(("k_c", *ln32, "normal")) == ["3.5", "0.5"], "k_c not carried over")
+    check(entries.get(("k_c", "rmsnorm", "f16", "gemma", "normal")) == ["2.5", "0.25"],
+          "k_c's rmsnorm f16 gemma entry not carried over")
+    check(("gone", *ln32, "normal") not in entries, "stale entry kept")
     check("testarch" in text and "1.25" in text, "header lacks arch or margin")
     check(not [n for n in os.listdir(tmp) if n.endswith(".tmp")], "temporary file left")
 
@@ -821,8 +835,15 @@ def test_regen_bounds(tmp):
     c = acc_result(os.path.join(tmp, "c.json"), 1, True, True, bad)
     d = acc_result(os.path.join(tmp, "d.json"), 1, False, False, good)
     p = run("regen-bounds", "--from-json", c, d, "--arch", "testarch", "--out", out)
-    check(p.returncode == 1 and "k_a normal" in p.stderr and "Nothing written" in p.stderr,
-          f"unbounded entry accepted: {p.returncode}\n{p.stderr}")
+    check(p.returncode == 1 and "k_a layernorm f32 single normal" in p.stderr and
+          "Nothing written" in p.stderr, f"unbounded entry accepted: {p.returncode}\n{p.stderr}")
+    check(open(out).read() == text, "file changed by a refused run")
+    # h not RN(x + residual) needs a none line too.
+    hbad = good + [("k_a", "normal", 3, 0.4, 0.1, 0, ("add_rmsnorm", "f16", "single", 5))]
+    c = acc_result(os.path.join(tmp, "c2.json"), 1, True, True, hbad)
+    p = run("regen-bounds", "--from-json", c, d, "--arch", "testarch", "--out", out)
+    check(p.returncode == 1 and "elements of h not RN" in p.stderr,
+          f"h mismatch accepted: {p.returncode}\n{p.stderr}")
     check(open(out).read() == text, "file changed by a refused run")
 
     # Bad arguments: one line, exit 2, nothing written.
