@@ -366,6 +366,47 @@ class AccuracyResult:
         return sorted({k[4:7] for k in self.rows}, key=combo_sort_key)
 
 
+def merge_accuracy(docs):
+    """One accuracy document from several `lnbench accuracy --json` runs of
+    one build on one machine that measured different (op, dtype, cast)
+    sets (scripts/run: LayerNorm f32 on every distribution and dim, the
+    RMS forms in bf16/fp16 at a few): results and unavailable kernels
+    concatenated, list parameters united, each run's own parameters kept
+    under "runs".  Refuses runs of different commits or machines and
+    records measured twice."""
+    if not docs:
+        raise InputError("nothing to merge")
+    first = docs[0]
+    for d in docs:
+        if d.get("lnbench_accuracy") != 1:
+            raise InputError("merge: not an lnbench accuracy document")
+        for k in ("git_commit", "hostname", "cpu_model"):
+            if d.get("context", {}).get(k) != first.get("context", {}).get(k):
+                raise InputError(f"merge: runs differ in context {k}")
+    out = {"lnbench_accuracy": 1, "context": first["context"],
+           "parameters": dict(first["parameters"]), "results": [], "unavailable": []}
+    params = out["parameters"]
+    for d in docs[1:]:
+        for k, v in d["parameters"].items():
+            if isinstance(v, list):
+                params[k] = list(params.get(k) or []) + [x for x in v
+                                                         if x not in (params.get(k) or [])]
+    params["runs"] = [d["parameters"] for d in docs]
+    seen, gone = set(), set()
+    for d in docs:
+        for r in d["results"]:
+            key = (r["kernel"], r["dist"], r["dim"], r.get("rows")) + combo_of(r)
+            if key in seen:
+                raise InputError(f"merge: {fmt_acc_key(key)} measured twice")
+            seen.add(key)
+            out["results"].append(r)
+        for u in d.get("unavailable", []):
+            if u.get("kernel") not in gone:
+                gone.add(u.get("kernel"))
+                out["unavailable"].append(u)
+    return out
+
+
 def fmt_acc_key(key):
     """kernel/dist/dim:D[/rows:R][/op/dtype/cast]: the combination only when it
     is not LayerNorm f32 single, so older gate settings keep their names."""

@@ -863,6 +863,65 @@ def test_regen_bounds(tmp):
     check(not os.path.exists(fresh), "a refused run wrote its output")
 
 
+def test_accuracy_ops(tmp):
+    """Accuracy records of several ops, dtypes and casts: told apart (no
+    duplicate error), named by fmt_acc_key, shown by summary's second table
+    and the report's per-combination tables (h mismatches counted), merged
+    by merge_accuracy (which refuses a record measured twice)."""
+    sys.path.insert(0, SCRIPTS)
+    import lnbench_results as L
+    a = gen(tmp, "a.json", "accuracy", "--kernels", "avx512,two_pass_f64")
+    doc = json.load(open(a))
+    base = [r for r in doc["results"] if r["dist"] == "normal"]
+    extra = []
+    for op, dt, cast, hbad in (("rmsnorm", "bf16", "single", None),
+                               ("add_rmsnorm", "f16", "llama", 3)):
+        for r in base:
+            r2 = dict(r, op=op, dtype=dt, cast=cast, h_mismatch=hbad,
+                      max_ulp=0.75 if r["kernel"] == "two_pass_f64" else 1.5, frac_cr=0.9991)
+            extra.append(r2)
+    norms = dict(doc, results=extra, parameters=dict(doc["parameters"], ops=["rmsnorm"]))
+    merged = L.merge_accuracy([doc, norms])
+    check(len(merged["results"]) == len(doc["results"]) + len(extra), "merge lost records")
+    check(merged["parameters"]["ops"][-1] == "rmsnorm" and len(merged["parameters"]["runs"]) == 2,
+          f"merged parameters: {merged['parameters'].get('ops')}")
+    try:
+        L.merge_accuracy([doc, doc])
+        check(False, "a record measured twice was merged")
+    except L.InputError as e:
+        check("twice" in str(e), f"merge error: {e}")
+    m = os.path.join(tmp, "m.json")
+    json.dump(merged, open(m, "w"))
+    acc = L.AccuracyResult(m, merged)
+    check(acc.combos() == [("layernorm", "f32", "single"), ("rmsnorm", "bf16", "single"),
+                           ("add_rmsnorm", "f16", "llama")], f"combos {acc.combos()}")
+    key = next(k for k in acc.rows if k[4] == "add_rmsnorm")
+    check(L.fmt_acc_key(key).endswith("/add_rmsnorm/f16/llama"), L.fmt_acc_key(key))
+    key = next(k for k in acc.rows if k[4] == "layernorm")
+    check("layernorm" not in L.fmt_acc_key(key), "LayerNorm f32 keys keep their old names")
+    # summary: the LayerNorm table as before, then the other combinations
+    p = run("summary", "--accuracy", m)
+    check(p.returncode == 0, f"summary failed: {p.stderr}")
+    out = p.stdout
+    check("accuracy of the other operations" in out, f"no second table:\n{out}")
+    rows = [ln.split() for ln in out.splitlines() if ln.startswith("two_pass_f64 ")]
+    ops = {r[1] for r in rows if len(r) > 4}
+    check({"rmsnorm", "add_rmsnorm"} <= ops, f"rows of the second table: {rows}")
+    llama = [r for r in rows if len(r) > 4 and r[1] == "add_rmsnorm"]
+    check(llama and llama[0][2:5] == ["f16", "llama", "normal"] and llama[0][-1] != "0" and
+          llama[0][-1] != "-", f"add_rmsnorm row (h bad counted): {llama}")
+    rms = [r for r in rows if len(r) > 4 and r[1] == "rmsnorm"]
+    check(rms and rms[0][-1] == "-" and "0.75" in rms[0] and "99.91" in rms[0],
+          f"rmsnorm row: {rms}")
+    # report: per-combination tables
+    out_dir = os.path.join(tmp, "rep")
+    p = run("report", m, "-o", out_dir)
+    check(p.returncode == 0, f"report failed: {p.stderr}")
+    md = open(os.path.join(out_dir, "report.md")).read()
+    check("rmsnorm bf16 single" in md and "add_rmsnorm f16 llama" in md and
+          "elements of h not RN" in md, "report lacks the per-combination tables")
+
+
 TESTS = {n[5:]: f for n, f in sorted(globals().items()) if n.startswith("test_")}
 
 
