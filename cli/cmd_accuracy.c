@@ -771,12 +771,6 @@ static int resolve_names(acc_opts *o, acc_run *r)
     r->all_kernels = calloc(ln_kernel_count, sizeof *r->all_kernels);
     if (!r->combos || !r->all_kernels)
         return -1;
-    if (!o->kernel_names)
-        for (size_t i = 0; i < ln_kernel_count; i++) {
-            const char *why = ln_kernel_unavailable(ln_kernels[i]);
-            if (why)
-                fprintf(stderr, "lnbench accuracy: skipping %s: %s\n", ln_kernels[i]->name, why);
-        }
     for (size_t a = 0; a < o->nops; a++)
         for (size_t b = 0; b < o->ndtypes; b++)
             for (size_t c = 0; c < o->ncasts; c++) {
@@ -806,10 +800,6 @@ static int resolve_names(acc_opts *o, acc_run *r)
                     die_usage(err);
                     return -1;
                 }
-                if (cb->nkernels == 0 && !o->kernel_names)
-                    fprintf(stderr, "lnbench accuracy: no kernel here computes %s %s (cast %s): "
-                            "skipped\n", ln_op_name(desc.op), ln_dtype_name(desc.dtype),
-                            ln_cast_name(desc.cast));
                 for (size_t k = 0; k < cb->nkernels; k++) {
                     int dup = 0;
                     for (size_t j = 0; j < r->nall; j++)
@@ -841,6 +831,21 @@ static int resolve_names(acc_opts *o, acc_run *r)
                 return -1;
         }
         o->ndists = ln_dist_count;
+    }
+    /* Notes only once every combination and distribution is known to be
+     * valid, so a usage error stays the one line on stderr; --input reports
+     * its own. */
+    if (!o->kernel_names && !o->input_path) {
+        for (size_t i = 0; i < ln_kernel_count; i++) {
+            const char *why = ln_kernel_unavailable(ln_kernels[i]);
+            if (why)
+                fprintf(stderr, "lnbench accuracy: skipping %s: %s\n", ln_kernels[i]->name, why);
+        }
+        for (size_t i = 0; i < r->ncombos; i++)
+            if (r->combos[i].nkernels == 0)
+                fprintf(stderr, "lnbench accuracy: no kernel here computes %s %s (cast %s): "
+                        "skipped\n", ln_op_name(r->combos[i].op),
+                        ln_dtype_name(r->combos[i].dtype), ln_cast_name(r->combos[i].cast));
     }
     return 0;
 }
