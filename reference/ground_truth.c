@@ -1,5 +1,6 @@
 /*
- * ground_truth.c - the correctly rounded LayerNorm of binary32 inputs.
+ * ground_truth.c - the correctly rounded norms of binary32, bf16 and fp16
+ * inputs (every bf16 and fp16 value is a binary32 value).
  *
  * The algebra.  For one row of n values x_i (biased variance):
  *
@@ -15,13 +16,24 @@
  *
  * Every binary32 value is an integer times 2^-149 of magnitude below 2^128,
  * so S, d_i, Q, W and n W are integers times 2^-149 or 2^-298 of bounded
- * size.  The two row sums are accumulated exactly in integer bins (one per
+ * size.
+ *
+ * RMSNorm is the same with d_i = x_i and W = sum x_i^2 + n eps:
+ * sqrt(mean(x^2) + eps) = sqrt(W / n) = sqrt(n W) / n, hence again
+ * t_i = gamma_i d_i n / sqrt(n W).  The add_ operations first replace x by
+ * h = RN_dtype(x + residual), formed exactly and rounded once.  The casts
+ * change the column factor (gemma: fl32(1 + w)) or add one inner rounding
+ * (llama: RN_dtype(d_i n / sqrt(n W)), proven by the same Ziv loop; the
+ * product w_i RN(n_i) is then exact in double and rounded once more).
+ * Every final rounding is into the output format (gt_fmt: binary32, bf16
+ * or fp16), subnormals and overflow included.  The two row sums are accumulated exactly in integer bins (one per
  * binary exponent) and finished with mpfr_sum; everything else is MPFR at a
  * precision sized to the row's span of bits (a ternary value of 0 proves
  * each step exact; we check it).  The one irrational step per row is
  * sqrt(n W); each element then takes a Ziv loop: evaluate at p bits with a
  * proven error bound, check that the whole error interval lies inside one
- * binary32 rounding cell (then the rounding is decided), else double p.
+ * rounding cell of the output format (then the rounding is decided), else
+ * double p.
  *
  * Termination.  sqrt(n W) of a dyadic rational is either dyadic (then it is
  * computed exactly at some p) or irrational.  If it is irrational, t_i is
