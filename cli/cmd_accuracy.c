@@ -149,6 +149,13 @@ static ln_acc_shape base_shape(const acc_opts *o, ln_op op, ln_dtype dt, ln_cast
     return s;
 }
 
+/* The .npy element type of a dtype: bfloat16 comes as '<u2' bit patterns
+ * (NumPy has no bfloat16 of its own). */
+static ln_npy_type npy_type_of(ln_dtype dt)
+{
+    return dt == LN_DTYPE_F16 ? LN_NPY_F16 : dt == LN_DTYPE_BF16 ? LN_NPY_BF16_BITS : LN_NPY_F32;
+}
+
 static void die_usage(const char *msg)
 {
     fprintf(stderr, "lnbench accuracy: %s\n", msg);
@@ -870,13 +877,6 @@ static int check_memory(size_t rows, size_t dim)
 }
 
 /* Read a 1-D (or 1 x dim) gamma/beta file of length dim. */
-/* The .npy element type of a dtype: bfloat16 comes as '<u2' bit patterns
- * (NumPy has no bfloat16 of its own). */
-static ln_npy_type npy_type_of(ln_dtype dt)
-{
-    return dt == LN_DTYPE_F16 ? LN_NPY_F16 : dt == LN_DTYPE_BF16 ? LN_NPY_BF16_BITS : LN_NPY_F32;
-}
-
 static float *load_vector(const char *opt, const char *path, size_t dim, ln_dtype dt)
 {
     float *v = NULL;
