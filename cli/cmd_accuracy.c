@@ -88,7 +88,7 @@ typedef struct acc_opts {
     /* The op, dtype and cast lists (indices); *_all when given as `all`. */
     int ops[LN_OP_COUNT], dtypes[LN_DTYPE_COUNT], casts[LN_CAST_COUNT];
     size_t nops, ndtypes, ncasts;
-    int ops_all, casts_all;
+    int ops_all, dtypes_all, casts_all;
     const char *residual_path;
     char **dist_names;
     size_t ndists;
@@ -712,12 +712,10 @@ static int parse_args(int argc, char **argv, acc_opts *o)
             rc = parse_enum_list(opt, v, ln_op_from_name, op_name_of, LN_OP_COUNT, o->ops,
                                  &o->nops, &o->ops_all, err, sizeof err);
             break;
-        case OPT_DTYPE: {
-            int all;
+        case OPT_DTYPE:
             rc = parse_enum_list(opt, v, ln_dtype_from_name, dtype_name_of, LN_DTYPE_COUNT,
-                                 o->dtypes, &o->ndtypes, &all, err, sizeof err);
+                                 o->dtypes, &o->ndtypes, &o->dtypes_all, err, sizeof err);
             break;
-        }
         case OPT_CAST:
             rc = parse_enum_list(opt, v, ln_cast_from_name, cast_name_of, LN_CAST_COUNT,
                                  o->casts, &o->ncasts, &o->casts_all, err, sizeof err);
@@ -804,8 +802,19 @@ static int resolve_names(acc_opts *o, acc_run *r)
                 r->ncombos++;
                 if (ln_kernel_select(o->kernel_names, o->nkernels, &desc, cb->kernels,
                                      &cb->nkernels, err, sizeof err) != 0) {
-                    die_usage(err);
-                    return -1;
+                    /* With `all`, a named kernel takes the combinations it
+                     * computes; named outright, each must be computed. */
+                    if (!(o->ops_all || o->dtypes_all || o->casts_all) ||
+                        ln_kernel_select(o->kernel_names, o->nkernels, NULL, cb->kernels,
+                                         &cb->nkernels, err, sizeof err) != 0) {
+                        die_usage(err);
+                        return -1;
+                    }
+                    size_t keep = 0;
+                    for (size_t k = 0; k < cb->nkernels; k++)
+                        if (ln_kernel_supports(cb->kernels[k], &desc, NULL) == 0)
+                            cb->kernels[keep++] = cb->kernels[k];
+                    cb->nkernels = keep;
                 }
                 for (size_t k = 0; k < cb->nkernels; k++) {
                     int dup = 0;

@@ -235,6 +235,9 @@ expect_error "unknown op" "--op.*unknown" "${quick[@]}" --op frob
 expect_error "unknown dtype" "--dtype.*unknown" "${quick[@]}" --dtype f64
 expect_error "named kernel cannot compute" "cannot compute rmsnorm" "${quick[@]}" --op rmsnorm \
   --kernels welford
+"${LNBENCH[@]}" "${quick[@]}" --dists normal --op all --dtype all --cast all --kernels two_pass_f64 \
+  >"$tmp/all" 2>&1 && grep -q "^two_pass_f64 *layernorm *f32 *single" "$tmp/all" && ok \
+  || fail "--op/--dtype/--cast all with a named kernel: $(cat "$tmp/all")"
 expect_error "input with two dtypes" "one --dtype" "${quick[@]}" --input "$tmp/x.npy" --dtype f32,f16
 $PY - "$tmp" <<'PYEOF'
 import sys, numpy as np
