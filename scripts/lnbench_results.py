@@ -341,6 +341,20 @@ class SpeedResult:
 
 _ACC_REQUIRED = ("kernel", "dist", "dim", "max_ulp", "mean_ulp", "nonfinite")
 
+# What a record computes: (op, dtype, cast).  Records of an lnbench older
+# than `--op` carry none and are LayerNorm in binary32, cast single.
+DEFAULT_COMBO = ("layernorm", "f32", "single")
+COMBO_ORDER = (("layernorm", "rmsnorm", "add_layernorm", "add_rmsnorm"),
+               ("f32", "bf16", "f16"), ("single", "llama", "gemma"))
+
+
+def combo_of(r):
+    return tuple(str(r.get(f) or d) for f, d in zip(("op", "dtype", "cast"), DEFAULT_COMBO))
+
+
+def combo_sort_key(c):
+    return tuple(o.index(v) if v in o else len(o) for o, v in zip(COMBO_ORDER, c)) + c
+
 
 class AccuracyResult:
     kind = "accuracy"
@@ -376,8 +390,10 @@ class AccuracyResult:
                     raise InputError(f"{where}: '{f}' is not a number")
             if _num(r["dim"]) is None or _num(r["nonfinite"]) is None:
                 raise InputError(f"{where}: 'dim'/'nonfinite' not numbers")
+            # (kernel, dist, dim, rows, op, dtype, cast): the first four
+            # as before the operations came, so key[0..3] keep their meaning
             key = (str(r["kernel"]), str(r["dist"]), int(r["dim"]),
-                   int(r.get("rows", params.get("rows", 0)) or 0))
+                   int(r.get("rows", params.get("rows", 0)) or 0)) + combo_of(r)
             if key in self.rows:
                 raise InputError(f"{where}: duplicate result for {fmt_acc_key(key)}")
             self.rows[key] = r
@@ -392,13 +408,62 @@ class AccuracyResult:
     def dists(self):
         return sorted({k[1] for k in self.rows})
 
-    def dims(self):
-        return sorted({k[2] for k in self.rows})
+    def dims(self, combo=None):
+        return sorted({k[2] for k in self.rows if combo is None or k[4:7] == combo})
+
+    def combos(self):
+        """The (op, dtype, cast) measured, in registry order."""
+        return sorted({k[4:7] for k in self.rows}, key=combo_sort_key)
+
+
+def merge_accuracy(docs):
+    """One accuracy document from several `lnbench accuracy --json` runs of
+    one build on one machine that measured different (op, dtype, cast)
+    sets (scripts/run: LayerNorm f32 on every distribution and dim, the
+    RMS forms in bf16/fp16 at a few): results and unavailable kernels
+    concatenated, list parameters united, each run's own parameters kept
+    under "runs".  Refuses runs of different commits or machines and
+    records measured twice."""
+    if not docs:
+        raise InputError("nothing to merge")
+    first = docs[0]
+    for d in docs:
+        if d.get("lnbench_accuracy") != 1:
+            raise InputError("merge: not an lnbench accuracy document")
+        for k in ("git_commit", "hostname", "cpu_model"):
+            if d.get("context", {}).get(k) != first.get("context", {}).get(k):
+                raise InputError(f"merge: runs differ in context {k}")
+    out = {"lnbench_accuracy": 1, "context": first["context"],
+           "parameters": dict(first["parameters"]), "results": [], "unavailable": []}
+    params = out["parameters"]
+    for d in docs[1:]:
+        for k, v in d["parameters"].items():
+            if isinstance(v, list):
+                params[k] = list(params.get(k) or []) + [x for x in v
+                                                         if x not in (params.get(k) or [])]
+    params["runs"] = [d["parameters"] for d in docs]
+    seen, gone = set(), set()
+    for d in docs:
+        for r in d["results"]:
+            key = (r["kernel"], r["dist"], r["dim"], r.get("rows")) + combo_of(r)
+            if key in seen:
+                raise InputError(f"merge: {fmt_acc_key(key)} measured twice")
+            seen.add(key)
+            out["results"].append(r)
+        for u in d.get("unavailable", []):
+            if u.get("kernel") not in gone:
+                gone.add(u.get("kernel"))
+                out["unavailable"].append(u)
+    return out
 
 
 def fmt_acc_key(key):
-    kernel, dist, dim, rows = key
-    return f"{kernel}/{dist}/dim:{dim}" + (f"/rows:{rows}" if rows else "")
+    """kernel/dist/dim:D[/rows:R][/op/dtype/cast]: the combination only when it
+    is not LayerNorm f32 single, so older gate settings keep their names."""
+    kernel, dist, dim, rows = key[:4]
+    combo = tuple(key[4:7]) or DEFAULT_COMBO
+    return f"{kernel}/{dist}/dim:{dim}" + (f"/rows:{rows}" if rows else "") + \
+        ("" if combo == DEFAULT_COMBO else "/" + "/".join(combo))
 
 
 def ulp_value(v):
@@ -758,11 +823,11 @@ def accuracy_dim(acc, prefer=4096):
     return prefer if prefer in dims else (max(dims) if dims else None)
 
 
-def accuracy_cell(acc, kernel, dist, dim):
+def accuracy_cell(acc, kernel, dist, dim, combo=DEFAULT_COMBO):
     """(max_ulp, mean_ulp) of a kernel on one distribution at one dim (the
-    first rows value present), or None."""
+    first rows value present) for one (op, dtype, cast), or None."""
     for key in sorted(acc.rows):
-        if key[0] == kernel and key[1] == dist and key[2] == dim:
+        if key[0] == kernel and key[1] == dist and key[2] == dim and key[4:7] == combo:
             r = acc.rows[key]
             return ulp_value(r["max_ulp"]), ulp_value(r["mean_ulp"])
     return None
@@ -820,6 +885,49 @@ def summary_table(speed, acc, dists=("normal", "offset1e4")):
                      "bytes) on the same shape and threads; x onednn = speed ratio")
         notes.append(reference_note(speed, [(f"{reg} {r}x{d}", d, r, 1)
                                             for reg, d, r in shapes]))
+    return head, rows, notes
+
+
+def combo_table(acc, combos=None):
+    """The accuracy of every (op, dtype, cast) other than LayerNorm f32
+    single (or of `combos`): one row per kernel x op x dtype x cast x dist,
+    per dim its max ulp and % correctly rounded (both in the dtype's
+    format), and the h elements that are not RN(x + residual) over the
+    row's dims.  Returns (head, rows, notes); rows empty when there is
+    nothing to show."""
+    combos = [c for c in acc.combos() if c != DEFAULT_COMBO] if combos is None else combos
+    if not combos:
+        return [], [], []
+    dims = sorted({k[2] for k in acc.rows if k[4:7] in combos})
+    head = ["kernel", "op", "dtype", "cast", "dist"]
+    for d in dims:
+        head += [f"max ulp {d}", f"%cr {d}"]
+    head.append("h bad")
+    rows = []
+    dist_order = {d: i for i, d in enumerate(acc.parameters.get("dists") or [])}
+    for combo in combos:
+        for k in kernel_order({key[0] for key in acc.rows if key[4:7] == combo}):
+            dists = sorted({key[1] for key in acc.rows if key[0] == k and key[4:7] == combo},
+                           key=lambda ds: (dist_order.get(ds, len(dist_order)), ds))
+            for ds in dists:
+                row, hbad, any_h = [k, *combo, ds], 0, False
+                for d in dims:
+                    r = next((acc.rows[key] for key in sorted(acc.rows)
+                              if key[:3] == (k, ds, d) and key[4:7] == combo), None)
+                    if r is None:
+                        row += ["-", "-"]
+                        continue
+                    cr = _num(r.get("frac_cr"))
+                    row += [fmt_ulp(ulp_value(r["max_ulp"])),
+                            "-" if cr is None else f"{100 * cr:.2f}"]
+                    if r.get("h_mismatch") is not None:
+                        any_h = True
+                        hbad += int(r["h_mismatch"])
+                row.append(str(hbad) if any_h else "-")
+                rows.append(row)
+    notes = ["ulp and % correctly rounded (<= 0.5 ulp) in the output format of the dtype "
+             "(f32 p 24, bf16 p 8, f16 p 11); h bad = elements of h (add_ operations) that "
+             "are not RN(x + residual); inf = a NaN/Inf output where the truth is finite"]
     return head, rows, notes
 
 
