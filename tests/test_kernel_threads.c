@@ -81,6 +81,8 @@ static int same_value(float a, float b)
 /* Returns a reason to skip k in this build, or NULL. */
 static const char *skip_reason(const ln_kernel *k)
 {
+    if (k->caps.device != LN_DEVICE_HOST)
+        return "a device kernel (host buffers here; tests/test_opencl.c runs threads on it)";
 #ifdef UNDER_TSAN
     /* libdnnl is not instrumented, so TSan cannot see its synchronisation:
      * threads preparing at once make it report a race inside libdnnl's
