@@ -517,6 +517,15 @@ static void add_context(const lnb_speed_plan *p, const char *pin_status,
         snprintf(buf + len, sizeof buf - len, "%s%s", len ? "," : "", p->isas[i]);
     }
     lnb_gb_add_context("isas", buf[0] ? buf : "none");
+    /* "<device>_device": the GPU the device kernels run on. */
+    for (int dv = LN_DEVICE_HOST + 1; dv < LN_DEVICE_COUNT; dv++) {
+        const ln_device_ops *dev = ln_device_get((ln_device)dv);
+        const char *on = dev && dev->describe ? dev->describe() : NULL;
+        if (on) {
+            snprintf(buf, sizeof buf, "%s_device", ln_device_name((ln_device)dv));
+            lnb_gb_add_context(buf, on);
+        }
+    }
     lnb_gb_add_context("cpu_model", lnb_topo_cpu_model(g.topo));
     lnb_gb_add_context("cpu_vendor", lnb_topo_cpu_vendor(g.topo));
     snprintf(buf, sizeof buf, "%d", lnb_topo_cores(g.topo));

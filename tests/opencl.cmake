@@ -17,10 +17,10 @@ if(LNBENCH_HAVE_OPENCL)
   add_test(NAME test_opencl_no_platform COMMAND test_opencl --unavailable "no OpenCL platform")
   set_tests_properties(test_opencl_no_platform PROPERTIES TIMEOUT 60
     ENVIRONMENT "OCL_ICD_VENDORS=${_no_vendors}")
-  add_test(NAME test_opencl_no_such_device COMMAND test_opencl --unavailable "matches none")
+  add_test(NAME test_opencl_no_such_device COMMAND test_opencl --unavailable "no OpenCL device named 'no-such-de'")
   set_tests_properties(test_opencl_no_such_device PROPERTIES TIMEOUT 60
     ENVIRONMENT "LNBENCH_OPENCL_DEVICE=no-such-device")
-  add_test(NAME test_opencl_device_index COMMAND test_opencl --unavailable "only")
+  add_test(NAME test_opencl_device_index COMMAND test_opencl --unavailable "no OpenCL device #99 (of ")
   set_tests_properties(test_opencl_device_index PROPERTIES TIMEOUT 60
     ENVIRONMENT "LNBENCH_OPENCL_DEVICE=99")
   add_test(NAME test_opencl_build_error COMMAND test_opencl --build-error)

@@ -12,8 +12,8 @@
  * all platforms in the order clinfo -l lists them, or a case-insensitive
  * substring of a device's name; unset, the first GPU, else the first device.
  * No platform or no matching device leaves every OpenCL kernel unavailable
- * with a one-line reason (the ICD loader answers at once when it finds no
- * vendor, so this never hangs).
+ * with a one-line reason, short enough for `lnbench list`'s column (the ICD
+ * loader answers at once when it finds no vendor, so this never hangs).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "opencl_host.h"
@@ -66,7 +66,7 @@ static void init(void)
     cl_int err = clGetPlatformIDs(MAX_PLATFORMS, plats, &nplat);
 
     if (err != CL_SUCCESS || nplat == 0) {
-        snprintf(cl.why, sizeof cl.why, "no OpenCL platform (ICD loader: error %d)", (int)err);
+        snprintf(cl.why, sizeof cl.why, "no OpenCL platform (error %d)", (int)err);
         cl.unavailable = cl.why;
         return;
     }
@@ -94,8 +94,7 @@ static void init(void)
         long idx = strtol(want, &end, 10);
         if (*end == '\0' && idx >= 0) {
             if ((cl_uint)idx >= ndev) {
-                snprintf(cl.why, sizeof cl.why,
-                         "LNBENCH_OPENCL_DEVICE=%.32s: only %u OpenCL device(s)", want,
+                snprintf(cl.why, sizeof cl.why, "no OpenCL device #%ld (of %u)", idx,
                          (unsigned)ndev);
                 cl.unavailable = cl.why;
                 return;
@@ -109,9 +108,7 @@ static void init(void)
                     pick = i;
             }
             if (pick < 0) {
-                snprintf(cl.why, sizeof cl.why,
-                         "LNBENCH_OPENCL_DEVICE=%.32s matches none of %u OpenCL device(s)", want,
-                         (unsigned)ndev);
+                snprintf(cl.why, sizeof cl.why, "no OpenCL device named '%.10s'", want);
                 cl.unavailable = cl.why;
                 return;
             }
