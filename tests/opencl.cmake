@@ -27,3 +27,13 @@ if(LNBENCH_HAVE_OPENCL)
   set_tests_properties(test_opencl_build_error PROPERTIES TIMEOUT 120
     ENVIRONMENT "LNBENCH_OPENCL_BUILD_OPTIONS=-DLN_GPU_NORM_BODY_H")
 endif()
+
+# The ASan leg: PoCL's own never-freed allocations stay out of LeakSanitizer's
+# report, for every test (any test that lists or selects kernels brings the
+# OpenCL device up).  Included last in tests/CMakeLists.txt, so every test of
+# this directory exists by now.
+if(LNBENCH_HAVE_OPENCL AND LNBENCH_SANITIZE)
+  get_property(_all_tests DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR} PROPERTY TESTS)
+  set_property(TEST ${_all_tests} APPEND PROPERTY ENVIRONMENT
+    "LSAN_OPTIONS=suppressions=${CMAKE_CURRENT_SOURCE_DIR}/lsan_opencl.supp:print_suppressions=0")
+endif()
