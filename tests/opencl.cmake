@@ -28,6 +28,13 @@ if(LNBENCH_HAVE_OPENCL)
     ENVIRONMENT "LNBENCH_OPENCL_BUILD_OPTIONS=-DLN_GPU_NORM_BODY_H")
 endif()
 
+# lnbench speed on them: device buffers and the device counters.
+if(LNBENCH_HAVE_OPENCL AND TARGET lnbench_speed)
+  add_test(NAME test_speed_opencl
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/test_speed_opencl.sh $<TARGET_FILE:lnbench>)
+  set_tests_properties(test_speed_opencl PROPERTIES TIMEOUT 300)
+endif()
+
 # The ASan leg: PoCL's own never-freed allocations stay out of LeakSanitizer's
 # report, for every test (any test that lists or selects kernels brings the
 # OpenCL device up).  Included last in tests/CMakeLists.txt, so every test of
