@@ -547,7 +547,8 @@ static void test_select(void)
      * has): order kept, repeats dropped. */
     const ln_kernel *pa = NULL, *pb = NULL;
     for (size_t i = 0; i < ln_kernel_count; i++)
-        if (ln_kernels[i]->caps.isa == LN_ISA_NONE && !(ln_kernels[i]->caps.flags & LN_CAP_PEER)) {
+        if (ln_kernels[i]->caps.isa == LN_ISA_NONE && !(ln_kernels[i]->caps.flags & LN_CAP_PEER) &&
+            ln_kernels[i]->caps.device == LN_DEVICE_HOST) {
             pb = pa;
             pa = ln_kernels[i];
         }
