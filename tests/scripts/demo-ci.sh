@@ -38,18 +38,22 @@ k=kernels/scalar/naive_two_pass.c
 anchor='    *rstd_out = 1.0f / sqrtf(ssq / (float)dim + eps);'
 grep -qF "$anchor" $k || { echo "demo-ci: $k changed: update the anchor" >&2; exit 1; }
 mk() { # mk NAME SED-EXPRESSION MESSAGE
-  git checkout -q -B "$1" "$base" && sed -i "$2" "$k" && git commit -qam "$3"
+  git checkout -q -B "$1" "$base" && sed -i "$2" "$k" && git commit -qam "$3" ||
+    { echo "demo-ci: could not make the $1 commit" >&2; exit 1; }
 }
-mk slow "s|^$anchor\$|&\n    for (volatile size_t k = 0; k < dim; k++) /* DELIBERATE SLOW-DOWN */\n        ;|" \
+anchor_re='^    \*rstd_out = 1\.0f / sqrtf(ssq / (float)dim + eps);$'
+mk slow "s|$anchor_re|&\n    for (volatile size_t k = 0; k < dim; k++) /* DELIBERATE SLOW-DOWN */\n        ;|" \
   "demo: slow naive_two_pass"
-mk inaccurate "s|^    \*rstd_out = 1.0f / sqrtf(ssq / (float)dim + eps);\$|    *rstd_out = 1.0f / sqrtf(ssq / (float)dim + eps) * (1.0f + 0x1p-16f); /* DELIBERATE */|" \
+mk inaccurate "s|$anchor_re|    *rstd_out = 1.0f / sqrtf(ssq / (float)dim + eps) * (1.0f + 0x1p-16f); /* DELIBERATE */|" \
   "demo: less accurate naive_two_pass"
 git checkout -q -B unchanged "$base" && sed -i '1s|$| |' README.md && git commit -qam "demo: unchanged"
 git diff --stat "$base" slow; git diff --stat "$base" inaccurate
 
 echo "== seed the baseline from ${base:0:12} (scripts/ci-baseline)"
 git checkout -q unchanged
-scripts/ci-baseline "$base" "$work/base" 2>&1 | grep -v '^==' || exit 1
+scripts/ci-baseline "$base" "$work/base" >"$work/base.log" 2>&1 ||
+  { tail -n 30 "$work/base.log"; exit 1; }
+grep -E "instructions/element|seeded" "$work/base.log" | sed 's/^/  /'
 status=0
 for v in slow inaccurate unchanged; do
   echo
