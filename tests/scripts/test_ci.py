@@ -179,6 +179,15 @@ def test_gate_reports(tmp):
                                 "instructions_per_element": v}]}, open(path, "w"))
     p = run("gate", "--base", ic_b, "--new", ic_n)
     check(p.returncode == 1 and "avx512/dim:768" in p.stdout, f"icount +5 % must fail:\n{p.stdout}")
+    # A commit that adds a kernel is gated on the rest; one that loses one fails.
+    common = {f"k{i}/dim:64/rows:16/threads:1": [100.0 + i for i in range(12)] for i in range(3)}
+    more = dict(common, **{"newkernel/dim:64/rows:16/threads:1": [50.0] * 12})
+    sb = speed_file(os.path.join(tmp, "sb.json"), common)
+    sm = speed_file(os.path.join(tmp, "sm.json"), more)
+    p = run("gate", "--base", sb, "--new", sm, "--gate-speed")
+    check(p.returncode == 0 and "new (no baseline)" in p.stdout, f"added kernel:\n{p.stdout}{p.stderr}")
+    p = run("gate", "--base", sm, "--new", sb, "--gate-speed")
+    check(p.returncode == 1 and "missing from new" in p.stdout, f"lost kernel:\n{p.stdout}{p.stderr}")
     expect_exit2(run("gate", "--base", b, "--new", n, na), "base has")
     expect_exit2(run("gate", "--base", b, "--new", os.path.join(tmp, "missing.json")), "no such file")
 
