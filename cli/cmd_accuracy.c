@@ -13,9 +13,11 @@
 #include "inputs.h"
 #include "json.h"
 #include "lnbench_kernel.h"
+#include "memcheck.h"
 #include "npy.h"
 #include "outfile.h"
 #include "provenance.h"
+#include "signals.h"
 #include "ulp_error.h"
 
 #include <errno.h>
@@ -48,10 +50,14 @@ static const char accuracy_help[] =
     "  --input X.npy    measure on your own 2-D binary32 array instead of the generators\n"
     "  --gamma G.npy    with --input: gamma (1-D, length dim) instead of a generated one\n"
     "  --beta B.npy     with --input: beta (1-D, length dim) instead of a generated one\n"
-    "  --json FILE      write one JSON record per kernel x dist x dim (with provenance)\n"
+    "  --json FILE      write one JSON record per kernel x dist x dim (with provenance);\n"
+    "                   FILE - is standard output (the table is then not printed)\n"
     "  --dump DIR       write inputs, ground truth and every kernel's output as .npy\n"
     "                   files plus manifest.json (DIR must not exist yet)\n"
-    "  --force          allow --json / --dump to replace an existing file or directory\n"
+    "  --force          allow --json / --dump to replace an existing file or directory:\n"
+    "                   with --dump, EVERY file in DIR is deleted (once the new dump is\n"
+    "                   complete), not only earlier dumps; refused when DIR holds an\n"
+    "                   --input/--gamma/--beta file.  Special files are never replaced\n"
     "  --threads T      threads for the ground truth (default: all online CPUs)\n"
     "  --quiet          no progress on stderr\n"
     "  -h, --help       this text\n"
@@ -61,7 +67,8 @@ static const char accuracy_help[] =
     "error, %% correctly rounded (error <= 0.5 ulp), %% faithful (<= 1 ulp),\n"
     "normwise = max|r - t| / max|t| in units of 2^-24, nonfinite = NaN or Inf\n"
     "where the exact value is finite.  ulp(t) = 2^(max(floor(log2|t|),-126)-23).\n"
-    "Exit status: 0 done, 1 a kernel or the reference failed, 2 bad usage/input.\n";
+    "Exit status: 0 done, 1 a kernel or the reference failed or an output could not\n"
+    "be written, 2 bad usage/input (including a run too large for the memory available).\n";
 
 static const uint64_t default_dims[] = {1, 3, 7, 64, 768, 1000, 1024, 4096, 4097, 8192, 12288};
 
@@ -97,6 +104,8 @@ typedef struct acc_run {
     ln_json mj;
     size_t shapes_done, shapes_total;
     struct timespec t0, last_progress;
+    size_t input_rows, input_dim; /* with --input: the array's shape */
+    char input_dist[64];          /* with --input: its "dist" name */
 } acc_run;
 
 /* The shape every run measures on: the options' eps, seed, affine, bias. */
@@ -105,6 +114,12 @@ static ln_acc_shape base_shape(const acc_opts *o)
     ln_acc_shape s = {.dtype = LN_DTYPE_F32, .rows = (size_t)o->rows, .seed = o->seed,
                       .eps = o->eps, .affine = o->affine, .bias = o->bias};
     return s;
+}
+
+/* With --json - the JSON is standard output: no table there. */
+static int table_off(const acc_opts *o)
+{
+    return o->json_path && strcmp(o->json_path, "-") == 0;
 }
 
 static void die_usage(const char *msg)
@@ -222,7 +237,8 @@ static int on_kernel(void *ctx, const ln_kernel *k, const float *y, const ln_err
         fprintf(stderr, "lnbench accuracy: out of memory measuring %s\n", k->name);
         return -1;
     }
-    print_record(&rec);
+    if (!table_off(r->o))
+        print_record(&rec);
     if (r->dump) {
         char name[192];
         snprintf(name, sizeof name, "%s-%s.npy", s->prefix, k->name);
@@ -315,20 +331,22 @@ static void write_results_json(const acc_run *r, FILE *f)
     ln_json_end_object(&j);
     ln_json_key(&j, "parameters");
     ln_json_begin_object(&j);
-    ln_json_kv_int(&j, "rows", (long long)o->rows);
+    /* With --input the shape and "dist" are the array's, not the defaults. */
+    int in = o->input_path != NULL;
+    ln_json_kv_int(&j, "rows", (long long)(in ? r->input_rows : o->rows));
     ln_json_kv_number(&j, "eps", o->eps);
-    ln_json_kv_int(&j, "seed", (long long)o->seed);
+    ln_json_kv_uint(&j, "seed", o->seed);
     ln_json_kv_bool(&j, "affine", o->affine);
     ln_json_kv_bool(&j, "bias", o->bias);
     ln_json_key(&j, "dims");
     ln_json_begin_array(&j);
-    for (size_t i = 0; i < o->ndims; i++)
-        ln_json_int(&j, (long long)o->dims[i]);
+    for (size_t i = 0; i < (in ? 1 : o->ndims); i++)
+        ln_json_int(&j, (long long)(in ? r->input_dim : o->dims[i]));
     ln_json_end_array(&j);
     ln_json_key(&j, "dists");
     ln_json_begin_array(&j);
-    for (size_t i = 0; i < o->ndists; i++)
-        ln_json_string(&j, o->dist_names[i]);
+    for (size_t i = 0; i < (in ? 1 : o->ndists); i++)
+        ln_json_string(&j, in ? r->input_dist : o->dist_names[i]);
     ln_json_end_array(&j);
     ln_json_key(&j, "kernels");
     ln_json_begin_array(&j);
@@ -374,13 +392,6 @@ static void write_results_json(const acc_run *r, FILE *f)
     }
     ln_json_end_array(&j);
     ln_json_end_object(&j);
-}
-
-static void on_signal(int sig)
-{
-    ln_output_cleanup_all();
-    signal(sig, SIG_DFL);
-    raise(sig);
 }
 
 /* The options, for getopt_long: values as "--opt V" or "--opt=V". */
@@ -619,20 +630,30 @@ static int resolve_names(acc_opts *o, acc_run *r)
     return 0;
 }
 
-/* Refuse shapes that cannot fit: x, truth (float + double-double), one
- * kernel output, the kernel's device copies of x and y (host memory for CPU
- * kernels) and the error copy for the percentile, ~48 bytes/element. */
-static int check_memory(size_t rows, size_t dim)
+/* Refuse up front (exit 2) shapes that cannot fit in the memory this
+ * process can get: overcommit would let the run start and the OOM killer
+ * end it much later.  The model follows the allocations, and was checked
+ * with /usr/bin/time -v (peak RSS, all kernels, 2 threads; 1e6..1.6e7
+ * elements, rows 1..64): the ground-truth phase holds x, the rounded truth
+ * and its double-double (4 + 4 + 16 bytes/element) plus n*gamma and beta as
+ * MPFR numbers for every column (~2 x 64 bytes) and per-row MPFR work (the
+ * rest of ~156 bytes/column measured at rows = 1); the measuring phase adds
+ * each kernel's output and the percentile's copy of the errors (~44
+ * bytes/element measured, ~33 bytes/column).  The estimate is the larger
+ * phase plus 64 MiB for the program; measured peaks were 0.72..0.93 of it. */
+static int check_memory(const acc_opts *o, size_t rows, size_t dim)
 {
-    const uint64_t per_elem = 48;
-    uint64_t mem = ln_physical_memory();
-    if ((uint64_t)rows > UINT64_MAX / per_elem / dim ||
-        (mem && (uint64_t)rows * dim * per_elem > mem)) {
-        fprintf(stderr,
-                "lnbench accuracy: rows x dim = %zu x %zu needs about %.1f GiB, more than "
-                "this machine's %.1f GiB\n",
-                rows, dim, (double)rows * (double)dim * per_elem / 1073741824.0,
-                (double)mem / 1073741824.0);
+    char err[256];
+    uint64_t need = UINT64_MAX;
+    if ((uint64_t)rows <= UINT64_MAX / 64 / dim && (uint64_t)dim <= UINT64_MAX / 256) {
+        uint64_t n = (uint64_t)rows * dim;
+        uint64_t truth_phase = 24 * n + 160 * (uint64_t)dim;
+        uint64_t measure_phase = 45 * n + 40 * (uint64_t)dim;
+        need = (truth_phase > measure_phase ? truth_phase : measure_phase) + (64u << 20);
+    }
+    unsigned threads = o->threads ? (unsigned)o->threads : 2;
+    if (ln_mem_check(need, threads, err, sizeof err) != 0) {
+        fprintf(stderr, "lnbench accuracy: rows x dim = %zu x %zu %s\n", rows, dim, err);
         return -1;
     }
     return 0;
@@ -678,8 +699,10 @@ static int run_input(acc_run *r)
     if (o->beta_path && !(beta = load_vector("--beta", o->beta_path, dim)))
         goto out;
     const char *base = strrchr(o->input_path, '/');
-    char dist[64];
-    snprintf(dist, sizeof dist, "input:%s", base ? base + 1 : o->input_path);
+    char *dist = r->input_dist;
+    snprintf(dist, sizeof r->input_dist, "input:%s", base ? base + 1 : o->input_path);
+    r->input_rows = rows;
+    r->input_dim = dim;
     r->shapes_total = 1;
     ln_acc_shape shape = base_shape(o);
     shape.x = x;
@@ -711,10 +734,59 @@ static int run_generated(acc_run *r)
             if (rc && r->dump)
                 return rc; /* a broken dump is not worth finishing */
         }
-        if (d + 1 < o->ndists)
+        if (d + 1 < o->ndists && !table_off(o))
             putchar('\n');
     }
     return rc;
+}
+
+/* Output paths that would clobber each other or an input: refused before
+ * anything is computed. */
+static int check_outputs(const acc_opts *o)
+{
+    char msg[512];
+    if (o->dump_path && strcmp(o->dump_path, "-") == 0) {
+        die_usage("--dump: needs a directory ('-' is only for --json)");
+        return -1;
+    }
+    if (o->json_path && o->dump_path && strcmp(o->json_path, "-") != 0 &&
+        ln_output_overlaps(o->json_path, o->dump_path)) {
+        snprintf(msg, sizeof msg, "--json %.200s and --dump %.200s overlap (one would "
+                 "replace or land inside the other)", o->json_path, o->dump_path);
+        die_usage(msg);
+        return -1;
+    }
+    const char *inputs[] = {o->input_path, o->gamma_path, o->beta_path};
+    for (size_t i = 0; i < 3 && o->dump_path; i++)
+        if (inputs[i] && ln_output_overlaps(o->dump_path, inputs[i])) {
+            snprintf(msg, sizeof msg, "--dump %.200s holds the input %.200s: replacing it "
+                     "would delete the file being read", o->dump_path, inputs[i]);
+            die_usage(msg);
+            return -1;
+        }
+    if (o->json_path)
+        for (size_t i = 0; i < 3; i++)
+            if (inputs[i] && strcmp(o->json_path, "-") != 0 &&
+                ln_output_overlaps(o->json_path, inputs[i])) {
+                snprintf(msg, sizeof msg, "--json %.200s is the input %.200s",
+                         o->json_path, inputs[i]);
+                die_usage(msg);
+                return -1;
+            }
+    return 0;
+}
+
+/* Standard output (the table) written completely?  Checked before the
+ * result files are committed, so a failed table (> /dev/full) fails the
+ * run: exit 1, nothing committed. */
+static int stdout_ok(void)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "lnbench accuracy: error writing standard output: %s\n",
+                strerror(errno));
+        return 0;
+    }
+    return 1;
 }
 
 int cmd_accuracy(int argc, char **argv)
@@ -745,8 +817,30 @@ int cmd_accuracy(int argc, char **argv)
     }
     if (!o.input_path)
         for (size_t i = 0; i < o.ndims; i++)
-            if (check_memory((size_t)o.rows, (size_t)o.dims[i]) != 0)
+            if (check_memory(&o, (size_t)o.rows, (size_t)o.dims[i]) != 0)
                 goto out;
+    if (o.input_path) {
+        /* From the header, before the data is read. */
+        uint64_t in_rows = 0, in_dim = 0;
+        int in_ndim = 0;
+        if (ln_npy_peek_shape(o.input_path, &in_rows, &in_dim, &in_ndim, err, sizeof err) != 0) {
+            fprintf(stderr, "lnbench accuracy: --input %s: %s\n", o.input_path, err);
+            goto out;
+        }
+        if (in_ndim != 2) {
+            fprintf(stderr, "lnbench accuracy: --input %s: array is %d-D, need 2-D (rows x "
+                    "dim; e.g. x.reshape(1, -1) for one row)\n", o.input_path, in_ndim);
+            goto out;
+        }
+        if (in_rows && in_dim && in_rows <= SIZE_MAX && in_dim <= SIZE_MAX &&
+            check_memory(&o, (size_t)in_rows, (size_t)in_dim) != 0)
+            goto out;
+    }
+    if (check_outputs(&o) != 0)
+        goto out;
+    /* Before any output exists: from here on every catchable signal removes
+     * the temporaries (common/signals.c). */
+    ln_signals_install();
     /* Open the outputs before the long computation, so an unwritable path
      * fails at once and nothing partial is ever left behind. */
     if (o.json_path && !(json = ln_outfile_open(o.json_path, o.force, err, sizeof err))) {
@@ -768,7 +862,7 @@ int cmd_accuracy(int argc, char **argv)
         ln_json_init(&r.mj, r.manifest, 1);
         ln_json_begin_object(&r.mj);
         ln_json_kv_number(&r.mj, "eps", o.eps);
-        ln_json_kv_int(&r.mj, "seed", (long long)o.seed);
+        ln_json_kv_uint(&r.mj, "seed", o.seed);
         ln_json_kv_int(&r.mj, "rows", (long long)o.rows);
         ln_json_kv_string(&r.mj, "input", o.input_path);
         ln_json_kv_string(&r.mj, "dtype", "<f4");
@@ -776,18 +870,21 @@ int cmd_accuracy(int argc, char **argv)
         ln_json_key(&r.mj, "shapes");
         ln_json_begin_array(&r.mj);
     }
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
     clock_gettime(CLOCK_MONOTONIC, &r.t0);
     r.last_progress = r.t0;
 
-    print_header();
+    if (!table_off(&o))
+        print_header();
     rc = o.input_path ? run_input(&r) : run_generated(&r);
     if (rc != 0)
         goto out;
     if (!o.quiet)
         fprintf(stderr, "lnbench accuracy: %zu kernels x %zu shapes in %.1f s\n", r.nkernels,
                 r.shapes_total, seconds_since(&r.t0));
+    if (!stdout_ok()) {
+        rc = 1;
+        goto out;
+    }
 
     if (r.dump) {
         ln_json_end_array(&r.mj);
