@@ -90,6 +90,7 @@ typedef struct acc_record {
     const char *kernel;
     char dist[64];
     size_t dim, rows;
+    size_t undefined; /* elements with no real value (var + eps = 0) */
     ln_error_stats st;
 } acc_record;
 
@@ -217,6 +218,7 @@ typedef struct shape_ctx {
     const char *dist;
     size_t rows, dim;
     const char *prefix; /* of the dump's file names */
+    size_t undefined;   /* elements of the shape with no real value */
 } shape_ctx;
 
 /* After each kernel: print and keep its record, dump its output.  A kernel
@@ -231,7 +233,8 @@ static int on_kernel(void *ctx, const ln_kernel *k, const float *y, const ln_err
                 s->dist, s->dim, why);
         return 0;
     }
-    acc_record rec = {.kernel = k->name, .dim = s->dim, .rows = s->rows, .st = *st};
+    acc_record rec = {.kernel = k->name, .dim = s->dim, .rows = s->rows,
+                      .undefined = s->undefined, .st = *st};
     snprintf(rec.dist, sizeof rec.dist, "%s", s->dist);
     if (add_record(r, &rec) != 0) {
         fprintf(stderr, "lnbench accuracy: out of memory measuring %s\n", k->name);
@@ -247,6 +250,24 @@ static int on_kernel(void *ctx, const ln_kernel *k, const float *y, const ln_err
         ln_json_kv_string(&r->mj, k->name, name);
     }
     return 0;
+}
+
+/* Elements whose LayerNorm has no real value: rows of finite x where the
+ * truth is NaN, i.e. var + eps = 0 (a constant row, or any row of dim 1,
+ * with --eps 0: 0/0).  The reference is NaN there, as IEEE arithmetic
+ * gives; scoring then takes a NaN output as exact and any number as a
+ * nonfinite mismatch (README, "The error measure"). */
+static size_t count_undefined(const ln_acc_case *c, size_t rows, size_t dim)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < rows; i++) {
+        int finite = 1;
+        for (size_t j = 0; j < dim && finite; j++)
+            finite = isfinite(c->x[i * dim + j]);
+        if (finite && isnan(c->hi[i * dim]))
+            n += dim;
+    }
+    return n;
 }
 
 /* Measure every selected kernel on one shape.  Returns 0, 1 on a kernel or
@@ -300,7 +321,12 @@ static int measure_shape(acc_run *r, const char *dist, const ln_acc_shape *shape
     }
     snprintf(what, sizeof what, "%s dim %zu (kernels)", dist, dim);
     progress(r, what);
-    shape_ctx sc = {.r = r, .dist = dist, .rows = rows, .dim = dim, .prefix = prefix};
+    shape_ctx sc = {.r = r, .dist = dist, .rows = rows, .dim = dim, .prefix = prefix,
+                    .undefined = count_undefined(&c, rows, dim)};
+    if (sc.undefined && !o->quiet)
+        fprintf(stderr, "lnbench accuracy: %s dim %zu: %zu elements have no real value "
+                "(var + eps = 0): there a NaN output counts as exact, a number as nonfinite\n",
+                dist, dim, sc.undefined);
     int m = ln_acc_measure_kernels(&c, r->kernels, r->nkernels, on_kernel, &sc, err, sizeof err);
     if (m == -1)
         fprintf(stderr, "lnbench accuracy: %s dim %zu: %s\n", dist, dim, err);
@@ -375,6 +401,7 @@ static void write_results_json(const acc_run *r, FILE *f)
         ln_json_kv_number(&j, "normwise", rec->st.normwise);
         ln_json_kv_number(&j, "normwise_mean", rec->st.normwise_mean);
         ln_json_kv_int(&j, "nonfinite", (long long)rec->st.nonfinite);
+        ln_json_kv_int(&j, "undefined", (long long)rec->undefined);
         ln_json_end_object(&j);
     }
     ln_json_end_array(&j);
