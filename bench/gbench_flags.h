@@ -18,9 +18,10 @@
 extern "C" {
 #endif
 
-/* arg is one "--benchmark_NAME[=VALUE]" (or "--v=N") argument.  Returns 0
- * when Google Benchmark 1.7 knows the flag and the value is valid for it,
- * else -1 with a one-line reason in err. */
+/* arg is one "--benchmark_NAME[=VALUE]" (or "--v=N") argument.  Returns -1
+ * with a one-line reason in err when Google Benchmark 1.7 knows the flag and
+ * the value is not valid for it, else 0 (a flag it does not know is left to
+ * it: it refuses those cleanly, "unrecognized command-line flag"). */
 int lnb_gb_check_flag(const char *arg, char *err, size_t errlen);
 
 /* For a valid bool flag argument: 1 when it says true ("--benchmark_x",

@@ -29,7 +29,11 @@ void ln_signals_install(void)
 {
     for (size_t i = 0; i < sizeof terminating / sizeof terminating[0]; i++) {
         struct sigaction old, sa;
-        if (sigaction(terminating[i], NULL, &old) != 0 || old.sa_handler == SIG_IGN)
+        /* SIGINT and SIGTERM are always ours: a script's background job
+         * starts with SIGINT ignored, yet `kill -INT` to it is meant. */
+        int always = terminating[i] == SIGINT || terminating[i] == SIGTERM;
+        if (sigaction(terminating[i], NULL, &old) != 0 ||
+            (old.sa_handler == SIG_IGN && !always))
             continue;
         sa.sa_handler = on_terminating_signal;
         sa.sa_flags = 0;

@@ -7,8 +7,10 @@
  * SIGPROF): it removes every temporary file and directory outfile.c holds
  * (ln_output_cleanup_all), then re-raises the signal with its default
  * action, so the exit status still says which signal ended the run.
- * A signal ignored when lnbench started (nohup, or a parent that ignores
- * SIGPIPE or SIGXFSZ) stays ignored: the caller asked for that.
+ * Any other signal ignored when lnbench started (nohup, or a parent that
+ * ignores SIGPIPE or SIGXFSZ) stays ignored: the caller asked for that.
+ * SIGINT and SIGTERM are caught even then (a script's background job starts
+ * with SIGINT ignored, and `kill -INT` to it still means stop).
  *
  * SIGKILL (and SIGSTOP) cannot be caught: a run killed that way can leave
  * "<target>.partial-XXXXXX" (and, in the middle of a --force replace of a
