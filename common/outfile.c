@@ -283,6 +283,14 @@ static char *canonical(const char *path)
     char *out = NULL;
     if (rdir && (out = malloc(strlen(rdir) + strlen(base) + 2)))
         sprintf(out, "%s/%s", strcmp(rdir, "/") ? rdir : "", base);
+    if (!rdir && copy[0] != '/') {
+        /* Nothing of it exists yet: the path made absolute, as written. */
+        char cwd[4096];
+        if (getcwd(cwd, sizeof cwd) && (out = malloc(strlen(cwd) + strlen(copy) + 2)))
+            sprintf(out, "%s/%s", cwd, copy);
+    } else if (!rdir) {
+        out = strdup(copy);
+    }
     free(dir);
     free(rdir);
     free(copy);
