@@ -13,9 +13,11 @@
 #include "inputs.h"
 #include "json.h"
 #include "lnbench_kernel.h"
+#include "memcheck.h"
 #include "npy.h"
 #include "outfile.h"
 #include "provenance.h"
+#include "signals.h"
 #include "ulp_error.h"
 
 #include <errno.h>
@@ -58,10 +60,14 @@ static const char accuracy_help[] =
     "  --residual R.npy with --input and an add_ op: the residual (same shape and dtype)\n"
     "  --gamma G.npy    with --input: gamma (1-D, length dim) instead of a generated one\n"
     "  --beta B.npy     with --input: beta (1-D, length dim) instead of a generated one\n"
-    "  --json FILE      write one JSON record per kernel x dist x dim (with provenance)\n"
+    "  --json FILE      write one JSON record per kernel x dist x dim (with provenance);\n"
+    "                   FILE - is standard output (the table is then not printed)\n"
     "  --dump DIR       write inputs, ground truth and every kernel's output as .npy\n"
     "                   files plus manifest.json (DIR must not exist yet)\n"
-    "  --force          allow --json / --dump to replace an existing file or directory\n"
+    "  --force          allow --json / --dump to replace an existing file or directory:\n"
+    "                   with --dump, EVERY file in DIR is deleted (once the new dump is\n"
+    "                   complete), not only earlier dumps; refused when DIR holds an\n"
+    "                   --input/--gamma/--beta file.  Special files are never replaced\n"
     "  --threads T      threads for the ground truth (default: all online CPUs)\n"
     "  --quiet          no progress on stderr\n"
     "  -h, --help       this text\n"
@@ -78,7 +84,8 @@ static const char accuracy_help[] =
     "and offset40000 are generated for the dtype.  Combinations that mean nothing\n"
     "(--cast llama with a layernorm op, a named kernel that cannot compute one, an\n"
     "--input whose dtype is not --dtype) are usage errors.\n"
-    "Exit status: 0 done, 1 a kernel or the reference failed, 2 bad usage/input.\n";
+    "Exit status: 0 done, 1 a kernel or the reference failed or an output could not\n"
+    "be written, 2 bad usage/input (including a run too large for the memory available).\n";
 
 static const uint64_t default_dims[] = {1, 3, 7, 64, 768, 1000, 1024, 4096, 4097, 8192, 12288};
 
@@ -108,6 +115,7 @@ typedef struct acc_record {
     ln_cast cast;
     char dist[64];
     size_t dim, rows;
+    size_t undefined; /* elements with no real value (var + eps = 0) */
     ln_error_stats st;
 } acc_record;
 
@@ -139,6 +147,8 @@ typedef struct acc_run {
     ln_json mj;
     size_t shapes_done, shapes_total;
     struct timespec t0, last_progress;
+    size_t input_rows, input_dim; /* with --input: the array's shape */
+    char input_dist[64];          /* with --input: its "dist" name */
 } acc_run;
 
 /* The shape every run measures on: the options' eps, seed, affine, bias. */
@@ -154,6 +164,12 @@ static ln_acc_shape base_shape(const acc_opts *o, ln_op op, ln_dtype dt, ln_cast
 static ln_npy_type npy_type_of(ln_dtype dt)
 {
     return dt == LN_DTYPE_F16 ? LN_NPY_F16 : dt == LN_DTYPE_BF16 ? LN_NPY_BF16_BITS : LN_NPY_F32;
+}
+
+/* With --json - the JSON is standard output: no table there. */
+static int table_off(const acc_opts *o)
+{
+    return o->json_path && strcmp(o->json_path, "-") == 0;
 }
 
 static void die_usage(const char *msg)
@@ -255,6 +271,7 @@ typedef struct shape_ctx {
     const char *dist;
     size_t rows, dim;
     const char *prefix; /* of the dump's file names */
+    size_t undefined;   /* elements of the shape with no real value */
 } shape_ctx;
 
 /* After each kernel: print and keep its record, dump its output.  A kernel
@@ -271,13 +288,14 @@ static int on_kernel(void *ctx, const ln_kernel *k, const ln_acc_output *out,
         return 0;
     }
     acc_record rec = {.kernel = k->name, .op = r->op, .dtype = r->dtype, .cast = r->cast,
-                      .dim = s->dim, .rows = s->rows, .st = *st};
+                      .dim = s->dim, .rows = s->rows, .undefined = s->undefined, .st = *st};
     snprintf(rec.dist, sizeof rec.dist, "%s", s->dist);
     if (add_record(r, &rec) != 0) {
         fprintf(stderr, "lnbench accuracy: out of memory measuring %s\n", k->name);
         return -1;
     }
-    print_record(&rec);
+    if (!table_off(r->o))
+        print_record(&rec);
     if (r->dump) {
         char name[192];
         snprintf(name, sizeof name, "%s-%s.npy", s->prefix, k->name);
@@ -294,6 +312,24 @@ static int on_kernel(void *ctx, const ln_kernel *k, const ln_acc_output *out,
         }
     }
     return 0;
+}
+
+/* Elements whose LayerNorm has no real value: rows of finite x where the
+ * truth is NaN, i.e. var + eps = 0 (a constant row, or any row of dim 1,
+ * with --eps 0: 0/0).  The reference is NaN there, as IEEE arithmetic
+ * gives; scoring then takes a NaN output as exact and any number as a
+ * nonfinite mismatch (README, "The error measure"). */
+static size_t count_undefined(const ln_acc_case *c, size_t rows, size_t dim)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < rows; i++) {
+        int finite = 1;
+        for (size_t j = 0; j < dim && finite; j++)
+            finite = isfinite(c->x[i * dim + j]);
+        if (finite && isnan(c->hi[i * dim]))
+            n += dim;
+    }
+    return n;
 }
 
 /* Measure every selected kernel on one shape.  Returns 0, 1 on a kernel or
@@ -361,7 +397,12 @@ static int measure_shape(acc_run *r, const char *dist, const ln_acc_shape *shape
     }
     snprintf(what, sizeof what, "%s dim %zu (kernels)", dist, dim);
     progress(r, what);
-    shape_ctx sc = {.r = r, .dist = dist, .rows = rows, .dim = dim, .prefix = prefix};
+    shape_ctx sc = {.r = r, .dist = dist, .rows = rows, .dim = dim, .prefix = prefix,
+                    .undefined = count_undefined(&c, rows, dim)};
+    if (sc.undefined && !o->quiet)
+        fprintf(stderr, "lnbench accuracy: %s dim %zu: %zu elements have no real value "
+                "(var + eps = 0): there a NaN output counts as exact, a number as nonfinite\n",
+                dist, dim, sc.undefined);
     int m = ln_acc_measure_kernels(&c, r->kernels, r->nkernels, on_kernel, &sc, err, sizeof err);
     if (m == -1)
         fprintf(stderr, "lnbench accuracy: %s dim %zu: %s\n", dist, dim, err);
@@ -410,20 +451,22 @@ static void write_results_json(const acc_run *r, FILE *f)
     ln_json_kv_string(&j, "error_units",
                       "ulp and normwise in the record's dtype: ulp(t) = 2^(max(floor(log2|t|), "
                       "emin) - precision + 1); normwise in units of 2^-precision");
-    ln_json_kv_int(&j, "rows", (long long)o->rows);
+    /* With --input the shape and "dist" are the array's, not the defaults. */
+    int in = o->input_path != NULL;
+    ln_json_kv_int(&j, "rows", (long long)(in ? r->input_rows : o->rows));
     ln_json_kv_number(&j, "eps", o->eps);
-    ln_json_kv_int(&j, "seed", (long long)o->seed);
+    ln_json_kv_uint(&j, "seed", o->seed);
     ln_json_kv_bool(&j, "affine", o->affine);
     ln_json_kv_bool(&j, "bias", o->bias);
     ln_json_key(&j, "dims");
     ln_json_begin_array(&j);
-    for (size_t i = 0; i < o->ndims; i++)
-        ln_json_int(&j, (long long)o->dims[i]);
+    for (size_t i = 0; i < (in ? 1 : o->ndims); i++)
+        ln_json_int(&j, (long long)(in ? r->input_dim : o->dims[i]));
     ln_json_end_array(&j);
     ln_json_key(&j, "dists");
     ln_json_begin_array(&j);
-    for (size_t i = 0; i < o->ndists; i++)
-        ln_json_string(&j, o->dist_names[i]);
+    for (size_t i = 0; i < (in ? 1 : o->ndists); i++)
+        ln_json_string(&j, in ? r->input_dist : o->dist_names[i]);
     ln_json_end_array(&j);
     ln_json_key(&j, "kernels");
     ln_json_begin_array(&j);
@@ -464,6 +507,7 @@ static void write_results_json(const acc_run *r, FILE *f)
             ln_json_kv_string(&j, "h_count", NULL);
             ln_json_kv_string(&j, "h_mismatch", NULL);
         }
+        ln_json_kv_int(&j, "undefined", (long long)rec->undefined);
         ln_json_end_object(&j);
     }
     ln_json_end_array(&j);
@@ -481,13 +525,6 @@ static void write_results_json(const acc_run *r, FILE *f)
     }
     ln_json_end_array(&j);
     ln_json_end_object(&j);
-}
-
-static void on_signal(int sig)
-{
-    ln_output_cleanup_all();
-    signal(sig, SIG_DFL);
-    raise(sig);
 }
 
 /* The options, for getopt_long: values as "--opt V" or "--opt=V". */
@@ -866,20 +903,30 @@ static int resolve_names(acc_opts *o, acc_run *r)
     return 0;
 }
 
-/* Refuse shapes that cannot fit: x, truth (float + double-double), one
- * kernel output, the kernel's device copies of x and y (host memory for CPU
- * kernels) and the error copy for the percentile, ~48 bytes/element. */
-static int check_memory(size_t rows, size_t dim)
+/* Refuse up front (exit 2) shapes that cannot fit in the memory this
+ * process can get: overcommit would let the run start and the OOM killer
+ * end it much later.  The model follows the allocations, and was checked
+ * with /usr/bin/time -v (peak RSS, all kernels, 2 threads; 1e6..1.6e7
+ * elements, rows 1..64): the ground-truth phase holds x, the rounded truth
+ * and its double-double (4 + 4 + 16 bytes/element) plus n*gamma and beta as
+ * MPFR numbers for every column (~2 x 64 bytes) and per-row MPFR work (the
+ * rest of ~156 bytes/column measured at rows = 1); the measuring phase adds
+ * each kernel's output and the percentile's copy of the errors (~44
+ * bytes/element measured, ~33 bytes/column).  The estimate is the larger
+ * phase plus 64 MiB for the program; measured peaks were 0.72..0.93 of it. */
+static int check_memory(const acc_opts *o, size_t rows, size_t dim)
 {
-    const uint64_t per_elem = 48;
-    uint64_t mem = ln_physical_memory();
-    if ((uint64_t)rows > UINT64_MAX / per_elem / dim ||
-        (mem && (uint64_t)rows * dim * per_elem > mem)) {
-        fprintf(stderr,
-                "lnbench accuracy: rows x dim = %zu x %zu needs about %.1f GiB, more than "
-                "this machine's %.1f GiB\n",
-                rows, dim, (double)rows * (double)dim * per_elem / 1073741824.0,
-                (double)mem / 1073741824.0);
+    char err[256];
+    uint64_t need = UINT64_MAX;
+    if ((uint64_t)rows <= UINT64_MAX / 64 / dim && (uint64_t)dim <= UINT64_MAX / 256) {
+        uint64_t n = (uint64_t)rows * dim;
+        uint64_t truth_phase = 24 * n + 160 * (uint64_t)dim;
+        uint64_t measure_phase = 45 * n + 40 * (uint64_t)dim;
+        need = (truth_phase > measure_phase ? truth_phase : measure_phase) + (64u << 20);
+    }
+    unsigned threads = o->threads ? (unsigned)o->threads : 2;
+    if (ln_mem_check(need, threads, err, sizeof err) != 0) {
+        fprintf(stderr, "lnbench accuracy: rows x dim = %zu x %zu %s\n", rows, dim, err);
         return -1;
     }
     return 0;
@@ -965,8 +1012,10 @@ static int run_input(acc_run *r)
         goto out;
     }
     const char *base = strrchr(o->input_path, '/');
-    char dist[64];
-    snprintf(dist, sizeof dist, "input:%s", base ? base + 1 : o->input_path);
+    char *dist = r->input_dist;
+    snprintf(dist, sizeof r->input_dist, "input:%s", base ? base + 1 : o->input_path);
+    r->input_rows = rows;
+    r->input_dim = dim;
     r->shapes_total = 1;
     ln_acc_shape shape = base_shape(o, r->op, r->dtype, r->cast);
     shape.x = x;
@@ -1005,7 +1054,7 @@ static int run_generated(acc_run *r)
                 r->shapes_done += o->ndims;
                 continue;
             }
-            if (!first)
+            if (!first && !table_off(o))
                 putchar('\n');
             first = 0;
             for (size_t i = 0; i < o->ndims; i++) {
@@ -1020,6 +1069,55 @@ static int run_generated(acc_run *r)
         }
     }
     return rc;
+}
+
+/* Output paths that would clobber each other or an input: refused before
+ * anything is computed. */
+static int check_outputs(const acc_opts *o)
+{
+    char msg[512];
+    if (o->dump_path && strcmp(o->dump_path, "-") == 0) {
+        die_usage("--dump: needs a directory ('-' is only for --json)");
+        return -1;
+    }
+    if (o->json_path && o->dump_path && strcmp(o->json_path, "-") != 0 &&
+        ln_output_overlaps(o->json_path, o->dump_path)) {
+        snprintf(msg, sizeof msg, "--json %.200s and --dump %.200s overlap (one would "
+                 "replace or land inside the other)", o->json_path, o->dump_path);
+        die_usage(msg);
+        return -1;
+    }
+    const char *inputs[] = {o->input_path, o->gamma_path, o->beta_path};
+    for (size_t i = 0; i < 3 && o->dump_path; i++)
+        if (inputs[i] && ln_output_overlaps(o->dump_path, inputs[i])) {
+            snprintf(msg, sizeof msg, "--dump %.200s holds the input %.200s: replacing it "
+                     "would delete the file being read", o->dump_path, inputs[i]);
+            die_usage(msg);
+            return -1;
+        }
+    if (o->json_path)
+        for (size_t i = 0; i < 3; i++)
+            if (inputs[i] && strcmp(o->json_path, "-") != 0 &&
+                ln_output_overlaps(o->json_path, inputs[i])) {
+                snprintf(msg, sizeof msg, "--json %.200s is the input %.200s",
+                         o->json_path, inputs[i]);
+                die_usage(msg);
+                return -1;
+            }
+    return 0;
+}
+
+/* Standard output (the table) written completely?  Checked before the
+ * result files are committed, so a failed table (> /dev/full) fails the
+ * run: exit 1, nothing committed. */
+static int stdout_ok(void)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "lnbench accuracy: error writing standard output: %s\n",
+                strerror(errno));
+        return 0;
+    }
+    return 1;
 }
 
 int cmd_accuracy(int argc, char **argv)
@@ -1052,8 +1150,30 @@ int cmd_accuracy(int argc, char **argv)
     }
     if (!o.input_path)
         for (size_t i = 0; i < o.ndims; i++)
-            if (check_memory((size_t)o.rows, (size_t)o.dims[i]) != 0)
+            if (check_memory(&o, (size_t)o.rows, (size_t)o.dims[i]) != 0)
                 goto out;
+    if (o.input_path) {
+        /* From the header, before the data is read. */
+        uint64_t in_rows = 0, in_dim = 0;
+        int in_ndim = 0;
+        if (ln_npy_peek_shape(o.input_path, &in_rows, &in_dim, &in_ndim, err, sizeof err) != 0) {
+            fprintf(stderr, "lnbench accuracy: --input %s: %s\n", o.input_path, err);
+            goto out;
+        }
+        if (in_ndim != 2) {
+            fprintf(stderr, "lnbench accuracy: --input %s: array is %d-D, need 2-D (rows x "
+                    "dim; e.g. x.reshape(1, -1) for one row)\n", o.input_path, in_ndim);
+            goto out;
+        }
+        if (in_rows && in_dim && in_rows <= SIZE_MAX && in_dim <= SIZE_MAX &&
+            check_memory(&o, (size_t)in_rows, (size_t)in_dim) != 0)
+            goto out;
+    }
+    if (check_outputs(&o) != 0)
+        goto out;
+    /* Before any output exists: from here on every catchable signal removes
+     * the temporaries (common/signals.c). */
+    ln_signals_install();
     /* Open the outputs before the long computation, so an unwritable path
      * fails at once and nothing partial is ever left behind. */
     if (o.json_path && !(json = ln_outfile_open(o.json_path, o.force, err, sizeof err))) {
@@ -1075,7 +1195,7 @@ int cmd_accuracy(int argc, char **argv)
         ln_json_init(&r.mj, r.manifest, 1);
         ln_json_begin_object(&r.mj);
         ln_json_kv_number(&r.mj, "eps", o.eps);
-        ln_json_kv_int(&r.mj, "seed", (long long)o.seed);
+        ln_json_kv_uint(&r.mj, "seed", o.seed);
         ln_json_kv_int(&r.mj, "rows", (long long)o.rows);
         ln_json_kv_string(&r.mj, "input", o.input_path);
         ln_json_kv_string(&r.mj, "dtype", "<f4");
@@ -1084,18 +1204,21 @@ int cmd_accuracy(int argc, char **argv)
         ln_json_key(&r.mj, "shapes");
         ln_json_begin_array(&r.mj);
     }
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
     clock_gettime(CLOCK_MONOTONIC, &r.t0);
     r.last_progress = r.t0;
 
-    print_header();
+    if (!table_off(&o))
+        print_header();
     rc = o.input_path ? run_input(&r) : run_generated(&r);
     if (rc != 0)
         goto out;
     if (!o.quiet)
         fprintf(stderr, "lnbench accuracy: %zu kernels x %zu shapes in %.1f s\n", r.nall,
                 r.shapes_total, seconds_since(&r.t0));
+    if (!stdout_ok()) {
+        rc = 1;
+        goto out;
+    }
 
     if (r.dump) {
         ln_json_end_array(&r.mj);

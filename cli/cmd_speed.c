@@ -6,10 +6,13 @@
 #define _POSIX_C_SOURCE 200809L
 #include "args.h"
 #include "commands.h"
+#include "gbench_flags.h"
+#include "gbench_shim.h"
 #include "lnbench_kernel.h"
 #include "outfile.h"
 #include "pinning.h"
 #include "placement.h"
+#include "signals.h"
 #include "speed_harness.h"
 
 #include <getopt.h>
@@ -77,7 +80,8 @@ static const char speed_help[] =
     "  --quick          a short suite: dims 768,4096 (unless --dims) and\n"
     "                   --benchmark_min_time=" QUICK_MIN_TIME "\n"
     "  --json FILE      also write Google Benchmark JSON to FILE (written whole or\n"
-    "                   not at all; compare.py reads it)\n"
+    "                   not at all, a write error is exit 1; compare.py reads it);\n"
+    "                   FILE - is standard output (the console table goes to stderr)\n"
     "  --force          let --json replace an existing file\n"
     "  -h, --help       this text\n"
     "\n"
@@ -87,7 +91,10 @@ static const char speed_help[] =
     "Any --benchmark_* flag goes to Google Benchmark unchanged (--benchmark_filter,\n"
     "--benchmark_repetitions, --benchmark_enable_random_interleaving, --benchmark_out,\n"
     "--benchmark_out_format, --benchmark_context, ...).  Default\n"
-    "--benchmark_min_time=" DEFAULT_MIN_TIME " (seconds).\n"
+    "--benchmark_min_time=" DEFAULT_MIN_TIME " (seconds).  Each is checked before the run:\n"
+    "an unknown flag or a value Google Benchmark would not take as meant (a bool\n"
+    "that is not true/false, --benchmark_repetitions below 1, an unknown format)\n"
+    "is exit 2; --benchmark_list_tests writes no results, so not with --json.\n"
     "\n"
     "Counters:\n"
     "  bytes_per_second  under the byte model: per element, sizeof(dtype) read from x\n"
@@ -140,7 +147,7 @@ typedef struct speed_opts {
     /* argv for Google Benchmark */
     char **gb_argv;
     int gb_argc;
-    int user_min_time, user_out, user_color;
+    int user_min_time, user_out, user_color, list_tests;
 } speed_opts;
 
 static void say(const char *msg)
@@ -294,6 +301,12 @@ static int parse_args(int argc, char **argv, speed_opts *o)
              * Google Benchmark flag goes to Google Benchmark unchanged. */
             const char *a = argv[optind - 1];
             if (c == '?' && optopt == 0 && is_gb_flag(a)) {
+                if (lnb_gb_check_flag(a, err, sizeof err) != 0) {
+                    rc = -1;
+                    break;
+                }
+                o->list_tests = !strncmp(a, "--benchmark_list_tests", 22) ?
+                                    lnb_gb_flag_true(a) : o->list_tests;
                 o->gb_argv[o->gb_argc++] = argv[optind - 1];
                 o->user_min_time |= !strncmp(a, "--benchmark_min_time", 20);
                 o->user_color |= !strncmp(a, "--benchmark_color", 17);
@@ -318,6 +331,10 @@ static int parse_args(int argc, char **argv, speed_opts *o)
     }
     if (o->json_path && o->user_out) {
         say("--json and --benchmark_out cannot both be given");
+        return -1;
+    }
+    if (o->json_path && o->list_tests) {
+        say("--benchmark_list_tests runs nothing: no results for --json");
         return -1;
     }
     return 0;
@@ -380,13 +397,6 @@ static int select_kernels(const speed_opts *o, const ln_desc *base, const ln_ker
         }
     }
     return 0;
-}
-
-static void on_signal(int sig)
-{
-    ln_output_cleanup_all();
-    signal(sig, SIG_DFL);
-    raise(sig);
 }
 
 /* "lnbench speed --dims ...": the command line, for the run's context. */
@@ -572,17 +582,21 @@ int cmd_speed(int argc, char **argv)
     const char *no_color = getenv("NO_COLOR");
     if (no_color && *no_color && !o.user_color)
         o.gb_argv[o.gb_argc++] = no_color_arg;
+    /* Before any output exists: every catchable signal removes the
+     * temporaries (common/signals.c). */
+    ln_signals_install();
     if (o.json_path) {
-        /* Opened now so a bad path fails before the run; Google Benchmark
-         * writes through /dev/fd into the temporary, which is renamed into
-         * place only when the run completes. */
+        /* Opened now so a bad path fails before the run.  The shim writes
+         * Google Benchmark's JSON into this checked stream once the run is
+         * complete (Google Benchmark's own file writes go unchecked), and
+         * the file is renamed into place only when that succeeded. */
         json = ln_outfile_open(o.json_path, o.force, err, sizeof err);
         if (!json) {
             fprintf(stderr, "lnbench speed: --json: %s\n", err);
             goto done;
         }
-        snprintf(out_arg, sizeof out_arg, "--benchmark_out=/dev/fd/%d",
-                 fileno(ln_outfile_stream(json)));
+        lnb_gb_json_to(ln_outfile_stream(json), strcmp(o.json_path, "-") == 0);
+        snprintf(out_arg, sizeof out_arg, "--benchmark_out=/dev/null");
         o.gb_argv[o.gb_argc++] = out_arg;
         o.gb_argv[o.gb_argc++] = out_format;
     }
@@ -606,8 +620,6 @@ int cmd_speed(int argc, char **argv)
         .isas = isas, .nisas = cli_isas(isas, LN_ISA_COUNT),
         .command = command,
     };
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
     atexit(ln_output_cleanup_all); /* Google Benchmark may exit() on bad flags */
     switch (lnb_speed_run(&plan, o.gb_argc, o.gb_argv, err, sizeof err)) {
     case LNB_SPEED_OK:
@@ -619,6 +631,12 @@ int cmd_speed(int argc, char **argv)
         goto done;
     case LNB_SPEED_FAILED:
         say(err);
+        status = 1;
+        goto done;
+    }
+    /* The console table complete?  (> /dev/full: exit 1, nothing committed.) */
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        say("error writing standard output");
         status = 1;
         goto done;
     }
@@ -634,6 +652,7 @@ int cmd_speed(int argc, char **argv)
     status = 0;
 
 done:
+    lnb_gb_json_to(NULL, 0);
     ln_outfile_abort(json);
     lnb_topo_close(topo);
     free(command);

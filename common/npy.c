@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 static const char npy_magic[6] = { '\x93', 'N', 'U', 'M', 'P', 'Y' };
 
@@ -232,6 +234,31 @@ static float f16_to_f32(uint16_t h)
     return f;
 }
 
+/* fopen(path, "rb") that cannot hang: O_NONBLOCK makes opening a FIFO
+ * return at once (a plain open waits for a writer), then anything but a
+ * regular file is refused before the first read. */
+static FILE *open_regular(const char *path, char *err, size_t errlen)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) {
+        err_out(err, errlen, "cannot open: %s", strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        err_out(err, errlen, "not a regular file");
+        close(fd);
+        return NULL;
+    }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        err_out(err, errlen, "cannot open: %s", strerror(errno));
+        close(fd);
+    }
+    return f;
+}
+
 int ln_npy_read(const char *path, float **data, size_t *rows, size_t *dim,
                 int *ndim, char *err, size_t errlen)
 {
@@ -242,9 +269,9 @@ int ln_npy_read_typed(const char *path, ln_npy_type type, float **data, size_t *
                       size_t *dim, int *ndim, char *err, size_t errlen)
 {
     *data = NULL;
-    FILE *f = fopen(path, "rb");
+    FILE *f = open_regular(path, err, errlen);
     if (!f)
-        return err_out(err, errlen, "cannot open: %s", strerror(errno));
+        return -1;
 
     char *hdr = NULL;
     float *out = NULL;
@@ -459,6 +486,105 @@ int ln_npy_read_typed(const char *path, ln_npy_type type, float **data, size_t *
     rc = 0;
 done:
     free(out);
+    free(hdr);
+    fclose(f);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The shape alone, from the header (callers check memory before reading).  */
+/* ------------------------------------------------------------------------ */
+
+/* Skips one value of the header dict: a string, a word or a tuple. */
+static int skip_value(hdr_parser *h)
+{
+    char tmp[64];
+    skip_ws(h);
+    if (h->p < h->end && (*h->p == '\'' || *h->p == '"'))
+        return parse_str(h, tmp, sizeof tmp);
+    int depth = 0;
+    while (h->p < h->end) {
+        char c = *h->p;
+        if ((c == ',' || c == '}') && depth == 0)
+            return 0;
+        if (c == '(' || c == '[')
+            depth++;
+        else if (c == ')' || c == ']')
+            depth--;
+        h->p++;
+    }
+    return -1;
+}
+
+int ln_npy_peek_shape(const char *path, uint64_t *rows, uint64_t *dim, int *ndim, char *err,
+                      size_t errlen)
+{
+    FILE *f = open_regular(path, err, errlen);
+    if (!f)
+        return -1;
+    int rc = -1;
+    char *hdr = NULL;
+    unsigned char pre[12];
+    size_t hlen = 0;
+    if (fread(pre, 1, 8, f) != 8 || memcmp(pre, npy_magic, 6) != 0) {
+        err_out(err, errlen, "not a .npy file (no \\x93NUMPY magic)");
+        goto done;
+    }
+    if (pre[6] == 1 && fread(pre + 8, 1, 2, f) == 2)
+        hlen = (size_t)pre[8] | (size_t)pre[9] << 8;
+    else if ((pre[6] == 2 || pre[6] == 3) && fread(pre + 8, 1, 4, f) == 4)
+        hlen = get_le32(pre + 8);
+    if (hlen == 0 || hlen > NPY_MAX_HEADER || !(hdr = malloc(hlen)) ||
+        fread(hdr, 1, hlen, f) != hlen) {
+        err_out(err, errlen, "bad .npy header");
+        goto done;
+    }
+    hdr_parser h = { hdr, hdr + hlen };
+    char key[32];
+    int overflow = 0;
+    uint64_t shape[2] = { 0, 0 };
+    *ndim = -1;
+    if (!accept(&h, '{'))
+        goto bad;
+    while (!accept(&h, '}')) {
+        if (parse_str(&h, key, sizeof key) != 0 || !accept(&h, ':'))
+            goto bad;
+        if (strcmp(key, "shape") == 0) {
+            if (!accept(&h, '('))
+                goto bad;
+            int nd = 0;
+            while (!accept(&h, ')')) {
+                uint64_t v;
+                if (parse_dim(&h, &v, &overflow) != 0)
+                    goto bad;
+                if (nd < 2)
+                    shape[nd] = v;
+                nd++;
+                if (!accept(&h, ',')) {
+                    if (!accept(&h, ')'))
+                        goto bad;
+                    break;
+                }
+            }
+            *ndim = nd;
+        } else if (skip_value(&h) != 0) {
+            goto bad;
+        }
+        if (!accept(&h, ',')) {
+            if (!accept(&h, '}'))
+                goto bad;
+            break;
+        }
+    }
+    if (*ndim < 0 || overflow)
+        goto bad;
+    *rows = *ndim == 2 ? shape[0] : 1;
+    *dim = *ndim == 2 ? shape[1] : shape[0];
+    rc = 0;
+    goto done;
+bad:
+    err_out(err, errlen, "bad .npy header: cannot read its shape");
+done:
     free(hdr);
     fclose(f);
     return rc;

@@ -7,6 +7,7 @@
 #define LNBENCH_NPY_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* Write a 2-D (ndim 2: rows x dim) or 1-D (ndim 1: dim) '<f4' array to an
@@ -39,5 +40,12 @@ typedef enum ln_npy_type {
  * binary32. */
 int ln_npy_read_typed(const char *path, ln_npy_type type, float **data, size_t *rows,
                       size_t *dim, int *ndim, char *err, size_t errlen);
+
+/* The shape in path's header, without reading (or checking) the data, so
+ * a caller can refuse an array too large for memory before loading it:
+ * rows = 1 for a 1-D array; *ndim as stored.  Same errors as ln_npy_read for
+ * a file that is not a regular .npy file. */
+int ln_npy_peek_shape(const char *path, uint64_t *rows, uint64_t *dim, int *ndim, char *err,
+                      size_t errlen);
 
 #endif
