@@ -589,6 +589,9 @@ static int resolve_names(acc_opts *o, acc_run *r)
         for (size_t i = 0; i < ln_kernel_count; i++) {
             const ln_kernel *k = ln_kernels[i];
             const char *why = ln_kernel_unavailable(k);
+            /* Kernels of a device this build lacks: `lnbench list` says why. */
+            if (!ln_device_get(k->caps.device))
+                continue;
             if (why || ln_kernel_supports(k, &desc, &why) != 0)
                 fprintf(stderr, "lnbench accuracy: skipping %s: %s\n", k->name, why);
         }
