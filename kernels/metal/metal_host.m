@@ -1,7 +1,7 @@
 /*
  * metal_host.m - the Metal backend behind the lnbench ABI: one device, one
- * command queue, shared-storage buffers, a compute pipeline per kernel,
- * dtype and row variant, and the three kernels of metal_kernels.h.
+ * command queue, shared-storage buffers, a compute pipeline per kernel and
+ * dtype, and the three kernels of metal_kernels.h.
  *
  * The ggml-metal pattern: C callers see only lnbench_kernel.h (ln_kernel,
  * ln_device_ops); every Objective-C object stays in this file.
@@ -225,7 +225,7 @@ const ln_device_ops ln_device_metal_ops = {
 /* The buffer holding count elements of esize bytes from p, and p's element
  * offset in it; nil when p is not in a buffer of ours, not aligned to its
  * element, or the elements run past the buffer's end. */
-static id<MTLBuffer> find_tensor(const void *p, size_t esize, size_t count, uint32_t *offset)
+static id<MTLBuffer> find_tensor(const void *p, size_t esize, size_t count, unsigned *offset)
 {
     id<MTLBuffer> found = nil;
     pthread_mutex_lock(&g_lock);
@@ -237,7 +237,7 @@ static id<MTLBuffer> find_tensor(const void *p, size_t esize, size_t count, uint
             size_t off = (size_t)(at - base);
             if (off % esize == 0 && off / esize <= UINT32_MAX &&
                 count <= (buf.length - off) / esize) {
-                *offset = (uint32_t)(off / esize);
+                *offset = (unsigned)(off / esize);
                 found = buf;
             }
             break;
@@ -252,24 +252,33 @@ static id<MTLBuffer> find_tensor(const void *p, size_t esize, size_t count, uint
 /* Libraries and pipelines                                                  */
 /* ------------------------------------------------------------------------ */
 
-static id<MTLLibrary> g_library[LN_METAL_VARIANT_COUNT];
-static const char *g_library_problem[LN_METAL_VARIANT_COUNT];
-static char g_library_message[LN_METAL_VARIANT_COUNT][200];
-static dispatch_once_t g_library_once[LN_METAL_VARIANT_COUNT];
+/* One library per variant and dtype (the body is written for one element
+ * type per program, LN_DTYPE), compiled on first use, and its pipeline. */
+static id<MTLComputePipelineState> g_pipeline[LN_METAL_VARIANT_COUNT][LN_DTYPE_COUNT];
+static const char *g_problem[LN_METAL_VARIANT_COUNT][LN_DTYPE_COUNT];
+static char g_message[LN_METAL_VARIANT_COUNT][LN_DTYPE_COUNT][200];
+static dispatch_once_t g_once[LN_METAL_VARIANT_COUNT][LN_DTYPE_COUNT];
 
-/* Pipelines by variant, dtype and row form (0 single-row, 1 looped);
- * built on first use under g_lock. */
-static id<MTLComputePipelineState> g_pipeline[LN_METAL_VARIANT_COUNT][LN_DTYPE_COUNT][2];
-
-static void compile_library(int variant)
+/* The first line of an NSError's text after what failed, in buf. */
+static const char *remember_error(char *buf, size_t size, const char *what, NSError *err)
 {
+    NSString *text = err ? err.localizedDescription : @"no error given";
+    NSString *first = [text componentsSeparatedByString:@"\n"].firstObject;
+    snprintf(buf, size, "%s: %s", what, first ? first.UTF8String : "?");
+    return buf;
+}
+
+static void build_pipeline(int variant, ln_dtype dt)
+{
+    char *msg = g_message[variant][dt];
+    size_t msg_size = sizeof g_message[variant][dt];
     @autoreleasepool {
         @try {
             NSString *src = [[NSString alloc] initWithBytes:ln_metal_source
                                                      length:ln_metal_source_len
                                                    encoding:NSUTF8StringEncoding];
             if (!src) {
-                g_library_problem[variant] = "Metal source is not UTF-8";
+                g_problem[variant][dt] = "Metal source is not UTF-8";
                 return;
             }
             MTLCompileOptions *opts = [[MTLCompileOptions alloc] init];
@@ -280,68 +289,51 @@ static void compile_library(int variant)
 #pragma clang diagnostic ignored "-Wdeprecated-declarations"
             opts.fastMathEnabled = variant == LN_METAL_VARIANT_FASTMATH;
 #pragma clang diagnostic pop
+            /* LN_DTYPE's values (norm_params.h's LN_GPU_DTYPE_*) follow
+             * ln_dtype's order. */
             opts.preprocessorMacros = @{
-                @"LN_METAL_ACCURATE" : @(variant == LN_METAL_VARIANT_ACCURATE ? 1 : 0),
+                @"LN_DTYPE" : @((int)dt),
                 @"LN_METAL_FASTMATH" : @(variant == LN_METAL_VARIANT_FASTMATH ? 1 : 0),
             };
             NSError *err = nil;
             id<MTLLibrary> lib = [g_device newLibraryWithSource:src options:opts error:&err];
             if (!lib) {
-                /* The compiler's first line says what and where. */
-                NSString *text = err ? err.localizedDescription : @"no error given";
-                NSString *first = [text componentsSeparatedByString:@"\n"].firstObject;
-                snprintf(g_library_message[variant], sizeof g_library_message[variant],
-                         "Metal compile failed: %s", first ? first.UTF8String : "?");
-                g_library_problem[variant] = g_library_message[variant];
+                g_problem[variant][dt] = remember_error(msg, msg_size, "Metal compile failed", err);
                 return;
             }
-            g_library[variant] = lib;
+            NSString *entry =
+                variant == LN_METAL_VARIANT_ACCURATE ? @"ln_metal_accurate" : @"ln_metal_fast";
+            id<MTLFunction> fn = [lib newFunctionWithName:entry];
+            if (!fn) {
+                g_problem[variant][dt] = "Metal entry point missing from the library";
+                return;
+            }
+            err = nil;
+            id<MTLComputePipelineState> pso =
+                [g_device newComputePipelineStateWithFunction:fn error:&err];
+            if (!pso) {
+                g_problem[variant][dt] =
+                    remember_error(msg, msg_size, "Metal pipeline not created", err);
+                return;
+            }
+            g_pipeline[variant][dt] = pso;
         } @catch (NSException *e) {
             (void)e;
-            g_library_problem[variant] = "Metal compile raised an exception";
+            g_problem[variant][dt] = "Metal compile raised an exception";
         }
     }
 }
 
-static const char *const dtype_suffix[LN_DTYPE_COUNT] = {"f32", "bf16", "f16"};
-
-/* The pipeline of a variant, dtype and row form, or nil with *why. */
-static id<MTLComputePipelineState> pipeline_for(int variant, ln_dtype dt, int looped,
-                                                const char **why)
+/* The pipeline of a variant and dtype, or nil with *why.  Built once;
+ * dispatch_once also makes it visible to every thread. */
+static id<MTLComputePipelineState> pipeline_for(int variant, ln_dtype dt, const char **why)
 {
-    dispatch_once(&g_library_once[variant], ^{
-      compile_library(variant);
+    dispatch_once(&g_once[variant][dt], ^{
+      build_pipeline(variant, dt);
     });
-    if (!g_library[variant]) {
-        *why = g_library_problem[variant];
-        return nil;
-    }
-    pthread_mutex_lock(&g_lock);
-    id<MTLComputePipelineState> pso = g_pipeline[variant][dt][looped];
-    pthread_mutex_unlock(&g_lock);
-    if (pso)
-        return pso;
-
-    NSString *name = [NSString stringWithFormat:@"ln_metal_%s_%s", looped ? "looped" : "single",
-                                                dtype_suffix[dt]];
-    id<MTLFunction> fn = [g_library[variant] newFunctionWithName:name];
-    if (!fn) {
-        *why = "Metal entry point missing from the library";
-        return nil;
-    }
-    NSError *err = nil;
-    pso = [g_device newComputePipelineStateWithFunction:fn error:&err];
-    if (!pso) {
-        *why = "Metal compute pipeline not created";
-        return nil;
-    }
-    pthread_mutex_lock(&g_lock);
-    if (g_pipeline[variant][dt][looped])
-        pso = g_pipeline[variant][dt][looped]; /* another thread was first */
-    else
-        g_pipeline[variant][dt][looped] = pso;
-    pthread_mutex_unlock(&g_lock);
-    return pso;
+    if (!g_pipeline[variant][dt])
+        *why = g_problem[variant][dt];
+    return g_pipeline[variant][dt];
 }
 
 /* ------------------------------------------------------------------------ */
@@ -354,7 +346,8 @@ static id<MTLComputePipelineState> pipeline_for(int variant, ln_dtype dt, int lo
     id<MTLComputePipelineState> pipeline;
     id<MTLCommandBuffer> last; /* the last forward's, for device_seconds */
     NSUInteger threads;        /* per threadgroup; one threadgroup per row */
-    ln_metal_params params;    /* the descriptor's part; offsets per forward */
+    NSUInteger rows;
+    ln_metal_args args;        /* the descriptor's part; offsets per forward */
     size_t x_count, y_count;   /* elements a row block spans */
 }
 @end
@@ -388,46 +381,32 @@ static int metal_prepare(int variant, const ln_desc *d, void **state, const char
         return -1;
     @autoreleasepool {
         @try {
-            /* Single-row form while the row fits in registers of at most
-             * the pipeline's threads; looped beyond (MLX's thresholds). */
-            size_t single_max = ln_op_is_rms(d->op) ? LN_METAL_SINGLE_MAX_RMSNORM
-                                                    : LN_METAL_SINGLE_MAX_LAYERNORM;
-            size_t want = (d->dim + LN_METAL_READS - 1) / LN_METAL_READS;
-            int looped = d->dim > single_max;
-            id<MTLComputePipelineState> pso = pipeline_for(variant, d->dtype, looped, why);
-            if (pso && !looped && want > pso.maxTotalThreadsPerThreadgroup) {
-                looped = 1;
-                pso = pipeline_for(variant, d->dtype, looped, why);
-            }
+            id<MTLComputePipelineState> pso = pipeline_for(variant, d->dtype, why);
             if (!pso)
                 return -1;
-            NSUInteger max = pso.maxTotalThreadsPerThreadgroup;
+            NSUInteger max = pso.maxTotalThreadsPerThreadgroup, threads = LN_METAL_SIMD_WIDTH;
             if (max > LN_METAL_MAX_THREADS)
                 max = LN_METAL_MAX_THREADS;
-            max -= max % LN_METAL_SIMD_WIDTH; /* whole SIMD groups */
-            if (max == 0) {
+            if (max < LN_METAL_SIMD_WIDTH) {
                 *why = "Metal pipeline allows less than one SIMD group";
                 return -1;
             }
-            /* Whole SIMD groups covering the row, LN_METAL_READS values
-             * each; the looped form takes as many threads as it may. */
-            NSUInteger threads = looped ? max : (NSUInteger)want;
-            threads = (threads + LN_METAL_SIMD_WIDTH - 1) / LN_METAL_SIMD_WIDTH * LN_METAL_SIMD_WIDTH;
-            if (threads > max)
-                threads = max;
+            /* A power of two (the body's tree wants one) up to the limit. */
+            while (threads * 2 <= max && threads * LN_METAL_VALUES_PER_THREAD < d->dim)
+                threads *= 2;
 
             LNMetalState *s = [[LNMetalState alloc] init];
             s->pipeline = pso;
             s->threads = threads;
-            memset(&s->params, 0, sizeof s->params);
-            s->params.rows = (uint32_t)d->rows;
-            s->params.dim = (uint32_t)d->dim;
-            s->params.x_stride = (uint32_t)d->x_stride;
-            s->params.y_stride = (uint32_t)d->y_stride;
-            s->params.op = (uint32_t)d->op;
-            s->params.cast = (uint32_t)d->cast;
-            s->params.tensors = d->tensors;
-            s->params.eps = d->eps;
+            s->rows = d->rows;
+            memset(&s->args, 0, sizeof s->args);
+            s->args.p.dim = (unsigned)d->dim;
+            s->args.p.x_stride = (unsigned)d->x_stride;
+            s->args.p.y_stride = (unsigned)d->y_stride;
+            s->args.p.op = (unsigned)d->op;
+            s->args.p.cast = (unsigned)d->cast;
+            s->args.p.tensors = d->tensors;
+            s->args.p.eps = d->eps;
             s->x_count = d->rows ? (d->rows - 1) * d->x_stride + d->dim : 0;
             s->y_count = d->rows ? (d->rows - 1) * d->y_stride + d->dim : 0;
             *state = (__bridge_retained void *)s;
@@ -460,14 +439,14 @@ static int metal_forward(const ln_desc *d, const ln_tensors *t, void *state)
             if (d->rows == 0)
                 return 0;
             size_t es = ln_dtype_size(d->dtype);
-            ln_metal_params p = s->params;
+            ln_metal_args a = s->args;
             id<MTLBuffer> bufs[LN_METAL_BUF_H + 1];
-            bufs[LN_METAL_BUF_X] = find_tensor(t->x, es, s->x_count, &p.x_off);
-            bufs[LN_METAL_BUF_Y] = find_tensor(t->y, es, s->y_count, &p.y_off);
+            bufs[LN_METAL_BUF_X] = find_tensor(t->x, es, s->x_count, &a.x_off);
+            bufs[LN_METAL_BUF_Y] = find_tensor(t->y, es, s->y_count, &a.y_off);
             if (!bufs[LN_METAL_BUF_X] || !bufs[LN_METAL_BUF_Y])
                 return -1;
             /* Absent tensors: x's buffer stands in (never read: the
-             * kernels test params.tensors), since Metal wants every
+             * body tests p.tensors), since Metal wants every
              * declared buffer bound. */
             for (int i = LN_METAL_BUF_GAMMA; i <= LN_METAL_BUF_H; i++)
                 bufs[i] = bufs[LN_METAL_BUF_X];
@@ -475,14 +454,14 @@ static int metal_forward(const ln_desc *d, const ln_tensors *t, void *state)
                 const void *p;
                 size_t esize, count;
                 int index;
-                uint32_t *off;
+                unsigned *off;
             } opt[] = {
-                {t->gamma, es, d->dim, LN_METAL_BUF_GAMMA, &p.gamma_off},
-                {t->beta, es, d->dim, LN_METAL_BUF_BETA, &p.beta_off},
-                {t->mean, sizeof(float), d->rows, LN_METAL_BUF_MEAN, &p.mean_off},
-                {t->rstd, sizeof(float), d->rows, LN_METAL_BUF_RSTD, &p.rstd_off},
-                {t->residual, es, s->x_count, LN_METAL_BUF_RESIDUAL, &p.residual_off},
-                {t->h, es, s->y_count, LN_METAL_BUF_H, &p.h_off},
+                {t->gamma, es, d->dim, LN_METAL_BUF_GAMMA, &a.gamma_off},
+                {t->beta, es, d->dim, LN_METAL_BUF_BETA, &a.beta_off},
+                {t->mean, sizeof(float), d->rows, LN_METAL_BUF_MEAN, &a.mean_off},
+                {t->rstd, sizeof(float), d->rows, LN_METAL_BUF_RSTD, &a.rstd_off},
+                {t->residual, es, s->x_count, LN_METAL_BUF_RESIDUAL, &a.residual_off},
+                {t->h, es, s->y_count, LN_METAL_BUF_H, &a.h_off},
             };
             for (size_t i = 0; i < sizeof opt / sizeof opt[0]; i++) {
                 if (!opt[i].p)
@@ -499,8 +478,8 @@ static int metal_forward(const ln_desc *d, const ln_tensors *t, void *state)
             [enc setComputePipelineState:s->pipeline];
             for (int i = 0; i <= LN_METAL_BUF_H; i++)
                 [enc setBuffer:bufs[i] offset:0 atIndex:(NSUInteger)i];
-            [enc setBytes:&p length:sizeof p atIndex:LN_METAL_BUF_PARAMS];
-            [enc dispatchThreadgroups:MTLSizeMake(p.rows, 1, 1)
+            [enc setBytes:&a length:sizeof a atIndex:LN_METAL_BUF_ARGS];
+            [enc dispatchThreadgroups:MTLSizeMake(s->rows, 1, 1)
                 threadsPerThreadgroup:MTLSizeMake(s->threads, 1, 1)];
             [enc endEncoding];
             [cb addCompletedHandler:^(id<MTLCommandBuffer> done) {

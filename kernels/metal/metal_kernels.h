@@ -7,7 +7,8 @@
  * unavailable, so `lnbench list` shows the same three rows everywhere.
  *
  *   metal           two-pass float statistics, compiled with fast math off
- *   metal_accurate  float-float statistics (Metal has no double)
+ *   metal_accurate  float-float statistics (Metal has no double), one
+ *                   rounding at the end
  *   metal_fastmath  metal's source compiled with fast math on, so its cost
  *                   in accuracy shows beside metal
  */
@@ -35,13 +36,18 @@
 enum { LN_METAL_VARIANT_FAST = 0, LN_METAL_VARIANT_ACCURATE, LN_METAL_VARIANT_FASTMATH,
        LN_METAL_VARIANT_COUNT };
 
+/* The promises are those of the shared body (kernels/gpu/norm_body.h), as
+ * for the OpenCL kernels: the accurate path takes a constant row's first
+ * element as its mean (exact constant rows) and rounds float-float
+ * statistics once (faithful); squares overflow binary32 beyond
+ * |x - mean| ~ 1.8e19, so no kernel claims wide range. */
 #define LN_METAL_KERNEL_TABLE(X)                                                         \
     X(metal, LN_METAL_VARIANT_FAST,                                                      \
-      "Metal GPU: two-pass float statistics, simd_sum + threadgroup reduction, fast math off", \
-      0u)                                                                                \
+      "Metal, threadgroup per row, float two-pass statistics, fast math off", 0u)        \
     X(metal_accurate, LN_METAL_VARIANT_ACCURATE,                                         \
-      "Metal GPU: float-float statistics (no double in Metal), fast math off", 0u)       \
+      "Metal, float-float corrected two-pass, one rounding (no double in Metal)",        \
+      LN_CAP_EXACT_CONSTANT | LN_CAP_FAITHFUL)                                           \
     X(metal_fastmath, LN_METAL_VARIANT_FASTMATH,                                         \
-      "Metal GPU: metal's source compiled with fast math on (Metal's default)", 0u)
+      "metal compiled with fast math on (Metal's default)", 0u)
 
 #endif
