@@ -372,7 +372,7 @@ static int metal_supports(const ln_desc *d, const char **why)
     return 0;
 }
 
-static int metal_prepare(int variant, const ln_desc *d, void **state, const char **why)
+static int prepare_variant(int variant, const ln_desc *d, void **state, const char **why)
 {
     *state = NULL;
     if ((*why = device_problem()) != NULL)
@@ -522,9 +522,9 @@ static int metal_device_seconds(void *state, double *seconds)
 }
 
 #define LN_METAL_DEFINE(kname, variant, desc, promises)                             \
-    static int kname##_prepare(const ln_desc *d, void **state, const char **why) \
+    static int prepare_##kname(const ln_desc *d, void **state, const char **why) \
     {                                                                            \
-        return metal_prepare(variant, d, state, why);                           \
+        return prepare_variant(variant, d, state, why);                           \
     }                                                                            \
     const ln_kernel ln_kernel_##kname = {                                        \
         .name = #kname,                                                          \
@@ -533,7 +533,7 @@ static int metal_device_seconds(void *state, double *seconds)
         .caps = LN_METAL_CAPS(promises),                                         \
         .unavailable = metal_unavailable,                                        \
         .supports = metal_supports,                                              \
-        .prepare = kname##_prepare,                                              \
+        .prepare = prepare_##kname,                                              \
         .release = metal_release,                                                \
         .forward = metal_forward,                                                \
         .device_seconds = metal_device_seconds,                                  \
