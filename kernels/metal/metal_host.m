@@ -391,6 +391,13 @@ static int prepare_variant(int variant, const ln_desc *d, void **state, const ch
                 *why = "Metal pipeline allows less than one SIMD group";
                 return -1;
             }
+            /* The body's butterfly reduces aligned blocks of 32 lanes with
+             * simd_shuffle_xor: right for SIMD groups of 32 (Apple GPUs) or
+             * 64 (AMD), wrong for Intel's 8 or 16. */
+            if (pso.threadExecutionWidth % LN_METAL_SIMD_WIDTH != 0) {
+                *why = "Metal GPU's SIMD width is not a multiple of 32";
+                return -1;
+            }
             /* A power of two (the body's tree wants one) up to the limit. */
             while (threads * 2 <= max && threads * LN_METAL_VALUES_PER_THREAD < d->dim)
                 threads *= 2;
