@@ -224,11 +224,17 @@ static int dtype_bits(ln_dtype dt)
     return dt == LN_DTYPE_BF16 ? 8 : dt == LN_DTYPE_F16 ? 11 : 24;
 }
 
-/* A small deterministic generator: an integer in [-m, m). */
-static int next_int(uint64_t *s, int m)
+/* A small deterministic generator (an LCG's high bits): an integer in
+ * [0, n), and one in [-m, m). */
+static uint64_t next_below(uint64_t *s, uint64_t n)
 {
     *s = *s * 6364136223846793005u + 1442695040888963407u;
-    return (int)((*s >> 33) % (uint64_t)(2 * m)) - m;
+    return (*s >> 33) % n;
+}
+
+static int next_int(uint64_t *s, int m)
+{
+    return (int)next_below(s, 2 * (uint64_t)m) - m;
 }
 
 /* A row whose float statistics are exact in any summation order, so that
@@ -247,7 +253,7 @@ static void exact_row(uint64_t *s, float *v, size_t dim, int offset)
     if (dim % 2)
         v[dim - 1] = 0;
     for (size_t j = dim; j > 1; j--) {
-        size_t i = (size_t)(next_int(s, 1 << 30) + (1 << 30)) % j;
+        size_t i = (size_t)next_below(s, j);
         float tmp = v[i];
         v[i] = v[j - 1];
         v[j - 1] = tmp;
