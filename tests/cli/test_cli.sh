@@ -133,8 +133,7 @@ for k, line in zip(kernels, lines[1:]):
     assert line[start[-1]:] == k["description"], line
     assert cell["ops"] == ",".join(k["ops"]) and "layernorm" in k["ops"], (cell, k)
     assert cell["dtypes"] == ",".join(k["dtypes"]) and "f32" in k["dtypes"], (cell, k)
-    assert cell["device"] == k["device"], (cell, k)
-    assert k["device"] in ("host", "opencl", "metal"), k
+    assert cell["device"] == k["device"] in ("host", "opencl", "metal"), (cell, k)
     assert cell["isa"] == (k["isa"] or "-"), (cell, k)
     assert cell["tensors"] == (",".join(k["tensors"]) or "-"), (cell, k)
     assert cell["flags"] == (",".join(k["flags"]) or "-"), (cell, k)
