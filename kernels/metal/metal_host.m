@@ -79,9 +79,11 @@ static void open_device(void)
                 g_device_problem = "no Metal device";
                 return;
             }
-            /* simd_sum and the other SIMD-group reductions the kernels use
-             * need an Apple7 (M1, A14) or later GPU, or a Mac2 one.  GitHub's
-             * hosted macOS runners expose a paravirtual GPU without them. */
+            /* SIMD-group functions: the body's simd_shuffle_xor needs an
+             * Apple6 GPU, simd_sum (reductions) an Apple7 (M1, A14) or
+             * later; Mac2 GPUs have both.  Apple7 or Mac2 is asked for, so
+             * that a simd_sum stage needs no new probe.  GitHub's hosted
+             * macOS runners expose a paravirtual GPU with neither. */
             if (![dev supportsFamily:MTLGPUFamilyApple7] &&
                 ![dev supportsFamily:MTLGPUFamilyMac2]) {
                 g_device_problem = "Metal GPU lacks SIMD-group reductions";
