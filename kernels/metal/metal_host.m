@@ -83,7 +83,7 @@ static void open_device(void)
              * Apple6 GPU, simd_sum (reductions) an Apple7 (M1, A14) or
              * later; Mac2 GPUs have both.  Apple7 or Mac2 is asked for, so
              * that a simd_sum stage needs no new probe.  GitHub's hosted
-             * macOS runners expose a paravirtual GPU with neither. */
+             * macOS runners expose a paravirtual GPU without reductions. */
             if (![dev supportsFamily:MTLGPUFamilyApple7] &&
                 ![dev supportsFamily:MTLGPUFamilyMac2]) {
                 g_device_problem = "Metal GPU lacks SIMD-group reductions";
