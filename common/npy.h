@@ -25,4 +25,19 @@ int ln_npy_write(FILE *f, const float *data, size_t rows, size_t dim,
 int ln_npy_read(const char *path, float **data, size_t *rows, size_t *dim,
                 int *ndim, char *err, size_t errlen);
 
+/* The element types of ln_npy_read_typed.  NumPy has no bfloat16 of its
+ * own (ml_dtypes' bfloat16 saves as a void type), so bfloat16 arrays come
+ * as '<u2' bit patterns: x.view(numpy.uint16). */
+typedef enum ln_npy_type {
+    LN_NPY_F32 = 0,  /* '<f4' */
+    LN_NPY_F16,      /* '<f2', IEEE binary16 */
+    LN_NPY_BF16_BITS /* '<u2', bfloat16 bit patterns */
+} ln_npy_type;
+
+/* ln_npy_read of a file whose descr must be type's (else -1: "dtype is
+ * '<f4' (...), need '<f2' (fp16, ...)"); values are widened exactly to
+ * binary32. */
+int ln_npy_read_typed(const char *path, ln_npy_type type, float **data, size_t *rows,
+                      size_t *dim, int *ndim, char *err, size_t errlen);
+
 #endif

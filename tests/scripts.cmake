@@ -10,8 +10,11 @@ if(NOT LNBENCH_SYSTEM_PYTHON)
 endif()
 
 set(_lnbench_script_tests
-    units gate_slowdown gate_noise gate_weak gate_accuracy bad_input mismatch summary report promote workflow
-    regen_bounds report_common report_warnings roofline_reference report_accuracy)
+    units gate_slowdown gate_noise gate_weak gate_accuracy bad_input mismatch summary summary_comp report promote workflow
+    regen_bounds report_common report_warnings roofline_reference report_accuracy
+    report_scaling)
+# Accuracy of several operations, dtypes and casts in the result scripts.
+list(APPEND _lnbench_script_tests accuracy_ops)
 foreach(_t IN LISTS _lnbench_script_tests)
   add_test(NAME scripts_${_t}
            COMMAND ${LNBENCH_SYSTEM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/scripts/test_scripts.py ${_t})
