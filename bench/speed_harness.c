@@ -51,6 +51,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MAX_THREADS LNB_SPEED_MAX_THREADS
 
@@ -231,6 +232,112 @@ static double ref_bw(const refbw *r, int t)
     return sum;
 }
 
+/* ------------------------------------------------------ device kernels */
+
+/* What a device kernel's loop measured beyond the loop time. */
+typedef struct device_measure {
+    int kernel_ok;      /* device_seconds answered for every forward */
+    double kernel_secs; /* sum of the device's own times of the forwards */
+    double e2e_secs;    /* wall time of the end-to-end iterations */
+    uint64_t e2e_iters;
+} device_measure;
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* A device kernel's (caps.device != host) run: the slot's block copied to
+ * device buffers and one warm-up forward before Google Benchmark's timer
+ * starts; the timed loop is
+ * forward + synchronize, each forward's device time (device_seconds: OpenCL
+ * profiling events) summed for kernel-only bandwidth; then, outside the
+ * timer, end-to-end iterations (upload x, forward, download y, wait) for at
+ * least 3 iterations and 50 ms.  0, or -1 with err. */
+static int device_loop(lnb_gb_state *st, const bench_case *c, const slot *s, const ln_desc *d,
+                       void *state, const ln_device_ops *dev, device_measure *m, char *err,
+                       size_t errlen)
+{
+    size_t es = ln_dtype_size(d->dtype), bytes = s->nrows * c->dim * es, vb = c->dim * es;
+    int has_g = !!(d->tensors & LN_TENSOR_GAMMA), has_b = !!(d->tensors & LN_TENSOR_BETA);
+    void *x = dev->alloc(bytes), *y = dev->alloc(bytes);
+    void *gm = has_g ? dev->alloc(vb) : NULL, *bt = has_b ? dev->alloc(vb) : NULL;
+    int failed = 0;
+    uint64_t n;
+
+    memset(m, 0, sizeof *m);
+    m->kernel_ok = c->k->device_seconds != NULL;
+    if (!x || !y || (has_g && !gm) || (has_b && !bt) || dev->set(x, s->x, bytes) ||
+        (gm && dev->set(gm, s->gamma, vb)) || (bt && dev->set(bt, s->beta, vb)) ||
+        dev->synchronize()) {
+        snprintf(err, errlen, "%s: no %s buffers for %zu x %zu", c->k->name, dev->name,
+                 s->nrows, c->dim);
+        failed = 1;
+        while (lnb_gb_batch(st) > 0)
+            ;
+        goto out;
+    }
+    ln_tensors t = {.x = x, .y = y, .gamma = gm, .beta = bt};
+    /* One untimed forward: drivers compile lazily (PoCL specialises each
+     * kernel for its work-group size on the first launch, seconds). */
+    if (c->k->forward(d, &t, state) != 0 || dev->synchronize() != 0) {
+        snprintf(err, errlen, "%s: forward failed", c->k->name);
+        failed = 1;
+        while (lnb_gb_batch(st) > 0)
+            ;
+        goto out;
+    }
+    while ((n = lnb_gb_batch(st)) > 0) {
+        for (uint64_t it = 0; it < n; it++) {
+            failed |= c->k->forward(d, &t, state) != 0;
+            failed |= dev->synchronize() != 0;
+            double secs;
+            if (m->kernel_ok && c->k->device_seconds(state, &secs) == 0)
+                m->kernel_secs += secs;
+            else
+                m->kernel_ok = 0;
+        }
+    }
+    double t0 = now_seconds(), t1 = t0;
+    while (!failed && (m->e2e_iters < 3 || t1 - t0 < 0.05) && m->e2e_iters < 100000) {
+        failed |= dev->set(x, s->x, bytes) != 0;
+        failed |= c->k->forward(d, &t, state) != 0;
+        failed |= dev->get(s->y, y, bytes) != 0;
+        failed |= dev->synchronize() != 0;
+        m->e2e_iters++;
+        t1 = now_seconds();
+    }
+    m->e2e_secs = t1 - t0;
+    if (failed)
+        snprintf(err, errlen, "%s: forward failed", c->k->name);
+out:
+    if (x)
+        dev->free(x);
+    if (y)
+        dev->free(y);
+    if (gm)
+        dev->free(gm);
+    if (bt)
+        dev->free(bt);
+    return failed ? -1 : 0;
+}
+
+/* kernel_bytes_per_second: the byte model over the device's own kernel
+ * time; e2e_bytes_per_second: the same bytes over the end-to-end time,
+ * transfers included (each thread's, summed over threads). */
+static void device_counters(lnb_gb_state *st, const device_measure *m, double iters,
+                            double bytes_call)
+{
+    if (m->kernel_ok && m->kernel_secs > 0)
+        lnb_gb_counter(st, "kernel_bytes_per_second", iters * bytes_call / m->kernel_secs,
+                       LNB_GB_DEFAULT);
+    if (m->e2e_secs > 0)
+        lnb_gb_counter(st, "e2e_bytes_per_second",
+                       (double)m->e2e_iters * bytes_call / m->e2e_secs, LNB_GB_DEFAULT);
+}
+
 static void body(lnb_gb_state *st, void *user)
 {
     const bench_case *c = user;
@@ -293,7 +400,10 @@ static void body(lnb_gb_state *st, void *user)
 
     int failed = 0;
     uint64_t n;
-    if (c->k) {
+    device_measure devm = {0};
+    if (c->k && c->k->caps.device != LN_DEVICE_HOST) {
+        failed = device_loop(st, c, s, &d, state, dev, &devm, err, sizeof err) != 0;
+    } else if (c->k) {
         int (*forward)(const ln_desc *, const ln_tensors *, void *) = c->k->forward;
         /* A device kernel may return before its work is done: wait for it
          * after every batch, so the timer that the next lnb_gb_batch call
@@ -341,7 +451,8 @@ static void body(lnb_gb_state *st, void *user)
     if (c->k && c->k->release)
         c->k->release(state);
     if (failed) {
-        snprintf(err, sizeof err, "%s: forward failed", c->k->name);
+        if (c->k->caps.device == LN_DEVICE_HOST)
+            snprintf(err, sizeof err, "%s: forward failed", c->k->name);
         lnb_gb_skip(st, err);
         return;
     }
@@ -357,6 +468,8 @@ static void body(lnb_gb_state *st, void *user)
                         (c->k ? (double)(vectors * ln_dtype_size(d.dtype)) * (double)c->dim : 0.0);
     lnb_gb_counter(st, "bytes_per_second", iters * bytes_call, LNB_GB_RATE);
     lnb_gb_counter(st, "items_per_second", iters * elems, LNB_GB_RATE);
+    if (c->k && c->k->caps.device != LN_DEVICE_HOST)
+        device_counters(st, &devm, iters, bytes_call);
     /* Wall-clock ns per row of the shape: the threads run their blocks side
      * by side, so one iteration of each covers the whole shape once. */
     double secs = lnb_gb_loop_seconds(st);
@@ -532,6 +645,15 @@ static void add_context(const lnb_speed_plan *p, const char *pin_status,
         snprintf(buf + len, sizeof buf - len, "%s%s", len ? "," : "", p->isas[i]);
     }
     lnb_gb_add_context("isas", buf[0] ? buf : "none");
+    /* "<device>_device": the GPU the device kernels run on. */
+    for (int dv = LN_DEVICE_HOST + 1; dv < LN_DEVICE_COUNT; dv++) {
+        const ln_device_ops *dev = ln_device_get((ln_device)dv);
+        const char *on = dev && dev->describe ? dev->describe() : NULL;
+        if (on) {
+            snprintf(buf, sizeof buf, "%s_device", ln_device_name((ln_device)dv));
+            lnb_gb_add_context(buf, on);
+        }
+    }
     lnb_gb_add_context("cpu_model", lnb_topo_cpu_model(g.topo));
     lnb_gb_add_context("cpu_vendor", lnb_topo_cpu_vendor(g.topo));
     snprintf(buf, sizeof buf, "%d", lnb_topo_cores(g.topo));

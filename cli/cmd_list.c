@@ -108,6 +108,19 @@ static void cap_cells(const ln_kernel *k, char buf[NCOLS][96], const char *cell[
         join_bits(c->flags, flag_names, COUNT(flag_names), buf[COL_FLAGS], sizeof buf[0]);
 }
 
+/* The kernel's description; a device kernel's names the device it runs on
+ * ("[on Portable Computing Language: pthread-...]") when there is one. */
+static const char *description_of(const ln_kernel *k, char *buf, size_t len)
+{
+    const ln_device_ops *dev = ln_device_get(k->caps.device);
+    const char *on = k->caps.device != LN_DEVICE_HOST && dev && dev->describe ? dev->describe()
+                                                                              : NULL;
+    if (!on)
+        return k->description;
+    snprintf(buf, len, "%s [on %s]", k->description, on);
+    return buf;
+}
+
 static void print_table(void)
 {
     /* Capability columns as wide as their widest cell. */
@@ -144,7 +157,8 @@ static void print_table(void)
         printf("%-20s %-8s %-*s ", k->name, k->family, avail_width, avail);
         for (int c = 0; c < NCOLS; c++)
             printf(" %-*s", width[c], cell[c]);
-        printf(" %s\n", k->description);
+        char desc[512];
+        printf(" %s\n", description_of(k, desc, sizeof desc));
     }
 }
 
@@ -199,7 +213,8 @@ static void print_json(void)
         ln_json_kv_string(&j, "isa", isa_of(k)); /* null: portable C */
         json_bits(&j, "tensors", c->tensors, tensor_names, COUNT(tensor_names));
         json_bits(&j, "flags", c->flags, flag_names, COUNT(flag_names));
-        ln_json_kv_string(&j, "description", k->description);
+        char desc[512];
+        ln_json_kv_string(&j, "description", description_of(k, desc, sizeof desc));
         ln_json_end_object(&j);
     }
     ln_json_end_array(&j);

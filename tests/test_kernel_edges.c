@@ -533,7 +533,8 @@ int main(void)
                     if (ln_kernel_unavailable(k) || ln_kernel_supports(k, &d, NULL) != 0)
                         continue;
                     any = any ? any : k;
-                    if (!ref && k->caps.isa == LN_ISA_NONE && (k->caps.flags & want) == want)
+                    if (!ref && k->caps.isa == LN_ISA_NONE && k->caps.device == LN_DEVICE_HOST &&
+                        (k->caps.flags & want) == want)
                         ref = k;
                 }
                 combo cb = {(ln_op)op, (ln_dtype)dt, (ln_cast)c, ref};

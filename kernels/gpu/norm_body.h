@@ -233,6 +233,21 @@ LN_GPU_FN float ln_gpu_narrow(ln_ff v)
 #endif
 }
 
+/* binary32 only: the float-float v, which is the result times 2^64, correctly
+ * rounded to binary32 after scaling back by 2^-64.  Where the result is a
+ * subnormal, hi * 2^-64 alone rounds onto the subnormal grid, so hi is
+ * rounded there and lo decides only at a midpoint (as ln_gpu_narrow). */
+LN_GPU_FN float ln_gpu_narrow_down64(ln_ff v)
+{
+    float down = 0x1p-64f, up = 0x1p64f, m = v.hi * down;
+    if (!(m < 0x1p-126f && m > -0x1p-126f))
+        return (v.hi + v.lo) * down; /* normal: the scaling is exact */
+    float mu = m * up, other = v.hi + (v.hi - mu);
+    if (v.lo != 0.0f && other != mu && (other * down) * up == other)
+        return ((v.lo > 0.0f) == (other > mu) ? other : mu) * down;
+    return m;
+}
+
 /* ------------------------------------------------------- reductions */
 
 /* The sum of v over the group, returned to every thread: an optional SIMD
@@ -256,19 +271,31 @@ LN_GPU_FN float ln_gpu_group_sum(float v, uint tid, uint lsize, LN_GPU_LOCAL flo
 }
 
 /* Two float-float sums at once (a and b), every step an accurate
- * float-float addition; red holds 4 * group-size floats. */
+ * float-float addition; red holds 4 * group-size floats.  With
+ * b_count_max, b is a count and a maximum instead (ln_gpu_count_max). */
 typedef struct ln_ff2 {
     ln_ff a, b;
 } ln_ff2;
 
+LN_GPU_FN float ln_gpu_max(float a, float b)
+{
+    return a > b ? a : b;
+}
+
+/* b's two floats combined as a count (hi, added) and a maximum (lo). */
+LN_GPU_FN ln_ff ln_gpu_count_max(ln_ff x, ln_ff y)
+{
+    return ln_ff_make(x.hi + y.hi, ln_gpu_max(x.lo, y.lo));
+}
+
 LN_GPU_FN ln_ff2 ln_gpu_group_sum_ff2(ln_ff a, ln_ff b, uint tid, uint lsize,
-                                      LN_GPU_LOCAL float *red)
+                                      LN_GPU_LOCAL float *red, int b_count_max)
 {
     for (uint m = LN_GPU_SIMD_WIDTH / 2u; m > 0u; m >>= 1) {
         a = ln_ff_add(a, ln_ff_make(LN_GPU_SIMD_SHUFFLE_XOR(a.hi, m),
                                     LN_GPU_SIMD_SHUFFLE_XOR(a.lo, m)));
-        b = ln_ff_add(b, ln_ff_make(LN_GPU_SIMD_SHUFFLE_XOR(b.hi, m),
-                                    LN_GPU_SIMD_SHUFFLE_XOR(b.lo, m)));
+        ln_ff o = ln_ff_make(LN_GPU_SIMD_SHUFFLE_XOR(b.hi, m), LN_GPU_SIMD_SHUFFLE_XOR(b.lo, m));
+        b = b_count_max ? ln_gpu_count_max(b, o) : ln_ff_add(b, o);
     }
     uint n = lsize / LN_GPU_SIMD_WIDTH;
     LN_GPU_LOCAL float *ah = red, *al = red + n, *bh = red + 2u * n, *bl = red + 3u * n;
@@ -283,7 +310,8 @@ LN_GPU_FN ln_ff2 ln_gpu_group_sum_ff2(ln_ff a, ln_ff b, uint tid, uint lsize,
     for (uint s = n / 2u; s > 0u; s >>= 1) {
         if (tid < s) {
             ln_ff x = ln_ff_add(ln_ff_make(ah[tid], al[tid]), ln_ff_make(ah[tid + s], al[tid + s]));
-            ln_ff y = ln_ff_add(ln_ff_make(bh[tid], bl[tid]), ln_ff_make(bh[tid + s], bl[tid + s]));
+            ln_ff y0 = ln_ff_make(bh[tid], bl[tid]), y1 = ln_ff_make(bh[tid + s], bl[tid + s]);
+            ln_ff y = b_count_max ? ln_gpu_count_max(y0, y1) : ln_ff_add(y0, y1);
             ah[tid] = x.hi;
             al[tid] = x.lo;
             bh[tid] = y.hi;
@@ -364,13 +392,79 @@ LN_GPU_FN void ln_gpu_row_fast(ln_gpu_params p, ln_gpu_row r, uint tid, uint lsi
         ln_gpu_store(r.y, j, o);
     }
     if (tid == 0u) {
-        /* A row holding Inf has a mean of +-Inf but rstd NaN: mean + 0 *
-         * rstd makes its mean NaN too. */
+        /* A row holding Inf has a mean of +-Inf but rstd NaN: its mean is
+         * NaN too.  The test is on the bits, which fast-math builds (that
+         * may assume no NaN) leave alone. */
         if (ln_gpu_has(p, LN_GPU_TENSOR_MEAN))
-            *mean_out = mean + 0.0f * rstd;
+            *mean_out = (LN_GPU_AS_UINT(rstd) & 0x7fffffffu) > 0x7f800000u ? rstd : mean;
         if (ln_gpu_has(p, LN_GPU_TENSOR_RSTD))
             *rstd_out = rstd;
     }
+}
+
+/* The accurate kernel's statistics of one row, in units of the row scaled
+ * by s (a power of two): mean and var + eps as float-float numbers. */
+typedef struct ln_gpu_stats {
+    ln_ff mean, var_eps;
+    float maxabs; /* max |x| of the scaled row */
+    int flat;     /* every x equal (layernorm forms): no scaling needed */
+} ln_gpu_stats;
+
+/* Element j of the row, scaled by s (exact: a power of two, and the
+ * scaled values stay far above the subnormals where it matters). */
+LN_GPU_FN float ln_gpu_in_scaled(ln_gpu_row r, uint j, int add, float s)
+{
+    return ln_gpu_in(r, j, add) * s;
+}
+
+LN_GPU_FN ln_gpu_stats ln_gpu_stats_accurate(ln_gpu_params p, ln_gpu_row r, uint tid,
+                                             uint lsize, LN_GPU_LOCAL float *red, int add,
+                                             int rms, float s, float eps)
+{
+    float n = (float)p.dim;
+    ln_ff zero = ln_ff_make(0.0f, 0.0f), var;
+    ln_gpu_stats st;
+    st.mean = zero;
+    st.flat = 0;
+
+    if (!rms) {
+        float first = ln_gpu_in_scaled(r, 0u, add, s), differ = 0.0f, maxabs = 0.0f;
+        ln_ff sum = zero;
+        for (uint j = tid; j < p.dim; j += lsize) {
+            float v = ln_gpu_in_scaled(r, j, add, s);
+            sum = ln_ff_add_f(sum, v);
+            differ += v != first ? 1.0f : 0.0f;
+            maxabs = ln_gpu_max(maxabs, v < 0.0f ? -v : v);
+        }
+        ln_ff2 t = ln_gpu_group_sum_ff2(sum, ln_ff_make(differ, maxabs), tid, lsize, red, 1);
+        st.maxabs = t.b.lo;
+        st.flat = t.b.hi == 0.0f;
+        ln_ff mean = st.flat ? ln_ff_make(first, 0.0f) : ln_ff_div_f(t.a, n);
+
+        ln_ff sd = zero, sq = zero;
+        for (uint j = tid; j < p.dim; j += lsize) {
+            ln_ff d = ln_ff_sub_from(ln_gpu_in_scaled(r, j, add, s), mean);
+            sd = ln_ff_add(sd, d);
+            sq = ln_ff_add(sq, ln_ff_mul(d, d));
+        }
+        t = ln_gpu_group_sum_ff2(sd, sq, tid, lsize, red, 0);
+        ln_ff c = ln_ff_div_f(t.a, n);
+        st.mean = ln_ff_add(mean, c);
+        var = ln_ff_add(ln_ff_div_f(t.b, n), ln_ff_neg(ln_ff_mul(c, c)));
+    } else {
+        ln_ff sq = zero;
+        float maxabs = 0.0f;
+        for (uint j = tid; j < p.dim; j += lsize) {
+            float v = ln_gpu_in_scaled(r, j, add, s);
+            sq = ln_ff_add(sq, ln_ff_two_prod(v, v));
+            maxabs = ln_gpu_max(maxabs, v < 0.0f ? -v : v);
+        }
+        ln_ff2 t = ln_gpu_group_sum_ff2(sq, ln_ff_make(0.0f, maxabs), tid, lsize, red, 1);
+        var = ln_ff_div_f(t.a, n);
+        st.maxabs = t.b.lo;
+    }
+    st.var_eps = ln_ff_add_f(var, eps);
+    return st;
 }
 
 /* The accurate kernel: every statistic a float-float number, and one
@@ -388,52 +482,38 @@ LN_GPU_FN void ln_gpu_row_fast(ln_gpu_params p, ln_gpu_row r, uint tid, uint lsi
  *     float-float (error ~2^-43 relative).
  *  4. y = (x - mean) * rstd * gamma + beta in float-float, rounded once.
  *
- * Range: squares overflow binary32 for |x - mean| beyond ~1.8e19 (no
- * scaling here: the kernel does not claim wide range).  Error: the
- * float-float steps carry ~2^-44 relative, 2^-20 of an output ulp, so
- * the result is within 1 ulp and almost always correctly rounded, except
- * where gamma*xhat and beta cancel. */
+ * Range: steps 1-3 run again on a scaled row where binary32 would lose
+ * digits.  max |x| >= 2^60: scaled by 2^-90, |x| <= 2^38, squares and sums
+ * far from overflow (x^2 overflows beyond ~1.8e19); eps scaled by 2^-180
+ * vanishes, as it should next to such a variance.  max |x| < 2^-40: scaled
+ * by 2^60, so that deviations of subnormal inputs keep 48 bits instead of
+ * the subnormal grid's few; eps scaled by 2^120 stays finite for eps < 256.  Error: the float-float steps carry ~2^-44 relative, 2^-20 of
+ * an output ulp, so the result is within 1 ulp and almost always correctly
+ * rounded, except where gamma*xhat and beta cancel. */
 LN_GPU_FN void ln_gpu_row_accurate(ln_gpu_params p, ln_gpu_row r, uint tid, uint lsize,
                                    LN_GPU_GLOBAL float *mean_out,
                                    LN_GPU_GLOBAL float *rstd_out, LN_GPU_LOCAL float *red)
 {
     int add = p.op == LN_GPU_OP_ADD_LAYERNORM || p.op == LN_GPU_OP_ADD_RMSNORM;
     int rms = p.op == LN_GPU_OP_RMSNORM || p.op == LN_GPU_OP_ADD_RMSNORM;
-    float n = (float)p.dim;
-    ln_ff zero = ln_ff_make(0.0f, 0.0f), mean = zero, var;
-
-    if (!rms) {
-        float first = ln_gpu_in(r, 0u, add), differ = 0.0f;
-        ln_ff s = zero;
-        for (uint j = tid; j < p.dim; j += lsize) {
-            float v = ln_gpu_in(r, j, add);
-            s = ln_ff_add_f(s, v);
-            differ += v != first ? 1.0f : 0.0f;
-        }
-        ln_ff2 t = ln_gpu_group_sum_ff2(s, ln_ff_make(differ, 0.0f), tid, lsize, red);
-        mean = t.b.hi == 0.0f ? ln_ff_make(first, 0.0f) : ln_ff_div_f(t.a, n);
-
-        ln_ff sd = zero, sq = zero;
-        for (uint j = tid; j < p.dim; j += lsize) {
-            ln_ff d = ln_ff_sub_from(ln_gpu_in(r, j, add), mean);
-            sd = ln_ff_add(sd, d);
-            sq = ln_ff_add(sq, ln_ff_mul(d, d));
-        }
-        t = ln_gpu_group_sum_ff2(sd, sq, tid, lsize, red);
-        ln_ff c = ln_ff_div_f(t.a, n);
-        mean = ln_ff_add(mean, c);
-        var = ln_ff_add(ln_ff_div_f(t.b, n), ln_ff_neg(ln_ff_mul(c, c)));
-    } else {
-        ln_ff sq = zero;
-        for (uint j = tid; j < p.dim; j += lsize) {
-            float v = ln_gpu_in(r, j, add);
-            sq = ln_ff_add(sq, ln_ff_two_prod(v, v));
-        }
-        ln_ff2 t = ln_gpu_group_sum_ff2(sq, zero, tid, lsize, red);
-        var = ln_ff_div_f(t.a, n);
+    float s = 1.0f, unscale = 1.0f;
+    ln_gpu_stats st = ln_gpu_stats_accurate(p, r, tid, lsize, red, add, rms, s, p.eps);
+    /* Rows far from 1 in magnitude run again scaled (the branch is uniform
+     * over the group: every thread holds the same reduced maximum; a row
+     * with NaN or Inf has a non-finite maximum and stays as it is). */
+    if (st.flat) {
+        /* deviations exactly 0, var + eps = eps: nothing to lose */
+    } else if (ln_gpu_finite(st.maxabs) && st.maxabs >= 0x1p60f) {
+        s = 0x1p-90f;
+        unscale = 0x1p90f;
+    } else if (st.maxabs > 0.0f && st.maxabs < 0x1p-40f) {
+        s = 0x1p60f;
+        unscale = 0x1p-60f;
     }
+    if (s != 1.0f)
+        st = ln_gpu_stats_accurate(p, r, tid, lsize, red, add, rms, s, p.eps * s * s);
+    ln_ff mean = st.mean, ve = st.var_eps, rstd;
 
-    ln_ff ve = ln_ff_add_f(var, p.eps), rstd;
     float r0 = 1.0f / LN_GPU_SQRT(ve.hi);
     if (ln_gpu_finite(r0) && r0 != 0.0f) {
         /* Newton: r1 = r0 + r0 (1 - ve r0^2) / 2; 1 - ve r0^2 ~ 2^-22 is
@@ -449,8 +529,28 @@ LN_GPU_FN void ln_gpu_row_accurate(ln_gpu_params p, ln_gpu_row r, uint tid, uint
         float v = ln_gpu_in(r, j, add);
         if (add)
             ln_gpu_store(r.h, j, v);
-        ln_ff o = ln_ff_mul(rms ? ln_ff_make(v, 0.0f) : ln_ff_sub_from(v, mean), rstd);
+        float vs = v * s;
+        ln_ff o = ln_ff_mul(rms ? ln_ff_make(vs, 0.0f) : ln_ff_sub_from(vs, mean), rstd);
         float w = ln_gpu_has(p, LN_GPU_TENSOR_GAMMA) ? ln_gpu_load(r.gamma, j) : 1.0f, y;
+#if LN_DTYPE == LN_GPU_DTYPE_F32
+        /* A scaled-up row has outputs near or below binary32's subnormals,
+         * where the float-float products lose their low parts: form the
+         * output 2^64 larger and round once on the way down. */
+        if (s > 1.0f && p.cast != LN_GPU_CAST_LLAMA) {
+            float b = ln_gpu_has(p, LN_GPU_TENSOR_BETA) ? ln_gpu_load(r.beta, j) * 0x1p64f : 0.0f;
+            if (p.cast == LN_GPU_CAST_GEMMA && ln_gpu_has(p, LN_GPU_TENSOR_GAMMA))
+                w = 1.0f + w;
+            ln_ff up = ln_ff_make(rstd.hi * 0x1p64f, rstd.lo * 0x1p64f);
+            o = ln_ff_mul_f(ln_ff_mul(rms ? ln_ff_make(vs, 0.0f) : ln_ff_sub_from(vs, mean), up), w);
+            if (ln_gpu_finite(b)) {
+                ln_gpu_store(r.y, j, ln_gpu_narrow_down64(ln_ff_add_f(o, b)));
+                continue;
+            }
+            o = ln_ff_make(o.hi * 0x1p-64f, o.lo * 0x1p-64f);
+            ln_gpu_store(r.y, j, ln_gpu_narrow(ln_ff_add_f(o, ln_gpu_load(r.beta, j))));
+            continue;
+        }
+#endif
         if (p.cast == LN_GPU_CAST_LLAMA) {
             /* round(w * round(n)): the product of two dtype values in
              * binary32 is exact for bf16 and f16, and the dtype's own
@@ -467,7 +567,8 @@ LN_GPU_FN void ln_gpu_row_accurate(ln_gpu_params p, ln_gpu_row r, uint tid, uint
         ln_gpu_store(r.y, j, y);
     }
     if (tid == 0u) {
-        float m = mean.hi + mean.lo, rs = rstd.hi + rstd.lo;
+        /* Scaled back: the mean by 1/s, rstd by s. */
+        float m = (mean.hi + mean.lo) * unscale, rs = (rstd.hi + rstd.lo) * s;
         if (ln_gpu_has(p, LN_GPU_TENSOR_MEAN))
             *mean_out = rs != rs ? rs : m;
         if (ln_gpu_has(p, LN_GPU_TENSOR_RSTD))

@@ -60,6 +60,7 @@ extern const size_t ln_metal_source_len;
 static id<MTLDevice> g_device;
 static id<MTLCommandQueue> g_queue;
 static const char *g_device_problem; /* NULL when the device is usable */
+static char g_device_name[128];      /* "Metal: <device name>" */
 static dispatch_once_t g_device_once;
 
 /* Guarded by g_lock: the live buffers, the last committed command buffer
@@ -97,6 +98,9 @@ static void open_device(void)
             g_buffers = [NSMutableArray array];
             g_queue = queue;
             g_device = dev;
+            NSString *name = dev.name;
+            snprintf(g_device_name, sizeof g_device_name, "Metal: %s",
+                     name ? name.UTF8String : "?");
         } @catch (NSException *e) {
             (void)e;
             g_device_problem = "Metal device setup raised an exception";
@@ -215,6 +219,12 @@ static int metal_synchronize(void)
     }
 }
 
+/* The device in use, for lists and provenance; NULL when unusable. */
+static const char *metal_describe(void)
+{
+    return device_problem() ? NULL : g_device_name;
+}
+
 const ln_device_ops ln_device_metal_ops = {
     .name = "metal",
     .alloc = metal_alloc,
@@ -222,6 +232,7 @@ const ln_device_ops ln_device_metal_ops = {
     .set = metal_copy,
     .get = metal_copy,
     .synchronize = metal_synchronize,
+    .describe = metal_describe,
 };
 
 /* The buffer holding count elements of esize bytes from p, and p's element
