@@ -120,7 +120,10 @@ static const char speed_help[] =
     "touches its own block and runs its own loop.  `onednn` runs one single-threaded\n"
     "primitive per benchmark thread, so at t threads every kernel uses t cores.\n"
     "LNBENCH_PIN_FAIL=1 forces binding to fail (the run goes on unpinned, saying so);\n"
-    "LNBENCH_NO_PERF=1 disables the perf counters.\n";
+    "LNBENCH_NO_PERF=1 disables the perf counters.  NO_COLOR (set, not empty) turns\n"
+    "Google Benchmark's colours off (--benchmark_color=false, unless given).\n"
+    "Exit status: 0 done, 1 the run or the result file failed, 2 bad usage/input\n"
+    "(nothing ran: bad flags, or a --benchmark_filter that matches nothing).\n";
 
 typedef struct speed_opts {
     char **kernel_names;
@@ -137,7 +140,7 @@ typedef struct speed_opts {
     /* argv for Google Benchmark */
     char **gb_argv;
     int gb_argc;
-    int user_min_time, user_out;
+    int user_min_time, user_out, user_color;
 } speed_opts;
 
 static void say(const char *msg)
@@ -293,6 +296,7 @@ static int parse_args(int argc, char **argv, speed_opts *o)
             if (c == '?' && optopt == 0 && is_gb_flag(a)) {
                 o->gb_argv[o->gb_argc++] = argv[optind - 1];
                 o->user_min_time |= !strncmp(a, "--benchmark_min_time", 20);
+                o->user_color |= !strncmp(a, "--benchmark_color", 17);
                 o->user_out |= !strncmp(a, "--benchmark_out=", 16) ||
                                !strcmp(a, "--benchmark_out");
                 break;
@@ -413,8 +417,8 @@ int cmd_speed(int argc, char **argv)
     o.affine = 1;
     o.eps = 1e-5f;
     o.seed = 1;
-    /* argv[0], the pass-through flags, min_time, out, out_format. */
-    o.gb_argv = calloc((size_t)argc + 4, sizeof *o.gb_argv);
+    /* argv[0], the pass-through flags, min_time, color, out, out_format. */
+    o.gb_argv = calloc((size_t)argc + 5, sizeof *o.gb_argv);
     int status = 2;
     ln_outfile *json = NULL;
     const ln_kernel **kernels = NULL;
@@ -427,6 +431,7 @@ int cmd_speed(int argc, char **argv)
     char min_time_arg[64], out_arg[64];
     static char gb_name[] = "lnbench speed";
     static char out_format[] = "--benchmark_out_format=json";
+    static char no_color_arg[] = "--benchmark_color=false";
 
     if (!o.gb_argv) {
         say("out of memory");
@@ -565,6 +570,10 @@ int cmd_speed(int argc, char **argv)
                  o.quick ? QUICK_MIN_TIME : DEFAULT_MIN_TIME);
         o.gb_argv[o.gb_argc++] = min_time_arg;
     }
+    /* https://no-color.org: Google Benchmark 1.7 does not read NO_COLOR. */
+    const char *no_color = getenv("NO_COLOR");
+    if (no_color && *no_color && !o.user_color)
+        o.gb_argv[o.gb_argc++] = no_color_arg;
     if (o.json_path) {
         /* Opened now so a bad path fails before the run; Google Benchmark
          * writes through /dev/fd into the temporary, which is renamed into

@@ -27,7 +27,9 @@ static void usage(FILE *f)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\n`lnbench <command> --help` describes a command's options.\n"
-               "LNBENCH_DISABLE_ISA=avx512,avx2,neon|all masks instruction sets off.\n");
+               "LNBENCH_DISABLE_ISA=avx512,avx2,neon|all masks instruction sets off.\n"
+               "NO_COLOR (set, not empty) turns colour off (lnbench speed passes it on).\n"
+               "Exit status: 0 done, 1 a command failed, 2 bad usage or input.\n");
 }
 
 int main(int argc, char **argv)

@@ -374,6 +374,11 @@ LN_GPU_FN void ln_gpu_row_fast(ln_gpu_params p, ln_gpu_row r, uint tid, uint lsi
     }
     float var = ln_gpu_group_sum(acc, tid, lsize, red) / n;
     float rstd = 1.0f / LN_GPU_SQRT(var + p.eps);
+    /* An RMS row holding Inf (or squares past binary32) has var = +Inf and
+     * rstd 0, which would turn its finite elements into 0: its outputs
+     * must be NaN.  Tested on the bits, which fast math leaves alone. */
+    if (rms && LN_GPU_AS_UINT(var) == 0x7f800000u)
+        rstd = LN_GPU_AS_FLOAT(0x7fc00000u);
 
     for (uint j = tid; j < p.dim; j += lsize) {
         float v = ln_gpu_in(r, j, add), w = 1.0f;
