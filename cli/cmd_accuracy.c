@@ -891,7 +891,8 @@ static int resolve_names(acc_opts *o, acc_run *r)
     if (!o->kernel_names && !o->input_path) {
         for (size_t i = 0; i < ln_kernel_count; i++) {
             const char *why = ln_kernel_unavailable(ln_kernels[i]);
-            if (why)
+            /* Kernels of a device this build lacks: `lnbench list` says why. */
+            if (why && ln_device_get(ln_kernels[i]->caps.device))
                 fprintf(stderr, "lnbench accuracy: skipping %s: %s\n", ln_kernels[i]->name, why);
         }
         for (size_t i = 0; i < r->ncombos; i++)

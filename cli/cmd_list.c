@@ -137,19 +137,26 @@ static void print_table(void)
             if ((int)strlen(cell[c]) > width[c])
                 width[c] = (int)strlen(cell[c]);
     }
-    /* Two spaces after `available`: its reasons contain single spaces. */
-    printf("%-20s %-8s %-40s ", "kernel", "family", "available");
+    /* `available` at least 40 wide, wider for a longer reason; two spaces
+     * after it: its reasons contain single spaces. */
+    int avail_width = 40;
+    for (size_t i = 0; i < ln_kernel_count; i++) {
+        const char *why = ln_kernel_unavailable(ln_kernels[i]);
+        if (why && (int)strlen(why) + 4 > avail_width)
+            avail_width = (int)strlen(why) + 4;
+    }
+    printf("%-20s %-8s %-*s ", "kernel", "family", avail_width, "available");
     for (int c = 0; c < NCOLS; c++)
         printf(" %-*s", width[c], col_title[c]);
     printf(" %s\n", "description");
     for (size_t i = 0; i < ln_kernel_count; i++) {
         const ln_kernel *k = ln_kernels[i];
         const char *why = ln_kernel_unavailable(k);
-        char avail[64], buf[NCOLS][96];
+        char avail[128], buf[NCOLS][96];
         const char *cell[NCOLS];
         snprintf(avail, sizeof avail, "%s%s", why ? "no: " : "yes", why ? why : "");
         cap_cells(k, buf, cell);
-        printf("%-20s %-8s %-40s ", k->name, k->family, avail);
+        printf("%-20s %-8s %-*s ", k->name, k->family, avail_width, avail);
         for (int c = 0; c < NCOLS; c++)
             printf(" %-*s", width[c], cell[c]);
         char desc[512];

@@ -383,6 +383,8 @@ static int select_kernels(const speed_opts *o, const ln_desc *base, const ln_ker
         int chosen = 0;
         for (size_t j = 0; j < *n; j++)
             chosen |= out[j] == k;
+        if (!ln_device_get(k->caps.device))
+            continue; /* a device this build lacks: `lnbench list` says why */
         if (why)
             fprintf(stderr, "lnbench speed: skipping %s: %s\n", k->name, why);
         else if (!chosen) {

@@ -127,7 +127,7 @@ assert [k["name"] for k in kernels] == [l.split()[0] for l in lines[1:]], "kerne
 known_flags = {"exact_constant", "streaming_stores", "peer", "wide_range", "faithful"}
 for k, line in zip(kernels, lines[1:]):
     assert line[:20].rstrip() == k["name"] and line[21:29].rstrip() == k["family"], line
-    avail = line[30:70].rstrip()
+    avail = line[30:start[0]].rstrip()
     assert avail == ("yes" if k["available"] else "no: " + k["unavailable"]), (avail, k)
     cell = {c: line[start[i]:start[i + 1]].strip() for i, c in enumerate(cols)}
     assert line[start[-1]:] == k["description"], line
