@@ -408,9 +408,10 @@ LN_GPU_FN void ln_gpu_row_fast(ln_gpu_params p, ln_gpu_row r, uint tid, uint lsi
 }
 
 /* The accurate kernel's statistics of one row, in units of the row scaled
- * by s (a power of two): mean and var + eps as float-float numbers. */
+ * by s (a power of two): the mean as mean1 + corr (two float-float
+ * numbers, see ln_gpu_dev) and var + eps as a float-float number. */
 typedef struct ln_gpu_stats {
-    ln_ff mean, var_eps;
+    ln_ff mean1, corr, var_eps;
     float maxabs; /* max |x| of the scaled row */
     int flat;     /* every x equal (layernorm forms): no scaling needed */
 } ln_gpu_stats;
@@ -429,7 +430,8 @@ LN_GPU_FN ln_gpu_stats ln_gpu_stats_accurate(ln_gpu_params p, ln_gpu_row r, uint
     float n = (float)p.dim;
     ln_ff zero = ln_ff_make(0.0f, 0.0f), var;
     ln_gpu_stats st;
-    st.mean = zero;
+    st.mean1 = zero;
+    st.corr = zero;
     st.flat = 0;
 
     if (!rms) {
@@ -454,7 +456,8 @@ LN_GPU_FN ln_gpu_stats ln_gpu_stats_accurate(ln_gpu_params p, ln_gpu_row r, uint
         }
         t = ln_gpu_group_sum_ff2(sd, sq, tid, lsize, red, 0);
         ln_ff c = ln_ff_div_f(t.a, n);
-        st.mean = ln_ff_add(mean, c);
+        st.mean1 = mean;
+        st.corr = c;
         var = ln_ff_add(ln_ff_div_f(t.b, n), ln_ff_neg(ln_ff_mul(c, c)));
     } else {
         ln_ff sq = zero;
@@ -472,6 +475,20 @@ LN_GPU_FN ln_gpu_stats ln_gpu_stats_accurate(ln_gpu_params p, ln_gpu_row r, uint
     return st;
 }
 
+/* x - mean for the scaled element vs, relative error ~2^-46 of the result
+ * however close x lies to the mean.  The mean itself is never rounded to
+ * one float-float number: its 48 bits would leave an absolute error of
+ * ~2^-48 |mean|, which is a whole output ulp on a deviation 2^-25 times
+ * the mean (tiny_var rows, 1 + 1e-6 N(0,1), have many).  Instead
+ * vs - mean1 is exact whenever vs is near mean1 (Sterbenz; otherwise the
+ * deviation is large and the low part's rounding negligible), and corr,
+ * ~2^-40 of the mean, is subtracted from that with an error relative to
+ * the deviation. */
+LN_GPU_FN ln_ff ln_gpu_dev(float vs, ln_gpu_stats st)
+{
+    return ln_ff_add(ln_ff_sub_from(vs, st.mean1), ln_ff_neg(st.corr));
+}
+
 /* The accurate kernel: every statistic a float-float number, and one
  * correct rounding to the dtype at the end.
  *
@@ -479,9 +496,9 @@ LN_GPU_FN ln_gpu_stats ln_gpu_stats_accurate(ln_gpu_params p, ln_gpu_row r, uint
  *     equal to the first) takes mean1 = x exactly, so its deviations are 0
  *     and the output is exactly beta.
  *  2. Corrected two-pass (Chan, Golub, LeVeque): over d = x - mean1,
- *     D = sum d and Q = sum d^2.  mean = mean1 + D/n removes mean1's own
- *     error to first order, so x - mean is accurate relative to the spread
- *     of the row, not to |mean| (offset rows keep their digits), and
+ *     D = sum d and Q = sum d^2.  mean = mean1 + D/n, kept as that pair
+ *     (ln_gpu_dev), so x - mean is accurate relative to itself, not to
+ *     |mean| (offset and tiny-variance rows keep their digits), and
  *     var = Q/n - (D/n)^2 exactly matches the deviations from that mean.
  *  3. rstd = 1/sqrt(var + eps): a float estimate, then one Newton step in
  *     float-float (error ~2^-43 relative).
@@ -492,8 +509,9 @@ LN_GPU_FN ln_gpu_stats ln_gpu_stats_accurate(ln_gpu_params p, ln_gpu_row r, uint
  * far from overflow (x^2 overflows beyond ~1.8e19); eps scaled by 2^-180
  * vanishes, as it should next to such a variance.  max |x| < 2^-40: scaled
  * by 2^60, so that deviations of subnormal inputs keep 48 bits instead of
- * the subnormal grid's few; eps scaled by 2^120 stays finite for eps < 256.  Error: the float-float steps carry ~2^-44 relative, 2^-20 of
- * an output ulp, so the result is within 1 ulp and almost always correctly
+ * the subnormal grid's few; eps scaled by 2^120 stays finite for eps < 256.
+ * Error: the float-float steps carry ~2^-44 relative, 2^-20 of an output
+ * ulp, so the result is within 1 ulp and almost always correctly
  * rounded, except where gamma*xhat and beta cancel. */
 LN_GPU_FN void ln_gpu_row_accurate(ln_gpu_params p, ln_gpu_row r, uint tid, uint lsize,
                                    LN_GPU_GLOBAL float *mean_out,
@@ -517,7 +535,7 @@ LN_GPU_FN void ln_gpu_row_accurate(ln_gpu_params p, ln_gpu_row r, uint tid, uint
     }
     if (s != 1.0f)
         st = ln_gpu_stats_accurate(p, r, tid, lsize, red, add, rms, s, p.eps * s * s);
-    ln_ff mean = st.mean, ve = st.var_eps, rstd;
+    ln_ff ve = st.var_eps, rstd;
 
     float r0 = 1.0f / LN_GPU_SQRT(ve.hi);
     if (ln_gpu_finite(r0) && r0 != 0.0f) {
@@ -535,7 +553,7 @@ LN_GPU_FN void ln_gpu_row_accurate(ln_gpu_params p, ln_gpu_row r, uint tid, uint
         if (add)
             ln_gpu_store(r.h, j, v);
         float vs = v * s;
-        ln_ff o = ln_ff_mul(rms ? ln_ff_make(vs, 0.0f) : ln_ff_sub_from(vs, mean), rstd);
+        ln_ff o = ln_ff_mul(rms ? ln_ff_make(vs, 0.0f) : ln_gpu_dev(vs, st), rstd);
         float w = ln_gpu_has(p, LN_GPU_TENSOR_GAMMA) ? ln_gpu_load(r.gamma, j) : 1.0f, y;
 #if LN_DTYPE == LN_GPU_DTYPE_F32
         /* A scaled-up row has outputs near or below binary32's subnormals,
@@ -544,7 +562,7 @@ LN_GPU_FN void ln_gpu_row_accurate(ln_gpu_params p, ln_gpu_row r, uint tid, uint
         if (s > 1.0f) {
             float b = ln_gpu_has(p, LN_GPU_TENSOR_BETA) ? ln_gpu_load(r.beta, j) * 0x1p64f : 0.0f;
             ln_ff up = ln_ff_make(rstd.hi * 0x1p64f, rstd.lo * 0x1p64f);
-            ln_ff nu = ln_ff_mul(rms ? ln_ff_make(vs, 0.0f) : ln_ff_sub_from(vs, mean), up);
+            ln_ff nu = ln_ff_mul(rms ? ln_ff_make(vs, 0.0f) : ln_gpu_dev(vs, st), up);
             if (p.cast == LN_GPU_CAST_LLAMA) {
                 /* RN(n) itself may be subnormal: rounded on the way down,
                  * then w * RN(n), binary32's own correctly rounded product. */
@@ -580,6 +598,7 @@ LN_GPU_FN void ln_gpu_row_accurate(ln_gpu_params p, ln_gpu_row r, uint tid, uint
     }
     if (tid == 0u) {
         /* Scaled back: the mean by 1/s, rstd by s. */
+        ln_ff mean = ln_ff_add(st.mean1, st.corr);
         float m = (mean.hi + mean.lo) * unscale, rs = (rstd.hi + rstd.lo) * s;
         if (ln_gpu_has(p, LN_GPU_TENSOR_MEAN))
             *mean_out = rs != rs ? rs : m;
