@@ -62,13 +62,14 @@ static void test_listed_unavailable(const ln_kernel **ks, size_t n)
 {
     CHECK(n == 3, "%zu Metal kernels listed, want 3 (metal, accurate, fastmath)", n);
     CHECK(ln_device_get(LN_DEVICE_METAL) == NULL, "Metal device ops in a build without Metal");
-    size_t exact = 0;
+    size_t exact = 0, faithful = 0;
     for (size_t i = 0; i < n; i++) {
         const ln_kernel *k = ks[i];
         const char *why = ln_kernel_unavailable(k);
         CHECK(why && !strcmp(why, OFF_APPLE_REASON), "%s: unavailable reason \"%s\", want \"%s\"",
               k->name, why ? why : "(available)", OFF_APPLE_REASON);
         exact += (k->caps.flags & LN_CAP_EXACT_CONSTANT) != 0;
+        faithful += (k->caps.flags & LN_CAP_FAITHFUL) != 0;
         /* Listed with what it computes on a Mac. */
         CHECK(k->caps.ops & LN_BIT(LN_OP_RMSNORM) && k->caps.dtypes & LN_BIT(LN_DTYPE_BF16),
               "%s: capabilities lost off Apple", k->name);
@@ -93,6 +94,7 @@ static void test_listed_unavailable(const ln_kernel **ks, size_t n)
               "running %s: \"%s\"", k->name, rwhy ? rwhy : "(ran)");
     }
     CHECK(exact == 1, "%zu exact-constant Metal kernels, want 1 (metal_accurate)", exact);
+    CHECK(faithful == 1, "%zu faithful Metal kernels, want 1 (metal_accurate)", faithful);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -5,12 +5,14 @@
  *
  *  - device ops: alloc, set, get, synchronize move the bytes;
  *  - layernorm f32 against a double two-pass loop at dims 1..70, 127-129,
- *    768, 1023, 4096, 4097, with row strides, with and without gamma, beta,
- *    mean and rstd; a row holding NaN or Inf comes out all NaN and leaves
+ *    768, 1023, 4096, 4097, 6656, 6657 (the body's switch from single-row
+ *    to looped is at 6656 for LayerNorm, 4096 for RMSNorm), with row
+ *    strides, with and without gamma, beta, mean and rstd; a row holding NaN or Inf comes out all NaN and leaves
  *    its neighbours alone; a constant row gives exactly beta where the
  *    kernel promises LN_CAP_EXACT_CONSTANT; the gaps between strided rows
  *    are never written;
  *  - every op, dtype and cast the kernel declares, against the double loop
+ *    at tails and at both sides of the single-row/looped switches
  *    (the definition of lnbench_kernel.h's ln_cast), and h = x + residual
  *    exactly rounded;
  *  - device_seconds after a forward; two threads, each with its own state
@@ -370,7 +372,7 @@ static void test_device_ops(void)
         dev->free(z);
 }
 
-static const size_t f32_dims[] = {127, 128, 129, 768, 1023, 4096, 4097};
+static const size_t f32_dims[] = {127, 128, 129, 768, 1023, 4096, 4097, 6656, 6657};
 
 /* layernorm f32 at every dim the CPU kernels are tested on. */
 static void test_layernorm_f32(const ln_kernel *k)
@@ -439,7 +441,9 @@ static void test_special_rows(const ln_kernel *k)
 /* Every op, dtype and cast k declares. */
 static void test_ops_dtypes(const ln_kernel *k)
 {
-    static const size_t dims[] = {1, 3, 17, 64, 129, 768, 4097};
+    /* Both sides of the single-row/looped switches: 4096 (RMS forms) and
+     * 6656 (LayerNorm forms). */
+    static const size_t dims[] = {1, 3, 17, 64, 129, 768, 4096, 4097, 6656, 6657};
     for (int op = 0; op < LN_OP_COUNT; op++)
         for (int dt = 0; dt < LN_DTYPE_COUNT; dt++)
             for (int cast = 0; cast < LN_CAST_COUNT; cast++) {

@@ -19,8 +19,10 @@
  *    (ties to even), not whatever the conversion does;
  *  - bf16 stays ushort bits handled by the body: MSL's bfloat type would
  *    need MSL 3.1 (macOS 14) and nothing here needs it;
- *  - a real SIMD stage: 32 lanes reduced with simd_shuffle_xor before the
- *    threadgroup tree (Apple GPUs run SIMD groups of 32).
+ *  - a real SIMD stage: 32 lanes reduced with simd_sum (float) or
+ *    simd_shuffle_xor (float-float) before the threadgroup tree (Apple
+ *    GPUs run SIMD groups of 32);
+ *  - precise:: sqrt and divide where fast math is off.
  */
 #ifndef LN_GPU_DIALECT_H
 #define LN_GPU_DIALECT_H
@@ -45,15 +47,25 @@ using namespace metal;
 /* Every thread of the threadgroup reaches it; orders threadgroup memory. */
 #define LN_GPU_BARRIER() threadgroup_barrier(mem_flags::mem_threadgroup)
 
-/* fma is fused (one rounding) in every math mode.  sqrt: precise:: is the
- * IEEE one whatever the compile options say; metal_fastmath takes the
- * plain one, which fast math makes the fast approximation, as in a default
- * Metal build. */
+/* fma is fused (one rounding) in every math mode.  sqrt and division:
+ * precise:: are the accurate ones whatever the compile options say;
+ * metal_fastmath takes the plain ones, which fast math makes the fast
+ * approximations, as in a default Metal build.
+ *
+ * What metal_accurate relies on: +, - and * rounded as written (fast math
+ * off, contraction off: TwoSum and FastTwoSum are exact only then) and a
+ * fused fma (TwoProd).  Its divisions (float-float / n) form their
+ * remainder exactly and its rsqrt estimate is refined by a float-float
+ * Newton step, so a few-ulp divide or sqrt would still do; precise:: is
+ * asked for anyway, so that the fast kernel (metal) and the first guesses
+ * round as PoCL's do. */
 #define LN_GPU_FMA(a, b, c) fma((a), (b), (c))
 #if LN_METAL_FASTMATH
 #define LN_GPU_SQRT(x) sqrt(x)
+#define LN_GPU_DIV(a, b) ((a) / (b))
 #else
 #define LN_GPU_SQRT(x) precise::sqrt(x)
+#define LN_GPU_DIV(a, b) precise::divide((a), (b))
 #endif
 
 /* Bit casts. */
@@ -64,9 +76,14 @@ using namespace metal;
 #define LN_GPU_LOAD_F16(p, i) ((float)as_type<half>((p)[(i)]))
 #define LN_GPU_STORE_F16(p, i, v) ((p)[(i)] = as_type<ushort>((half)ln_gpu_f16_round(v)))
 
-/* SIMD groups of 32 threads; the body's butterfly over simd_shuffle_xor
- * leaves the group's sum in every lane. */
+/* SIMD groups of 32 threads.  Float sums (the fast kernels) take
+ * simd_sum, the hardware's reduction over the group, and the body then
+ * reduces the SIMD groups' partials (at most 32) in threadgroup memory.
+ * The accurate kernel's float-float sums go lane by lane through
+ * simd_shuffle_xor, whose butterfly leaves the group's sum in every
+ * lane. */
 #define LN_GPU_SIMD_WIDTH 32u
+#define LN_GPU_SIMD_SUM(v) simd_sum(v)
 #define LN_GPU_SIMD_SHUFFLE_XOR(v, mask) simd_shuffle_xor((v), (ushort)(mask))
 
 #endif

@@ -29,6 +29,7 @@
  * device supports it), else within the spec's 3 and 2.5 ulp. */
 #define LN_GPU_FMA(a, b, c) fma((a), (b), (c))
 #define LN_GPU_SQRT(x) sqrt(x)
+#define LN_GPU_DIV(a, b) ((a) / (b))
 
 /* Bit casts. */
 #define LN_GPU_AS_FLOAT(u) as_float((uint)(u))
@@ -41,8 +42,12 @@
 #define LN_GPU_STORE_F16(p, i, v) vstore_half_rte((v), (i), (LN_GPU_GLOBAL half *)(p))
 
 /* No SIMD-group stage: PoCL has no sub-groups (pocl issue 970), and OpenCL
- * 1.2 none at all.  Width 1 makes the body's shuffle loop empty. */
+ * 1.2 none at all (sub_group_reduce_add is OpenCL 2.1 / cl_khr_subgroups).
+ * Width 1: the SIMD sum is the value itself and the butterfly loop is
+ * empty, so every reduction is the body's __local tree over all the
+ * group's work-items. */
 #define LN_GPU_SIMD_WIDTH 1u
+#define LN_GPU_SIMD_SUM(v) (v)
 #define LN_GPU_SIMD_SHUFFLE_XOR(v, mask) (v)
 
 #endif

@@ -18,11 +18,14 @@
  *   LN_GPU_FMA(a, b, c)           fused multiply-add, one rounding
  *   LN_GPU_SQRT(x)                float sqrt (correctly rounded where the
  *                                 language can be asked for it)
+ *   LN_GPU_DIV(a, b)              float division, likewise
  *   LN_GPU_AS_FLOAT(u), LN_GPU_AS_UINT(f)   bit casts
  *   LN_GPU_LOAD_F16(p, i)         float of the binary16 bits p[i] (p: ushort)
  *   LN_GPU_STORE_F16(p, i, v)     p[i] = v rounded to binary16, nearest even
  *   LN_GPU_SIMD_WIDTH             lanes reduced before the local-memory tree
  *                                 (1: no SIMD stage, as on OpenCL/PoCL)
+ *   LN_GPU_SIMD_SUM(v)            float sum of v over the SIMD group, in
+ *                                 every lane (v itself for width 1)
  *   LN_GPU_SIMD_SHUFFLE_XOR(v, m) v of lane (lane ^ m) in the SIMD group
  *
  * and LN_DTYPE (LN_GPU_DTYPE_F32, _BF16 or _F16) selects the element type:
@@ -31,7 +34,11 @@
  * The entry points (one per dialect file) call ln_gpu_row_fast or
  * ln_gpu_row_accurate with the row index, the thread's index in its group,
  * the group size and a shared scratch of 4 * group-size floats.  The group
- * size must be a power of two and a multiple of LN_GPU_SIMD_WIDTH.
+ * size must be a power of two and a multiple of LN_GPU_SIMD_WIDTH.  Each
+ * row function picks one of two variants (ln_gpu_single_row): single-row,
+ * where each thread reads its few elements once and keeps them in
+ * registers across the passes, or looped, where every pass reads the row
+ * again; the host's group size decides how many elements a thread holds.
  *
  * Arithmetic: the accurate path needs each float operation rounded as
  * written (no reassociation, no contraction, no fast math): its float-float
@@ -192,9 +199,9 @@ LN_GPU_FN ln_ff ln_ff_mul(ln_ff x, ln_ff y)
 /* x / b, relative error ~2^-46 (DWDivFP). */
 LN_GPU_FN ln_ff ln_ff_div_f(ln_ff x, float b)
 {
-    float q = x.hi / b;
+    float q = LN_GPU_DIV(x.hi, b);
     ln_ff p = ln_ff_two_prod(q, b);
-    float r = ((x.hi - p.hi) - p.lo + x.lo) / b;
+    float r = LN_GPU_DIV((x.hi - p.hi) - p.lo + x.lo, b);
     return ln_ff_fast_two_sum(q, r);
 }
 
@@ -250,12 +257,13 @@ LN_GPU_FN float ln_gpu_narrow_down64(ln_ff v)
 
 /* ------------------------------------------------------- reductions */
 
-/* The sum of v over the group, returned to every thread: an optional SIMD
- * stage, then a tree over LN_GPU_LOCAL red (group-size floats). */
+/* The sum of v over the group, returned to every thread: the dialect's
+ * SIMD-group sum (Metal's simd_sum; nothing on OpenCL/PoCL), then a tree
+ * over the SIMD groups' partials in LN_GPU_LOCAL red (one float per SIMD
+ * group: the whole group's values on OpenCL). */
 LN_GPU_FN float ln_gpu_group_sum(float v, uint tid, uint lsize, LN_GPU_LOCAL float *red)
 {
-    for (uint m = LN_GPU_SIMD_WIDTH / 2u; m > 0u; m >>= 1)
-        v += LN_GPU_SIMD_SHUFFLE_XOR(v, m);
+    v = LN_GPU_SIMD_SUM(v);
     uint n = lsize / LN_GPU_SIMD_WIDTH;
     if (tid % LN_GPU_SIMD_WIDTH == 0u)
         red[tid / LN_GPU_SIMD_WIDTH] = v;
@@ -271,7 +279,9 @@ LN_GPU_FN float ln_gpu_group_sum(float v, uint tid, uint lsize, LN_GPU_LOCAL flo
 }
 
 /* Two float-float sums at once (a and b), every step an accurate
- * float-float addition; red holds 4 * group-size floats.  With
+ * float-float addition; red holds 4 * group-size floats.  The SIMD stage
+ * is a butterfly over LN_GPU_SIMD_SHUFFLE_XOR, not LN_GPU_SIMD_SUM: a
+ * float simd_sum would round every addition and drop the low parts.  With
  * b_count_max, b is a count and a maximum instead (ln_gpu_count_max). */
 typedef struct ln_ff2 {
     ln_ff a, b;
@@ -349,39 +359,85 @@ LN_GPU_FN int ln_gpu_has(ln_gpu_params p, uint bit)
     return (p.tensors & bit) != 0u;
 }
 
+/* Single-row or looped.  Rows up to LN_GPU_SINGLE_ROW_MAX_* (norm_params.h)
+ * are read once into the threads' registers, LN_GPU_REGS values per
+ * thread at most; longer rows, or a group too small to hold the row, are
+ * read again by every pass.  Thread tid holds elements tid, tid + lsize,
+ * ...: the order the looped variant visits them in, so both sum in the
+ * same order, and neighbouring threads read neighbouring elements
+ * (coalesced). */
+
+typedef struct ln_gpu_regs {
+    float v[LN_GPU_REGS];
+} ln_gpu_regs;
+
+LN_GPU_FN int ln_gpu_single_row(ln_gpu_params p, int rms, uint lsize)
+{
+    uint limit = rms ? LN_GPU_SINGLE_ROW_MAX_RMSNORM : LN_GPU_SINGLE_ROW_MAX_LAYERNORM;
+    return p.dim <= limit && p.dim <= lsize * LN_GPU_REGS;
+}
+
+/* The elements j of the row this thread handles, k counting them.  held
+ * is a constant in each variant once the row function is inlined: there
+ * k < LN_GPU_REGS bounds the loop, so the compiler can unroll it and keep
+ * x.v[k] in registers; in the looped variant the test is always true. */
+#define LN_GPU_EACH(j, k, held)                                                          \
+    for (uint k = 0u, j = tid; j < p.dim && (!(held) || k < LN_GPU_REGS); k++, j += lsize)
+
+/* The single-row variant's registers: the thread's elements of the input
+ * (h for the add_ operations), read once. */
+LN_GPU_FN ln_gpu_regs ln_gpu_hold(ln_gpu_params p, ln_gpu_row r, uint tid, uint lsize,
+                                  int add, int held)
+{
+    ln_gpu_regs x;
+    for (uint k = 0u; k < LN_GPU_REGS; k++)
+        x.v[k] = 0.0f;
+    if (held)
+        LN_GPU_EACH(j, k, 1) x.v[k] = ln_gpu_in(r, j, add);
+    return x;
+}
+
+/* Element j (the thread's k-th) of the row's input. */
+LN_GPU_FN float ln_gpu_elem(ln_gpu_row r, ln_gpu_regs x, int held, uint j, uint k, int add)
+{
+    return held ? x.v[k] : ln_gpu_in(r, j, add);
+}
+
 /* The fast kernel: float statistics, two passes over the row (sum, then
  * squared deviations from the float mean), rstd = 1/sqrt(var + eps), and
  * y = (x - mean) * rstd * gamma + beta in float.  RMS forms: mean square,
  * no mean.  Casts: llama rounds the normalised value to the dtype first,
  * gemma scales by 1 + w formed in float. */
-LN_GPU_FN void ln_gpu_row_fast(ln_gpu_params p, ln_gpu_row r, uint tid, uint lsize,
-                               LN_GPU_GLOBAL float *mean_out, LN_GPU_GLOBAL float *rstd_out,
-                               LN_GPU_LOCAL float *red)
+LN_GPU_FN void ln_gpu_row_fast_v(ln_gpu_params p, ln_gpu_row r, uint tid, uint lsize,
+                                 LN_GPU_GLOBAL float *mean_out, LN_GPU_GLOBAL float *rstd_out,
+                                 LN_GPU_LOCAL float *red, int held)
 {
     int add = p.op == LN_GPU_OP_ADD_LAYERNORM || p.op == LN_GPU_OP_ADD_RMSNORM;
     int rms = p.op == LN_GPU_OP_RMSNORM || p.op == LN_GPU_OP_ADD_RMSNORM;
     float n = (float)p.dim, mean = 0.0f, acc = 0.0f;
+    ln_gpu_regs x = ln_gpu_hold(p, r, tid, lsize, add, held);
 
     if (!rms) {
-        for (uint j = tid; j < p.dim; j += lsize)
-            acc += ln_gpu_in(r, j, add);
-        mean = ln_gpu_group_sum(acc, tid, lsize, red) / n;
+        LN_GPU_EACH(j, k, held) acc += ln_gpu_elem(r, x, held, j, k, add);
+        mean = LN_GPU_DIV(ln_gpu_group_sum(acc, tid, lsize, red), n);
         acc = 0.0f;
     }
-    for (uint j = tid; j < p.dim; j += lsize) {
-        float d = ln_gpu_in(r, j, add) - mean;
+    LN_GPU_EACH(j, k, held)
+    {
+        float d = ln_gpu_elem(r, x, held, j, k, add) - mean;
         acc += d * d;
     }
-    float var = ln_gpu_group_sum(acc, tid, lsize, red) / n;
-    float rstd = 1.0f / LN_GPU_SQRT(var + p.eps);
+    float var = LN_GPU_DIV(ln_gpu_group_sum(acc, tid, lsize, red), n);
+    float rstd = LN_GPU_DIV(1.0f, LN_GPU_SQRT(var + p.eps));
     /* An RMS row holding Inf (or squares past binary32) has var = +Inf and
      * rstd 0, which would turn its finite elements into 0: its outputs
      * must be NaN.  Tested on the bits, which fast math leaves alone. */
     if (rms && LN_GPU_AS_UINT(var) == 0x7f800000u)
         rstd = LN_GPU_AS_FLOAT(0x7fc00000u);
 
-    for (uint j = tid; j < p.dim; j += lsize) {
-        float v = ln_gpu_in(r, j, add), w = 1.0f;
+    LN_GPU_EACH(j, k, held)
+    {
+        float v = ln_gpu_elem(r, x, held, j, k, add), w = 1.0f;
         if (add)
             ln_gpu_store(r.h, j, v);
         float o = (v - mean) * rstd;
@@ -407,36 +463,55 @@ LN_GPU_FN void ln_gpu_row_fast(ln_gpu_params p, ln_gpu_row r, uint tid, uint lsi
     }
 }
 
+LN_GPU_FN void ln_gpu_row_fast(ln_gpu_params p, ln_gpu_row r, uint tid, uint lsize,
+                               LN_GPU_GLOBAL float *mean_out, LN_GPU_GLOBAL float *rstd_out,
+                               LN_GPU_LOCAL float *red)
+{
+    /* Uniform over the group, so every thread reaches the same barriers. */
+    int rms = p.op == LN_GPU_OP_RMSNORM || p.op == LN_GPU_OP_ADD_RMSNORM;
+    if (ln_gpu_single_row(p, rms, lsize))
+        ln_gpu_row_fast_v(p, r, tid, lsize, mean_out, rstd_out, red, 1);
+    else
+        ln_gpu_row_fast_v(p, r, tid, lsize, mean_out, rstd_out, red, 0);
+}
+
 /* The accurate kernel's statistics of one row, in units of the row scaled
- * by s (a power of two): mean and var + eps as float-float numbers. */
+ * by s (a power of two): the mean as mean1 + corr (two float-float
+ * numbers, see ln_gpu_dev) and var + eps as a float-float number. */
 typedef struct ln_gpu_stats {
-    ln_ff mean, var_eps;
+    ln_ff mean1, corr, var_eps;
     float maxabs; /* max |x| of the scaled row */
     int flat;     /* every x equal (layernorm forms): no scaling needed */
 } ln_gpu_stats;
 
 /* Element j of the row, scaled by s (exact: a power of two, and the
  * scaled values stay far above the subnormals where it matters). */
-LN_GPU_FN float ln_gpu_in_scaled(ln_gpu_row r, uint j, int add, float s)
+LN_GPU_FN float ln_gpu_elem_scaled(ln_gpu_row r, ln_gpu_regs x, int held, uint j, uint k,
+                                   int add, float s)
 {
-    return ln_gpu_in(r, j, add) * s;
+    return ln_gpu_elem(r, x, held, j, k, add) * s;
 }
 
-LN_GPU_FN ln_gpu_stats ln_gpu_stats_accurate(ln_gpu_params p, ln_gpu_row r, uint tid,
-                                             uint lsize, LN_GPU_LOCAL float *red, int add,
-                                             int rms, float s, float eps)
+LN_GPU_FN ln_gpu_stats ln_gpu_stats_accurate(ln_gpu_params p, ln_gpu_row r, ln_gpu_regs x,
+                                             int held, uint tid, uint lsize,
+                                             LN_GPU_LOCAL float *red, int add, int rms, float s,
+                                             float eps)
 {
     float n = (float)p.dim;
     ln_ff zero = ln_ff_make(0.0f, 0.0f), var;
     ln_gpu_stats st;
-    st.mean = zero;
+    st.mean1 = zero;
+    st.corr = zero;
     st.flat = 0;
 
     if (!rms) {
-        float first = ln_gpu_in_scaled(r, 0u, add, s), differ = 0.0f, maxabs = 0.0f;
+        /* Every thread compares with element 0 (read from memory by all:
+         * one broadcast load, in either variant). */
+        float first = ln_gpu_in(r, 0u, add) * s, differ = 0.0f, maxabs = 0.0f;
         ln_ff sum = zero;
-        for (uint j = tid; j < p.dim; j += lsize) {
-            float v = ln_gpu_in_scaled(r, j, add, s);
+        LN_GPU_EACH(j, k, held)
+        {
+            float v = ln_gpu_elem_scaled(r, x, held, j, k, add, s);
             sum = ln_ff_add_f(sum, v);
             differ += v != first ? 1.0f : 0.0f;
             maxabs = ln_gpu_max(maxabs, v < 0.0f ? -v : v);
@@ -447,20 +522,23 @@ LN_GPU_FN ln_gpu_stats ln_gpu_stats_accurate(ln_gpu_params p, ln_gpu_row r, uint
         ln_ff mean = st.flat ? ln_ff_make(first, 0.0f) : ln_ff_div_f(t.a, n);
 
         ln_ff sd = zero, sq = zero;
-        for (uint j = tid; j < p.dim; j += lsize) {
-            ln_ff d = ln_ff_sub_from(ln_gpu_in_scaled(r, j, add, s), mean);
+        LN_GPU_EACH(j, k, held)
+        {
+            ln_ff d = ln_ff_sub_from(ln_gpu_elem_scaled(r, x, held, j, k, add, s), mean);
             sd = ln_ff_add(sd, d);
             sq = ln_ff_add(sq, ln_ff_mul(d, d));
         }
         t = ln_gpu_group_sum_ff2(sd, sq, tid, lsize, red, 0);
         ln_ff c = ln_ff_div_f(t.a, n);
-        st.mean = ln_ff_add(mean, c);
+        st.mean1 = mean;
+        st.corr = c;
         var = ln_ff_add(ln_ff_div_f(t.b, n), ln_ff_neg(ln_ff_mul(c, c)));
     } else {
         ln_ff sq = zero;
         float maxabs = 0.0f;
-        for (uint j = tid; j < p.dim; j += lsize) {
-            float v = ln_gpu_in_scaled(r, j, add, s);
+        LN_GPU_EACH(j, k, held)
+        {
+            float v = ln_gpu_elem_scaled(r, x, held, j, k, add, s);
             sq = ln_ff_add(sq, ln_ff_two_prod(v, v));
             maxabs = ln_gpu_max(maxabs, v < 0.0f ? -v : v);
         }
@@ -472,6 +550,20 @@ LN_GPU_FN ln_gpu_stats ln_gpu_stats_accurate(ln_gpu_params p, ln_gpu_row r, uint
     return st;
 }
 
+/* x - mean for the scaled element vs, relative error ~2^-46 of the result
+ * however close x lies to the mean.  The mean itself is never rounded to
+ * one float-float number: its 48 bits would leave an absolute error of
+ * ~2^-48 |mean|, which is a whole output ulp on a deviation 2^-25 times
+ * the mean (tiny_var rows, 1 + 1e-6 N(0,1), have many).  Instead
+ * vs - mean1 is exact whenever vs is near mean1 (Sterbenz; otherwise the
+ * deviation is large and the low part's rounding negligible), and corr,
+ * ~2^-40 of the mean, is subtracted from that with an error relative to
+ * the deviation. */
+LN_GPU_FN ln_ff ln_gpu_dev(float vs, ln_gpu_stats st)
+{
+    return ln_ff_add(ln_ff_sub_from(vs, st.mean1), ln_ff_neg(st.corr));
+}
+
 /* The accurate kernel: every statistic a float-float number, and one
  * correct rounding to the dtype at the end.
  *
@@ -479,9 +571,9 @@ LN_GPU_FN ln_gpu_stats ln_gpu_stats_accurate(ln_gpu_params p, ln_gpu_row r, uint
  *     equal to the first) takes mean1 = x exactly, so its deviations are 0
  *     and the output is exactly beta.
  *  2. Corrected two-pass (Chan, Golub, LeVeque): over d = x - mean1,
- *     D = sum d and Q = sum d^2.  mean = mean1 + D/n removes mean1's own
- *     error to first order, so x - mean is accurate relative to the spread
- *     of the row, not to |mean| (offset rows keep their digits), and
+ *     D = sum d and Q = sum d^2.  mean = mean1 + D/n, kept as that pair
+ *     (ln_gpu_dev), so x - mean is accurate relative to itself, not to
+ *     |mean| (offset and tiny-variance rows keep their digits), and
  *     var = Q/n - (D/n)^2 exactly matches the deviations from that mean.
  *  3. rstd = 1/sqrt(var + eps): a float estimate, then one Newton step in
  *     float-float (error ~2^-43 relative).
@@ -492,17 +584,20 @@ LN_GPU_FN ln_gpu_stats ln_gpu_stats_accurate(ln_gpu_params p, ln_gpu_row r, uint
  * far from overflow (x^2 overflows beyond ~1.8e19); eps scaled by 2^-180
  * vanishes, as it should next to such a variance.  max |x| < 2^-40: scaled
  * by 2^60, so that deviations of subnormal inputs keep 48 bits instead of
- * the subnormal grid's few; eps scaled by 2^120 stays finite for eps < 256.  Error: the float-float steps carry ~2^-44 relative, 2^-20 of
- * an output ulp, so the result is within 1 ulp and almost always correctly
+ * the subnormal grid's few; eps scaled by 2^120 stays finite for eps < 256.
+ * Error: the float-float steps carry ~2^-44 relative, 2^-20 of an output
+ * ulp, so the result is within 1 ulp and almost always correctly
  * rounded, except where gamma*xhat and beta cancel. */
-LN_GPU_FN void ln_gpu_row_accurate(ln_gpu_params p, ln_gpu_row r, uint tid, uint lsize,
-                                   LN_GPU_GLOBAL float *mean_out,
-                                   LN_GPU_GLOBAL float *rstd_out, LN_GPU_LOCAL float *red)
+LN_GPU_FN void ln_gpu_row_accurate_v(ln_gpu_params p, ln_gpu_row r, uint tid, uint lsize,
+                                     LN_GPU_GLOBAL float *mean_out,
+                                     LN_GPU_GLOBAL float *rstd_out, LN_GPU_LOCAL float *red,
+                                     int held)
 {
     int add = p.op == LN_GPU_OP_ADD_LAYERNORM || p.op == LN_GPU_OP_ADD_RMSNORM;
     int rms = p.op == LN_GPU_OP_RMSNORM || p.op == LN_GPU_OP_ADD_RMSNORM;
     float s = 1.0f, unscale = 1.0f;
-    ln_gpu_stats st = ln_gpu_stats_accurate(p, r, tid, lsize, red, add, rms, s, p.eps);
+    ln_gpu_regs x = ln_gpu_hold(p, r, tid, lsize, add, held);
+    ln_gpu_stats st = ln_gpu_stats_accurate(p, r, x, held, tid, lsize, red, add, rms, s, p.eps);
     /* Rows far from 1 in magnitude run again scaled (the branch is uniform
      * over the group: every thread holds the same reduced maximum; a row
      * with NaN or Inf has a non-finite maximum and stays as it is). */
@@ -516,10 +611,11 @@ LN_GPU_FN void ln_gpu_row_accurate(ln_gpu_params p, ln_gpu_row r, uint tid, uint
         unscale = 0x1p-60f;
     }
     if (s != 1.0f)
-        st = ln_gpu_stats_accurate(p, r, tid, lsize, red, add, rms, s, p.eps * s * s);
-    ln_ff mean = st.mean, ve = st.var_eps, rstd;
+        st = ln_gpu_stats_accurate(p, r, x, held, tid, lsize, red, add, rms, s,
+                                   p.eps * s * s);
+    ln_ff ve = st.var_eps, rstd;
 
-    float r0 = 1.0f / LN_GPU_SQRT(ve.hi);
+    float r0 = LN_GPU_DIV(1.0f, LN_GPU_SQRT(ve.hi));
     if (ln_gpu_finite(r0) && r0 != 0.0f) {
         /* Newton: r1 = r0 + r0 (1 - ve r0^2) / 2; 1 - ve r0^2 ~ 2^-22 is
          * formed from a float-float product, so it keeps its digits. */
@@ -530,12 +626,13 @@ LN_GPU_FN void ln_gpu_row_accurate(ln_gpu_params p, ln_gpu_row r, uint tid, uint
         rstd = ln_ff_make(r0, 0.0f); /* var + eps is 0, Inf or NaN */
     }
 
-    for (uint j = tid; j < p.dim; j += lsize) {
-        float v = ln_gpu_in(r, j, add);
+    LN_GPU_EACH(j, k, held)
+    {
+        float v = ln_gpu_elem(r, x, held, j, k, add);
         if (add)
             ln_gpu_store(r.h, j, v);
         float vs = v * s;
-        ln_ff o = ln_ff_mul(rms ? ln_ff_make(vs, 0.0f) : ln_ff_sub_from(vs, mean), rstd);
+        ln_ff o = ln_ff_mul(rms ? ln_ff_make(vs, 0.0f) : ln_gpu_dev(vs, st), rstd);
         float w = ln_gpu_has(p, LN_GPU_TENSOR_GAMMA) ? ln_gpu_load(r.gamma, j) : 1.0f, y;
 #if LN_DTYPE == LN_GPU_DTYPE_F32
         /* A scaled-up row has outputs near or below binary32's subnormals,
@@ -544,7 +641,7 @@ LN_GPU_FN void ln_gpu_row_accurate(ln_gpu_params p, ln_gpu_row r, uint tid, uint
         if (s > 1.0f) {
             float b = ln_gpu_has(p, LN_GPU_TENSOR_BETA) ? ln_gpu_load(r.beta, j) * 0x1p64f : 0.0f;
             ln_ff up = ln_ff_make(rstd.hi * 0x1p64f, rstd.lo * 0x1p64f);
-            ln_ff nu = ln_ff_mul(rms ? ln_ff_make(vs, 0.0f) : ln_ff_sub_from(vs, mean), up);
+            ln_ff nu = ln_ff_mul(rms ? ln_ff_make(vs, 0.0f) : ln_gpu_dev(vs, st), up);
             if (p.cast == LN_GPU_CAST_LLAMA) {
                 /* RN(n) itself may be subnormal: rounded on the way down,
                  * then w * RN(n), binary32's own correctly rounded product. */
@@ -580,12 +677,24 @@ LN_GPU_FN void ln_gpu_row_accurate(ln_gpu_params p, ln_gpu_row r, uint tid, uint
     }
     if (tid == 0u) {
         /* Scaled back: the mean by 1/s, rstd by s. */
+        ln_ff mean = ln_ff_add(st.mean1, st.corr);
         float m = (mean.hi + mean.lo) * unscale, rs = (rstd.hi + rstd.lo) * s;
         if (ln_gpu_has(p, LN_GPU_TENSOR_MEAN))
             *mean_out = rs != rs ? rs : m;
         if (ln_gpu_has(p, LN_GPU_TENSOR_RSTD))
             *rstd_out = rs;
     }
+}
+
+LN_GPU_FN void ln_gpu_row_accurate(ln_gpu_params p, ln_gpu_row r, uint tid, uint lsize,
+                                   LN_GPU_GLOBAL float *mean_out,
+                                   LN_GPU_GLOBAL float *rstd_out, LN_GPU_LOCAL float *red)
+{
+    int rms = p.op == LN_GPU_OP_RMSNORM || p.op == LN_GPU_OP_ADD_RMSNORM;
+    if (ln_gpu_single_row(p, rms, lsize))
+        ln_gpu_row_accurate_v(p, r, tid, lsize, mean_out, rstd_out, red, 1);
+    else
+        ln_gpu_row_accurate_v(p, r, tid, lsize, mean_out, rstd_out, red, 0);
 }
 
 #endif

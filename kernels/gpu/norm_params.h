@@ -33,6 +33,15 @@ typedef struct ln_gpu_params {
 #define LN_GPU_TENSOR_MEAN 4u
 #define LN_GPU_TENSOR_RSTD 8u
 
+/* The body's switch from its single-row variant (the row held in
+ * registers, LN_GPU_REGS values per thread at most) to its looped one:
+ * MLX's layer_norm.metal and rms_norm.metal switch at the same lengths
+ * (past them a 1024-thread group would hold too many values per thread).
+ * The hosts size their groups with LN_GPU_REGS. */
+#define LN_GPU_SINGLE_ROW_MAX_LAYERNORM 6656u
+#define LN_GPU_SINGLE_ROW_MAX_RMSNORM 4096u
+#define LN_GPU_REGS 8u
+
 /* LN_DTYPE, set by the build options of each program: */
 #define LN_GPU_DTYPE_F32 0
 #define LN_GPU_DTYPE_BF16 1

@@ -81,9 +81,8 @@ static void open_device(void)
                 return;
             }
             /* SIMD-group functions: the body's simd_shuffle_xor needs an
-             * Apple6 GPU, simd_sum (reductions) an Apple7 (M1, A14) or
-             * later; Mac2 GPUs have both.  Apple7 or Mac2 is asked for, so
-             * that a simd_sum stage needs no new probe.  GitHub's hosted
+             * Apple6 GPU, its simd_sum (reductions) an Apple7 (M1, A14) or
+             * later; Mac2 GPUs have both.  GitHub's hosted
              * macOS runners expose a paravirtual GPU without reductions. */
             if (![dev supportsFamily:MTLGPUFamilyApple7] &&
                 ![dev supportsFamily:MTLGPUFamilyMac2]) {
@@ -404,11 +403,11 @@ static int prepare_variant(int variant, const ln_desc *d, void **state, const ch
                 *why = "Metal pipeline allows less than one SIMD group";
                 return -1;
             }
-            /* The body's butterfly reduces aligned blocks of 32 lanes with
-             * simd_shuffle_xor: right for SIMD groups of 32 (Apple GPUs) or
-             * 64 (AMD), wrong for Intel's 8 or 16. */
-            if (pso.threadExecutionWidth % LN_METAL_SIMD_WIDTH != 0) {
-                *why = "Metal GPU's SIMD width is not a multiple of 32";
+            /* The body takes one partial per 32 threads: simd_sum over a
+             * SIMD group of 64 (AMD) would count each twice, one of 8 or
+             * 16 (Intel) would be short.  Apple GPUs run 32. */
+            if (pso.threadExecutionWidth != LN_METAL_SIMD_WIDTH) {
+                *why = "Metal GPU's SIMD width is not 32";
                 return -1;
             }
             /* A power of two (the body's tree wants one) up to the limit. */

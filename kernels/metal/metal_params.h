@@ -25,11 +25,12 @@
 #define LN_METAL_BUF_ARGS 8
 
 /* Threadgroup size: the smallest power of two giving each thread at most
- * LN_METAL_VALUES_PER_THREAD values of the row (MLX's layer_norm.metal
- * reads 8 per thread), at least one SIMD group, at most
- * LN_METAL_MAX_THREADS and the pipeline's limit.  The body wants a power
- * of two and a multiple of the SIMD width. */
-#define LN_METAL_VALUES_PER_THREAD 8
+ * LN_METAL_VALUES_PER_THREAD values of the row (the body's LN_GPU_REGS:
+ * rows up to its single-row limits then run the single-row variant), at
+ * least one SIMD group, at most LN_METAL_MAX_THREADS and the pipeline's
+ * limit.  The body wants a power of two and a multiple of the SIMD
+ * width. */
+#define LN_METAL_VALUES_PER_THREAD LN_GPU_REGS
 #define LN_METAL_MAX_THREADS 1024
 #define LN_METAL_SIMD_WIDTH 32
 /* Reduction scratch: the body keeps 4 floats per SIMD group. */

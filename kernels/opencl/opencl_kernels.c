@@ -26,9 +26,13 @@ _Static_assert(LN_GPU_OP_ADD_RMSNORM == (unsigned)LN_OP_ADD_RMSNORM &&
                    LN_GPU_DTYPE_F16 == (int)LN_DTYPE_F16,
                "norm_params.h spells the ABI's values");
 
-/* Largest work-group: 256 work-items share a row of 2048 or more; shorter
- * rows get a group of about dim / 8 (a power of two, at least 8). */
-#define MAX_GROUP 256
+/* Work-group: a power of two of at least dim / LN_GPU_REGS work-items (8
+ * at least, 1024 at most), so that rows up to the body's single-row limits
+ * (LN_GPU_SINGLE_ROW_MAX_*, norm_params.h) run its single-row variant;
+ * longer rows, or a device whose kernel limit is smaller, run the looped
+ * one. */
+#define MIN_GROUP 8
+#define MAX_GROUP 1024
 
 typedef struct cl_state {
     cl_kernel kernel;
@@ -54,8 +58,8 @@ static int opencl_supports(const ln_desc *d, const char **why)
 
 static size_t group_size(size_t dim, size_t kernel_max)
 {
-    size_t g = 8;
-    while (g < MAX_GROUP && g * 8 < dim)
+    size_t g = MIN_GROUP;
+    while (g < MAX_GROUP && g * LN_GPU_REGS < dim)
         g *= 2;
     while (g > kernel_max && g > 1)
         g /= 2;
@@ -194,15 +198,14 @@ const ln_kernel ln_kernel_opencl = {
 };
 
 /* Exact constant rows: a constant row takes its first element as the mean
- * (norm_body.h).  Wide range: a row whose sums overflow binary32 is redone
- * scaled by 2^-90.  Not LN_CAP_FAITHFUL: within 1 ulp everywhere measured,
- * but on tiny_var rows with gamma and without beta only 99.43 % of outputs
- * are correctly rounded (the promise is 99.9 %; test_kernel_accuracy). */
+ * (norm_body.h).  Faithful: float-float statistics, deviations from the
+ * mean accurate relative to themselves, one rounding.  Wide range: a row
+ * whose sums overflow binary32 is redone scaled by 2^-90. */
 const ln_kernel ln_kernel_opencl_accurate = {
     .name = "opencl_accurate",
     .family = "opencl",
     .description = "OpenCL, float-float corrected two-pass, one rounding, no fp64",
-    .caps = OPENCL_CAPS(LN_CAP_EXACT_CONSTANT | LN_CAP_WIDE_RANGE),
+    .caps = OPENCL_CAPS(LN_CAP_EXACT_CONSTANT | LN_CAP_FAITHFUL | LN_CAP_WIDE_RANGE),
     .unavailable = opencl_unavailable,
     .supports = opencl_supports,
     .prepare = prepare_accurate,

@@ -57,7 +57,7 @@ for dt in 0 1 2; do
     [ -z "$left" ] && ok || fail "$what: unexpanded macros: $left"
     # The entry points and the MSL the dialect promises.
     for want in 'kernel void ln_metal_fast(' 'kernel void ln_metal_accurate(' \
-      'threadgroup_barrier(mem_flags::mem_threadgroup)' 'simd_shuffle_xor(' \
+      'threadgroup_barrier(mem_flags::mem_threadgroup)' 'simd_shuffle_xor(' 'simd_sum(' \
       '[[threadgroup_position_in_grid]]' 'threadgroup float red[' 'constant ln_metal_args &a'; do
       grep -qF -- "$want" "$out" && ok || fail "$what: '$want' missing"
     done
@@ -71,6 +71,7 @@ for dt in 0 1 2; do
     fi
     if [ "$fm" = 0 ]; then
       grep -qF 'precise::sqrt(' "$out" && ok || fail "$what: sqrt is not precise:: with fast math off"
+      grep -qF 'precise::divide(' "$out" && ok || fail "$what: division is not precise:: with fast math off"
       grep -qF 'FP_CONTRACT OFF' "$out" && ok || fail "$what: contraction not switched off"
     else
       ! grep -qF 'precise::' "$out" && ok || fail "$what: precise:: in the fast-math library"
