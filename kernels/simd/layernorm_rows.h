@@ -795,6 +795,7 @@ LN_INLINE int accurate_forward(const ln_desc *d, const ln_tensors *t, void *stat
     static int isa##_forward(const ln_desc *d, const ln_tensors *t, void *state)          \
     {                                                                                     \
         int rc = LN_SIMD_DISPATCH(d, t, state, 0);                                        \
+        (void)state;                                                                      \
         return rc >= 0 ? rc : fast_forward(d, t);                                         \
     }                                                                                     \
     static int isa##_accurate_forward(const ln_desc *d, const ln_tensors *t, void *state) \
