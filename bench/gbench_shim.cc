@@ -11,7 +11,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <iostream>
 #include <memory>
+#include <sstream>
 #include <string>
 
 // One benchmark's sum of its threads' loop times in the current run, in
@@ -35,7 +37,40 @@ static double elapsed(const lnb_gb_state *st)
     return std::chrono::duration<double>(st->t1 - st->t0).count();
 }
 
+// Google Benchmark's JSON, kept in memory: every call first points the
+// reporter back at the buffer (RunSpecifiedBenchmarks sets its own file
+// stream on the file reporter before the first report).
+class captured_json : public benchmark::JSONReporter {
+  public:
+    std::ostringstream buf;
+    bool ReportContext(const Context &c) override
+    {
+        SetOutputStream(&buf);
+        SetErrorStream(&buf);
+        return JSONReporter::ReportContext(c);
+    }
+    void ReportRuns(const std::vector<Run> &r) override
+    {
+        SetOutputStream(&buf);
+        JSONReporter::ReportRuns(r);
+    }
+    void Finalize() override
+    {
+        SetOutputStream(&buf);
+        JSONReporter::Finalize();
+    }
+};
+
+static FILE *json_out;
+static int json_console_to_stderr;
+
 extern "C" {
+
+void lnb_gb_json_to(FILE *f, int console_to_stderr)
+{
+    json_out = f;
+    json_console_to_stderr = console_to_stderr;
+}
 
 int lnb_gb_initialize(int *argc, char **argv)
 {
@@ -77,7 +112,18 @@ void lnb_gb_add_context(const char *key, const char *value)
 
 size_t lnb_gb_run(void)
 {
-    return benchmark::RunSpecifiedBenchmarks();
+    if (!json_out)
+        return benchmark::RunSpecifiedBenchmarks();
+    captured_json file;
+    benchmark::ConsoleReporter console(benchmark::ConsoleReporter::OO_None);
+    console.SetOutputStream(&std::cerr);
+    size_t n = benchmark::RunSpecifiedBenchmarks(json_console_to_stderr ? &console : nullptr,
+                                                 &file);
+    // Through the caller's stdio stream, whose errors it checks at commit.
+    const std::string &text = file.buf.str();
+    if (!text.empty())
+        fwrite(text.data(), 1, text.size(), json_out);
+    return n;
 }
 
 void lnb_gb_shutdown(void)

@@ -28,6 +28,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -62,6 +63,17 @@ void lnb_gb_add_context(const char *key, const char *value);
 /* Run the benchmarks --benchmark_filter selects, reporting to the console
  * and to --benchmark_out as Google Benchmark does.  Returns how many ran. */
 size_t lnb_gb_run(void);
+
+/* Make lnb_gb_run write its JSON (Google Benchmark's own JSONReporter
+ * output, byte for byte) into f, a stream the caller opened and checks,
+ * instead of a file Google Benchmark opens itself: 1.7 never checks the
+ * writes to that one, so a full disk left a truncated file and exit 0.  The
+ * JSON is built in memory and written once the run is complete.  Needs
+ * --benchmark_out=/dev/null --benchmark_out_format=json among the flags
+ * (Google Benchmark uses a file reporter only with a file name).  With
+ * console_to_stderr the console table goes to stderr (for f = stdout).
+ * NULL f: back to Google Benchmark's own handling. */
+void lnb_gb_json_to(FILE *f, int console_to_stderr);
 
 /* Free the registrations and Google Benchmark's own state. */
 void lnb_gb_shutdown(void);

@@ -4,20 +4,34 @@
  * instructions from perf_counters.h.
  *
  * Threads: Google Benchmark starts t threads per run; thread i binds itself
- * to its core (pinning.h), then allocates and first-touches its own contiguous
- * block of rows (so the pages land on its NUMA node) and runs its own loop.
+ * to its planned PU (placement.h), then allocates and first-touches its own
+ * contiguous block of rows (so the pages land on its NUMA node) and runs its
+ * own loop.
  * Real time is wall-clock (UseRealTime), so rates are aggregate throughput.
  *
+ * The byte model (lnb_speed_row_bytes): per row, dim elements of the dtype
+ * read from x and written to y, and for the add_ operations also read from
+ * the residual and written to h; gamma/beta/w (dim elements each) once per
+ * call, since they stay in cache across the rows of a call.  bf16 LayerNorm
+ * moves 4 bytes per element, binary32 8, bf16 add_rmsnorm 8.
+ *
  * References: per shape and thread count, `memcpy` (glibc's) and then
- * `stream_copy` (stream_copy.h) copy each thread's block of x to y, under
- * the same threads, pinning and first touch as the kernels.  A kernel's
- * roofline is its bandwidth over the faster of the two.
+ * `stream_copy` (stream_copy.h) copy each thread's block of x to y, and for
+ * the add_ operations the residual to h, under the same threads, pinning
+ * and first touch as the kernels: they move exactly the bytes per row of
+ * the kernel's model over a working set of the same size, so they measure
+ * the same cache regime (a bf16 shape's working set is half a binary32
+ * one's and may fit where the binary32 one does not).  A kernel's roofline
+ * is its bandwidth over the faster of the two.  (The add_ references run
+ * their two copies one after the other, two streams at a time, where the
+ * kernel has four in flight: on DRAM the two can differ by a few %.)
  *
  * Store hint: each kernel gets LN_STORE_STREAMING or LN_STORE_CACHED from
- * the whole benchmark's working set, x + y over all its threads, against
- * the LLC hwloc reports (ln_streaming_pays, kernels/row_f64.h: stream above
- * half of it).  A kernel left on LN_STORE_AUTO would see only its thread's
- * share and keep cached stores on a working set that no longer fits.
+ * the whole benchmark's working set, x + y (+ residual + h) over all its
+ * threads, against the LLC hwloc reports (ln_streaming_pays,
+ * kernels/row_f64.h: stream above half of it).  A kernel left on
+ * LN_STORE_AUTO would see only its thread's share and keep cached stores
+ * on a working set that no longer fits.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "speed_harness.h"
@@ -31,10 +45,13 @@
 #include "row_f64.h"
 #include "stream_copy.h"
 
+#include "dtype_convert.h"
+
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MAX_THREADS LNB_SPEED_MAX_THREADS
 
@@ -73,15 +90,15 @@ typedef struct slot {
     int valid, threads;
     size_t dim, rows; /* the whole shape */
     size_t row0, nrows; /* this thread's block */
-    float *x, *y, *gamma, *beta;
+    void *x, *y, *residual, *h, *gamma, *beta; /* elements of the plan's dtype */
 } slot;
 
 /* The run's settings, shared read-only by the benchmark bodies. */
 static struct {
     lnb_topo *topo;
     lnb_pin_policy pin;
-    int pin_ok;  /* the start-up probe bound every planned core */
-    int core[MAX_THREADS];
+    int pin_ok;  /* the start-up probe bound every planned PU */
+    lnb_place place[MAX_THREADS]; /* placement.h's plan for the most threads */
     int perf_ok; /* perf_event_open worked at start-up */
     char perf_note[300]; /* else why not */
     ln_desc desc; /* the plan's; rows, dim and strides set per benchmark */
@@ -93,6 +110,7 @@ static struct {
 
 static atomic_flag warned_pin = ATOMIC_FLAG_INIT;
 static atomic_flag warned_perf = ATOMIC_FLAG_INIT;
+static atomic_flag warned_numa = ATOMIC_FLAG_INIT;
 
 /* memcpy through a volatile pointer: the compiler cannot see that repeated
  * copies of the same buffer are redundant and drop them. */
@@ -102,16 +120,36 @@ static void slot_free(slot *s)
 {
     free(s->x);
     free(s->y);
+    free(s->residual);
+    free(s->h);
     free(s->gamma);
     free(s->beta);
     memset(s, 0, sizeof *s);
 }
 
-static float *alloc_floats(size_t n)
+static void *alloc_bytes(size_t n)
 {
     /* 64-byte aligned, size rounded up as aligned_alloc requires. */
-    size_t bytes = (n * sizeof(float) + 63) & ~(size_t)63;
+    size_t bytes = (n + 63) & ~(size_t)63;
     return aligned_alloc(64, bytes ? bytes : 64);
+}
+
+/* n binary32 values -> the dtype in dst (rounded to nearest even). */
+static void to_dtype(ln_dtype dt, void *dst, const float *src, size_t n)
+{
+    if (dt == LN_DTYPE_F32) {
+        memcpy(dst, src, n * sizeof(float));
+        return;
+    }
+    uint16_t *d = dst;
+    for (size_t i = 0; i < n; i++)
+        d[i] = dt == LN_DTYPE_BF16 ? ln_f32_to_bf16(src[i]) : ln_f32_to_f16(src[i]);
+}
+
+size_t lnb_speed_row_bytes(const ln_desc *d, size_t dim)
+{
+    size_t streams = ln_op_has_residual(d->op) ? 4 : 2;
+    return streams * dim * ln_dtype_size(d->dtype);
 }
 
 /* Make slot i hold thread i's block of c's shape: allocated and written
@@ -126,20 +164,55 @@ static int slot_ensure(int i, const bench_case *c, char *err, size_t errlen)
     size_t ui = (size_t)i;
     s->nrows = base + (ui < extra);
     s->row0 = ui * base + (ui < extra ? ui : extra);
-    size_t n = s->nrows * c->dim;
-    s->x = alloc_floats(n);
-    s->y = alloc_floats(n);
-    s->gamma = alloc_floats(c->dim);
-    s->beta = alloc_floats(c->dim);
-    if (!s->x || !s->y || !s->gamma || !s->beta) {
+    const ln_dtype dt = g.desc.dtype;
+    const int add = ln_op_has_residual(g.desc.op);
+    size_t n = s->nrows * c->dim, es = ln_dtype_size(dt);
+    /* Values are generated in binary32 (straight into x for f32), then
+     * rounded to the dtype; the staging block is transient. */
+    float *stage = dt == LN_DTYPE_F32 ? NULL : malloc(n * sizeof(float));
+    float *vecs = malloc(2 * c->dim * sizeof(float));
+    s->x = alloc_bytes(n * es);
+    s->y = alloc_bytes(n * es);
+    s->residual = add ? alloc_bytes(n * es) : NULL;
+    s->h = add ? alloc_bytes(n * es) : NULL;
+    s->gamma = alloc_bytes(c->dim * es);
+    s->beta = alloc_bytes(c->dim * es);
+    if ((dt != LN_DTYPE_F32 && !stage) || !vecs || !s->x || !s->y || !s->gamma || !s->beta ||
+        (add && (!s->residual || !s->h))) {
+        free(stage);
+        free(vecs);
         slot_free(s);
         snprintf(err, errlen, "out of memory for %zu x %zu", c->rows, c->dim);
         return -1;
     }
-    /* Each block gets its own stream (seed offset by its first row). */
-    ln_generate(g.dist, g.seed + s->row0, s->nrows, c->dim, s->x, c->dim);
-    memset(s->y, 0, n * sizeof(float));
-    ln_generate_affine(g.seed, c->dim, s->gamma, s->beta);
+    /* Each block gets its own stream (seed offset by its first row); the
+     * residual its own too. */
+    float *gen = stage ? stage : s->x;
+    ln_generate(g.dist, g.seed + s->row0, s->nrows, c->dim, gen, c->dim);
+    if (stage)
+        to_dtype(dt, s->x, stage, n);
+    if (add) {
+        gen = stage ? stage : s->residual;
+        ln_generate(g.dist, g.seed + c->rows + s->row0, s->nrows, c->dim, gen, c->dim);
+        if (stage)
+            to_dtype(dt, s->residual, stage, n);
+        memset(s->h, 0, n * es);
+    }
+    memset(s->y, 0, n * es);
+    ln_generate_affine(g.seed, c->dim, vecs, vecs + c->dim);
+    to_dtype(dt, s->gamma, vecs, c->dim);
+    to_dtype(dt, s->beta, vecs + c->dim, c->dim);
+    free(stage);
+    free(vecs);
+    /* Where first touch put the rows, when this machine can say: off the
+     * planned node, bandwidth is not the node's (said once). */
+    if (g.pin_ok && g.place[i].numa >= 0) {
+        char why[160];
+        int node = lnb_mem_node(g.topo, s->x, n * es, why, sizeof why);
+        if (node != -1 && node != g.place[i].numa && !atomic_flag_test_and_set(&warned_numa))
+            fprintf(stderr, "lnbench speed: thread %d's rows are on NUMA node %d%s, not the "
+                    "planned %d\n", i, node, node == -2 ? " (several)" : "", g.place[i].numa);
+    }
     s->dim = c->dim;
     s->rows = c->rows;
     s->threads = c->threads;
@@ -159,6 +232,112 @@ static double ref_bw(const refbw *r, int t)
     return sum;
 }
 
+/* ------------------------------------------------------ device kernels */
+
+/* What a device kernel's loop measured beyond the loop time. */
+typedef struct device_measure {
+    int kernel_ok;      /* device_seconds answered for every forward */
+    double kernel_secs; /* sum of the device's own times of the forwards */
+    double e2e_secs;    /* wall time of the end-to-end iterations */
+    uint64_t e2e_iters;
+} device_measure;
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* A device kernel's (caps.device != host) run: the slot's block copied to
+ * device buffers and one warm-up forward before Google Benchmark's timer
+ * starts; the timed loop is
+ * forward + synchronize, each forward's device time (device_seconds: OpenCL
+ * profiling events) summed for kernel-only bandwidth; then, outside the
+ * timer, end-to-end iterations (upload x, forward, download y, wait) for at
+ * least 3 iterations and 50 ms.  0, or -1 with err. */
+static int device_loop(lnb_gb_state *st, const bench_case *c, const slot *s, const ln_desc *d,
+                       void *state, const ln_device_ops *dev, device_measure *m, char *err,
+                       size_t errlen)
+{
+    size_t es = ln_dtype_size(d->dtype), bytes = s->nrows * c->dim * es, vb = c->dim * es;
+    int has_g = !!(d->tensors & LN_TENSOR_GAMMA), has_b = !!(d->tensors & LN_TENSOR_BETA);
+    void *x = dev->alloc(bytes), *y = dev->alloc(bytes);
+    void *gm = has_g ? dev->alloc(vb) : NULL, *bt = has_b ? dev->alloc(vb) : NULL;
+    int failed = 0;
+    uint64_t n;
+
+    memset(m, 0, sizeof *m);
+    m->kernel_ok = c->k->device_seconds != NULL;
+    if (!x || !y || (has_g && !gm) || (has_b && !bt) || dev->set(x, s->x, bytes) ||
+        (gm && dev->set(gm, s->gamma, vb)) || (bt && dev->set(bt, s->beta, vb)) ||
+        dev->synchronize()) {
+        snprintf(err, errlen, "%s: no %s buffers for %zu x %zu", c->k->name, dev->name,
+                 s->nrows, c->dim);
+        failed = 1;
+        while (lnb_gb_batch(st) > 0)
+            ;
+        goto out;
+    }
+    ln_tensors t = {.x = x, .y = y, .gamma = gm, .beta = bt};
+    /* One untimed forward: drivers compile lazily (PoCL specialises each
+     * kernel for its work-group size on the first launch, seconds). */
+    if (c->k->forward(d, &t, state) != 0 || dev->synchronize() != 0) {
+        snprintf(err, errlen, "%s: forward failed", c->k->name);
+        failed = 1;
+        while (lnb_gb_batch(st) > 0)
+            ;
+        goto out;
+    }
+    while ((n = lnb_gb_batch(st)) > 0) {
+        for (uint64_t it = 0; it < n; it++) {
+            failed |= c->k->forward(d, &t, state) != 0;
+            failed |= dev->synchronize() != 0;
+            double secs;
+            if (m->kernel_ok && c->k->device_seconds(state, &secs) == 0)
+                m->kernel_secs += secs;
+            else
+                m->kernel_ok = 0;
+        }
+    }
+    double t0 = now_seconds(), t1 = t0;
+    while (!failed && (m->e2e_iters < 3 || t1 - t0 < 0.05) && m->e2e_iters < 100000) {
+        failed |= dev->set(x, s->x, bytes) != 0;
+        failed |= c->k->forward(d, &t, state) != 0;
+        failed |= dev->get(s->y, y, bytes) != 0;
+        failed |= dev->synchronize() != 0;
+        m->e2e_iters++;
+        t1 = now_seconds();
+    }
+    m->e2e_secs = t1 - t0;
+    if (failed)
+        snprintf(err, errlen, "%s: forward failed", c->k->name);
+out:
+    if (x)
+        dev->free(x);
+    if (y)
+        dev->free(y);
+    if (gm)
+        dev->free(gm);
+    if (bt)
+        dev->free(bt);
+    return failed ? -1 : 0;
+}
+
+/* kernel_bytes_per_second: the byte model over the device's own kernel
+ * time; e2e_bytes_per_second: the same bytes over the end-to-end time,
+ * transfers included (each thread's, summed over threads). */
+static void device_counters(lnb_gb_state *st, const device_measure *m, double iters,
+                            double bytes_call)
+{
+    if (m->kernel_ok && m->kernel_secs > 0)
+        lnb_gb_counter(st, "kernel_bytes_per_second", iters * bytes_call / m->kernel_secs,
+                       LNB_GB_DEFAULT);
+    if (m->e2e_secs > 0)
+        lnb_gb_counter(st, "e2e_bytes_per_second",
+                       (double)m->e2e_iters * bytes_call / m->e2e_secs, LNB_GB_DEFAULT);
+}
+
 static void body(lnb_gb_state *st, void *user)
 {
     const bench_case *c = user;
@@ -174,7 +353,7 @@ static void body(lnb_gb_state *st, void *user)
 
     int pinned = 0;
     if (g.pin != LNB_PIN_NONE && g.pin_ok) {
-        if (lnb_pin_self(g.topo, g.core[i], err, sizeof err) == 0)
+        if (lnb_pin_self(g.topo, g.place[i].pu, err, sizeof err) == 0)
             pinned = 1;
         else if (!atomic_flag_test_and_set(&warned_pin))
             fprintf(stderr, "lnbench speed: %s; this thread runs unpinned\n", err);
@@ -192,6 +371,7 @@ static void body(lnb_gb_state *st, void *user)
         .x = s->x, .y = s->y,
         .gamma = d.tensors & LN_TENSOR_GAMMA ? s->gamma : NULL,
         .beta = d.tensors & LN_TENSOR_BETA ? s->beta : NULL,
+        .residual = s->residual, .h = s->h,
     };
     const ln_device_ops *dev = c->k ? ln_device_get(c->k->caps.device) : NULL;
     if (c->k && !dev) {
@@ -220,7 +400,10 @@ static void body(lnb_gb_state *st, void *user)
 
     int failed = 0;
     uint64_t n;
-    if (c->k) {
+    device_measure devm = {0};
+    if (c->k && c->k->caps.device != LN_DEVICE_HOST) {
+        failed = device_loop(st, c, s, &d, state, dev, &devm, err, sizeof err) != 0;
+    } else if (c->k) {
         int (*forward)(const ln_desc *, const ln_tensors *, void *) = c->k->forward;
         /* A device kernel may return before its work is done: wait for it
          * after every batch, so the timer that the next lnb_gb_batch call
@@ -231,16 +414,32 @@ static void body(lnb_gb_state *st, void *user)
             failed |= dev->synchronize();
         }
     } else if (c->kind == CASE_MEMCPY) {
-        size_t bytes = s->nrows * c->dim * sizeof(float);
+        /* x -> y, and residual -> h for the add_ ops: the model's bytes. */
+        size_t bytes = s->nrows * c->dim * ln_dtype_size(d.dtype);
         while ((n = lnb_gb_batch(st)) > 0)
-            for (uint64_t it = 0; it < n; it++)
+            for (uint64_t it = 0; it < n; it++) {
                 copy_fn(s->y, s->x, bytes);
+                if (s->h)
+                    copy_fn(s->h, s->residual, bytes);
+            }
     } else {
+        /* The same bytes as floats; a bf16/f16 block of odd length leaves
+         * 2 bytes, copied plainly. */
         void (*stream_fn)(float *, const float *, size_t) = g.stream->copy;
-        size_t count = s->nrows * c->dim;
+        size_t bytes = s->nrows * c->dim * ln_dtype_size(d.dtype);
+        size_t count = bytes / sizeof(float), tail = bytes % sizeof(float);
         while ((n = lnb_gb_batch(st)) > 0)
-            for (uint64_t it = 0; it < n; it++)
+            for (uint64_t it = 0; it < n; it++) {
                 stream_fn(s->y, s->x, count);
+                if (tail)
+                    memcpy((char *)s->y + bytes - tail, (const char *)s->x + bytes - tail, tail);
+                if (s->h) {
+                    stream_fn(s->h, s->residual, count);
+                    if (tail)
+                        memcpy((char *)s->h + bytes - tail,
+                               (const char *)s->residual + bytes - tail, tail);
+                }
+            }
     }
 
     uint64_t cycles = 0, instructions = 0;
@@ -252,7 +451,8 @@ static void body(lnb_gb_state *st, void *user)
     if (c->k && c->k->release)
         c->k->release(state);
     if (failed) {
-        snprintf(err, sizeof err, "%s: forward failed", c->k->name);
+        if (c->k->caps.device == LN_DEVICE_HOST)
+            snprintf(err, sizeof err, "%s: forward failed", c->k->name);
         lnb_gb_skip(st, err);
         return;
     }
@@ -261,11 +461,15 @@ static void body(lnb_gb_state *st, void *user)
      * rates by the run's wall time, AVG_THREADS ones by the thread count). */
     double iters = (double)lnb_gb_iterations(st);
     double elems = (double)s->nrows * (double)c->dim;
-    /* gamma and beta: 4 bytes per column each, once per call. */
+    /* The byte model: the streams per row, and gamma/beta once per call
+     * (cache-resident across its rows); references: the streams only. */
     int vectors = !!(d.tensors & LN_TENSOR_GAMMA) + !!(d.tensors & LN_TENSOR_BETA);
-    double bytes_call = 8.0 * elems + (c->k ? 4.0 * vectors * (double)c->dim : 0.0);
+    double bytes_call = (double)s->nrows * (double)lnb_speed_row_bytes(&d, c->dim) +
+                        (c->k ? (double)(vectors * ln_dtype_size(d.dtype)) * (double)c->dim : 0.0);
     lnb_gb_counter(st, "bytes_per_second", iters * bytes_call, LNB_GB_RATE);
     lnb_gb_counter(st, "items_per_second", iters * elems, LNB_GB_RATE);
+    if (c->k && c->k->caps.device != LN_DEVICE_HOST)
+        device_counters(st, &devm, iters, bytes_call);
     /* Wall-clock ns per row of the shape: the threads run their blocks side
      * by side, so one iteration of each covers the whole shape once. */
     double secs = lnb_gb_loop_seconds(st);
@@ -309,14 +513,18 @@ static void body(lnb_gb_state *st, void *user)
                        (double)instructions / (iters * elems), LNB_GB_AVG_THREADS);
     }
     if (i == 0) {
-        char label[128];
+        /* "<op>/<dtype>/<cast> <placement>": what ran, and where. */
+        char label[160];
+        int len = snprintf(label, sizeof label, "%s/%s/%s ", ln_op_name(d.op),
+                           ln_dtype_name(d.dtype), ln_cast_name(d.cast));
         if (g.pin == LNB_PIN_NONE || !g.pin_ok || !pinned) {
-            snprintf(label, sizeof label, "unpinned");
+            snprintf(label + len, sizeof label - (size_t)len, "unpinned");
         } else {
-            int len = snprintf(label, sizeof label, "%s:pu", lnb_pin_policy_name(g.pin));
+            len += snprintf(label + len, sizeof label - (size_t)len, "%s:pu",
+                            lnb_pin_policy_name(g.pin));
             for (int j = 0; j < t && len > 0 && (size_t)len < sizeof label - 8; j++)
                 len += snprintf(label + len, sizeof label - (size_t)len, "%s%d",
-                                j ? "," : "", lnb_pin_core_pu(g.topo, g.core[j]));
+                                j ? "," : "", g.place[j].pu);
         }
         lnb_gb_label(st, label);
     }
@@ -342,7 +550,7 @@ static size_t round_ceil(double x)
     return p >= 4 && (double)(p / 4 * 3) >= x ? p / 4 * 3 : p;
 }
 
-size_t lnb_speed_default_rows(const lnb_topo *t, size_t dim, size_t out[3])
+size_t lnb_speed_default_rows(const lnb_topo *t, const ln_desc *d, size_t dim, size_t out[3])
 {
     size_t l2 = lnb_topo_cache_bytes(t, 2);
     size_t llc = lnb_topo_llc_bytes(t, NULL);
@@ -350,7 +558,7 @@ size_t lnb_speed_default_rows(const lnb_topo *t, size_t dim, size_t out[3])
         l2 = (size_t)1 << 20;
     if (!llc)
         llc = ln_llc_bytes();
-    double row_bytes = 8.0 * (double)dim;
+    double row_bytes = (double)lnb_speed_row_bytes(d, dim);
     size_t n = 0;
     size_t cand[3] = {round_floor((double)l2 / 2 / row_bytes),
                       round_floor((double)llc / 2 / row_bytes),
@@ -361,11 +569,15 @@ size_t lnb_speed_default_rows(const lnb_topo *t, size_t dim, size_t out[3])
     return n;
 }
 
-int lnb_speed_shape_fits(size_t rows, size_t dim, int max_threads, char *err,
-                         size_t errlen)
+int lnb_speed_shape_fits(const ln_desc *d, size_t rows, size_t dim, int max_threads,
+                         char *err, size_t errlen)
 {
-    /* x and y plus per-thread gamma and beta. */
-    double need = 8.0 * (double)rows * (double)dim + 8.0 * (double)dim * (double)max_threads;
+    /* The model's streams, per-thread gamma and beta, and for bf16/f16 the
+     * transient binary32 block the inputs are generated in. */
+    double es = (double)ln_dtype_size(d->dtype);
+    double need = (double)rows * (double)lnb_speed_row_bytes(d, dim) +
+                  2.0 * es * (double)dim * (double)max_threads +
+                  (d->dtype == LN_DTYPE_F32 ? 0.0 : 4.0 * (double)rows * (double)dim);
     uint64_t phys = ln_physical_memory();
     if (need > (double)(SIZE_MAX / 2) || (phys && need > 0.8 * (double)phys)) {
         snprintf(err, errlen,
@@ -386,6 +598,35 @@ static void add_context_size(const char *key, size_t bytes)
     lnb_gb_add_context(key, buf);
 }
 
+/* The machine's topology and the placement plan actually used (placement.h),
+ * with the start-up check of where first touch put each thread's pages. */
+static void add_placement_context(const lnb_speed_plan *p, int max_threads)
+{
+    char buf[2048], err[256];
+    lnb_topo_summary(g.topo, buf, sizeof buf);
+    lnb_gb_add_context("topology", buf);
+    lnb_topo_kinds_summary(g.topo, buf, sizeof buf);
+    lnb_gb_add_context("core_kinds", buf);
+    lnb_cpukind_name(p->cpukind, buf, sizeof buf);
+    lnb_gb_add_context("cpukind", buf);
+    int len = snprintf(buf, sizeof buf, "%s, %d thread%s: ", lnb_pin_policy_name(g.pin),
+                       max_threads, max_threads > 1 ? "s" : "");
+    lnb_place_format(g.place, max_threads, buf + len, sizeof buf - (size_t)len);
+    lnb_gb_add_context("placement", buf);
+    int on_node = 0, checked = 0;
+    for (int i = 0; i < max_threads; i++)
+        checked += g.place[i].numa >= 0;
+    if (g.pin == LNB_PIN_NONE || !g.pin_ok)
+        snprintf(buf, sizeof buf, "unpinned: pages where the OS puts them");
+    else if (lnb_mem_probe(g.topo, g.place, max_threads, &on_node, err, sizeof err) != 0)
+        snprintf(buf, sizeof buf, "first touch by each pinned thread; not checked: %.200s", err);
+    else
+        snprintf(buf, sizeof buf,
+                 "first touch by each pinned thread; checked at start-up: %d of %d threads' "
+                 "pages on their planned NUMA node", on_node, checked);
+    lnb_gb_add_context("memory_placement", buf);
+}
+
 /* The provenance stanza: Google Benchmark's JSON "context" and console
  * header. */
 static void add_context(const lnb_speed_plan *p, const char *pin_status,
@@ -404,6 +645,15 @@ static void add_context(const lnb_speed_plan *p, const char *pin_status,
         snprintf(buf + len, sizeof buf - len, "%s%s", len ? "," : "", p->isas[i]);
     }
     lnb_gb_add_context("isas", buf[0] ? buf : "none");
+    /* "<device>_device": the GPU the device kernels run on. */
+    for (int dv = LN_DEVICE_HOST + 1; dv < LN_DEVICE_COUNT; dv++) {
+        const ln_device_ops *dev = ln_device_get((ln_device)dv);
+        const char *on = dev && dev->describe ? dev->describe() : NULL;
+        if (on) {
+            snprintf(buf, sizeof buf, "%s_device", ln_device_name((ln_device)dv));
+            lnb_gb_add_context(buf, on);
+        }
+    }
     lnb_gb_add_context("cpu_model", lnb_topo_cpu_model(g.topo));
     lnb_gb_add_context("cpu_vendor", lnb_topo_cpu_vendor(g.topo));
     snprintf(buf, sizeof buf, "%d", lnb_topo_cores(g.topo));
@@ -425,14 +675,29 @@ static void add_context(const lnb_speed_plan *p, const char *pin_status,
             snprintf(buf + len, sizeof buf - len, "%sthread%d:any", i ? "," : "", i);
         else
             snprintf(buf + len, sizeof buf - len, "%sthread%d:core%d/pu%d", i ? "," : "", i,
-                     g.core[i], lnb_pin_core_pu(g.topo, g.core[i]));
+                     g.place[i].core, g.place[i].pu);
     }
     lnb_gb_add_context("pin_threads", buf);
+    add_placement_context(p, max_threads);
     lnb_gb_add_context("perf_counters", perf_status);
-    lnb_gb_add_context("byte_model",
-                       "8 bytes per element (read x, write y) + 8 bytes per column "
-                       "(gamma, beta) once per call per thread; memcpy and stream_copy 8 bytes "
-                       "per element");
+    /* What was computed, and the byte model it is counted with. */
+    const ln_desc *d = &p->desc;
+    int add = ln_op_has_residual(d->op);
+    size_t es = ln_dtype_size(d->dtype);
+    lnb_gb_add_context("op", ln_op_name(d->op));
+    lnb_gb_add_context("dtype", ln_dtype_name(d->dtype));
+    lnb_gb_add_context("cast", ln_cast_name(d->cast));
+    snprintf(buf, sizeof buf, "%zu", lnb_speed_row_bytes(d, 1));
+    lnb_gb_add_context("bytes_per_element", buf);
+    int vectors = !!(d->tensors & LN_TENSOR_GAMMA) + !!(d->tensors & LN_TENSOR_BETA);
+    snprintf(buf, sizeof buf,
+             "%zu bytes per element (read x, write y%s; %s %zu bytes) + %zu bytes per column "
+             "(gamma/w and beta as present, once per call per thread: cache-resident across "
+             "its rows); memcpy and stream_copy copy x to y%s, %zu bytes per element",
+             lnb_speed_row_bytes(d, 1), add ? ", read residual, write h" : "",
+             ln_dtype_name(d->dtype), es, (size_t)vectors * es,
+             add ? " and residual to h" : "", lnb_speed_row_bytes(d, 1));
+    lnb_gb_add_context("byte_model", buf);
     snprintf(buf, sizeof buf, "%s: %s", g.stream->name, g.stream->how);
     lnb_gb_add_context("stream_copy", buf);
     lnb_gb_add_context("roofline",
@@ -440,14 +705,16 @@ static void add_context(const lnb_speed_plan *p, const char *pin_status,
                        "threads in this run; vs_memcpy = kernel / memcpy");
     if (p->desc.store == LN_STORE_AUTO)
         snprintf(buf, sizeof buf,
-                 "streaming when x + y over all threads > LLC/2 (LLC %zu bytes), else cached",
-                 llc);
+                 "streaming when x + y%s over all threads > LLC/2 (LLC %zu bytes), else cached",
+                 add ? " + residual + h" : "", llc);
     else
         snprintf(buf, sizeof buf, "%s for every shape",
                  p->desc.store == LN_STORE_STREAMING ? "streaming" : "cached");
     lnb_gb_add_context("store_policy", buf);
     lnb_gb_add_context("name_format",
-                       "<kernel>/dim:<dim>/rows:<rows>/real_time/threads:<t>");
+                       "<kernel>/dim:<dim>/rows:<rows>/real_time/threads:<t> for layernorm f32 "
+                       "single, else <kernel>/op:<op>/dtype:<dtype>/cast:<cast>/dim:<dim>/"
+                       "rows:<rows>/real_time/threads:<t>");
     lnb_gb_add_context("inputs", "normal");
     snprintf(buf, sizeof buf, "%s%s%s",
              p->desc.tensors & LN_TENSOR_GAMMA ? "gamma~1+0.1N(0,1)" : "",
@@ -471,12 +738,14 @@ static void probe(const lnb_speed_plan *p, int max_threads, char *pin_status,
                   size_t pin_len, char *perf_status, size_t perf_len)
 {
     char err[256];
-    lnb_pin_plan(g.topo, p->pin, max_threads, g.core);
+    int pu[MAX_THREADS];
+    for (int i = 0; i < max_threads; i++)
+        pu[i] = g.place[i].pu;
     g.pin = p->pin;
     g.pin_ok = 0;
     if (p->pin == LNB_PIN_NONE) {
         snprintf(pin_status, pin_len, "unpinned (--pin none)");
-    } else if (lnb_pin_probe(g.topo, g.core, max_threads, err, sizeof err) != 0) {
+    } else if (lnb_pin_probe(g.topo, pu, max_threads, err, sizeof err) != 0) {
         fprintf(stderr, "lnbench speed: cannot pin threads (%s); running unpinned\n", err);
         snprintf(pin_status, pin_len, "unpinned: %.256s", err);
     } else {
@@ -505,9 +774,13 @@ lnb_speed_status lnb_speed_run(const lnb_speed_plan *p, int gb_argc, char **gb_a
     refrec *refs = NULL;
     size_t ncases = 0, nrefs = 0;
 
-    if (p->desc.dtype != LN_DTYPE_F32 ||
-        (p->desc.tensors & ~(unsigned)(LN_TENSOR_GAMMA | LN_TENSOR_BETA))) {
-        snprintf(err, errlen, "the harness times binary32 with gamma and beta only");
+    const char *why = NULL;
+    if (ln_desc_valid(&p->desc, &why) != 0) {
+        snprintf(err, errlen, "%s", why);
+        return LNB_SPEED_FAILED;
+    }
+    if (p->desc.tensors & ~(unsigned)(LN_TENSOR_GAMMA | LN_TENSOR_BETA)) {
+        snprintf(err, errlen, "the harness times gamma and beta only (no mean or rstd)");
         return LNB_SPEED_FAILED;
     }
     int max_threads = 1;
@@ -520,6 +793,8 @@ lnb_speed_status lnb_speed_run(const lnb_speed_plan *p, int gb_argc, char **gb_a
             max_threads = p->threads[i];
     }
     g.topo = p->topo;
+    if (lnb_place_plan(p->topo, p->pin, p->cpukind, max_threads, g.place, err, errlen) != 0)
+        return LNB_SPEED_FAILED;
     g.desc = p->desc;
     g.seed = p->seed;
     g.stream = lnb_stream_copy_select();
@@ -548,6 +823,14 @@ lnb_speed_status lnb_speed_run(const lnb_speed_plan *p, int gb_argc, char **gb_a
         snprintf(err, errlen, "out of memory");
         goto done;
     }
+    /* Names: binary32 LayerNorm keeps the names it always had (baselines
+     * pair by name); any other computation names itself, so that results
+     * of different computations never pair. */
+    char comp[96] = "";
+    if (p->desc.op != LN_OP_LAYERNORM || p->desc.dtype != LN_DTYPE_F32 ||
+        p->desc.cast != LN_CAST_SINGLE)
+        snprintf(comp, sizeof comp, "op:%s/dtype:%s/cast:%s/", ln_op_name(p->desc.op),
+                 ln_dtype_name(p->desc.dtype), ln_cast_name(p->desc.cast));
     for (size_t s = 0; s < p->nshapes; s++) {
         for (size_t ti = 0; ti < p->nthreads; ti++) {
             int t = p->threads[ti];
@@ -559,10 +842,10 @@ lnb_speed_status lnb_speed_run(const lnb_speed_plan *p, int gb_argc, char **gb_a
             }
             refrec *r = &refs[nrefs++];
             /* The store policy on the whole working set (all threads' x and
-             * y), unless the plan fixed a hint. */
+             * y, residual and h), unless the plan fixed a hint. */
             ln_store_hint store = p->desc.store;
             if (store == LN_STORE_AUTO)
-                store = ln_streaming_pays(rows * dim * 2 * sizeof(float), llc)
+                store = ln_streaming_pays(rows * lnb_speed_row_bytes(&p->desc, dim), llc)
                             ? LN_STORE_STREAMING : LN_STORE_CACHED;
             for (size_t ki = 0; ki < p->nkernels + 2; ki++) {
                 bench_case *c = &cases[ncases++];
@@ -574,8 +857,9 @@ lnb_speed_status lnb_speed_run(const lnb_speed_plan *p, int gb_argc, char **gb_a
                 c->store = store;
                 c->ref = r;
                 char name[256];
-                snprintf(name, sizeof name, "%s/dim:%zu/rows:%zu",
-                         c->k ? c->k->name : ki == 0 ? "memcpy" : "stream_copy", dim, rows);
+                snprintf(name, sizeof name, "%s/%sdim:%zu/rows:%zu",
+                         c->k ? c->k->name : ki == 0 ? "memcpy" : "stream_copy", comp, dim,
+                         rows);
                 lnb_gb_bench *b = lnb_gb_register(name, body, c);
                 if (!b) {
                     snprintf(err, errlen, "cannot register a benchmark");

@@ -5,13 +5,18 @@
  *
  * One benchmark per kernel x shape x thread count, named
  *     <kernel>/dim:<dim>/rows:<rows>/real_time/threads:<t>
+ * for binary32 LayerNorm (the names it always had), and for any other
+ * computation
+ *     <kernel>/op:<op>/dtype:<dtype>/cast:<cast>/dim:<dim>/rows:<rows>/...
  * (the last two fields are Google Benchmark's own suffixes for UseRealTime
  * and Threads), preceded for each shape and thread count by two references
- * of the same bytes, `memcpy` then `stream_copy` (stream_copy.h).
- * Counters: bytes_per_second, items_per_second, ns_per_row, vs_memcpy
- * (bandwidth / memcpy's), roofline (kernels: bandwidth / the faster
- * reference's) and, where perf_event_open works, cycles_per_element and
- * instructions_per_element.
+ * of the same bytes, `memcpy` then `stream_copy` (stream_copy.h).  Labels
+ * are "<op>/<dtype>/<cast> <placement>"; the context records op, dtype,
+ * cast, bytes_per_element and the byte model.
+ * Counters: bytes_per_second (under lnb_speed_row_bytes' model),
+ * items_per_second, ns_per_row, vs_memcpy (bandwidth / memcpy's), roofline
+ * (kernels: bandwidth / the faster reference's) and, where perf_event_open
+ * works, cycles_per_element and instructions_per_element.
  *
  * The caller (cli/cmd_speed.c) chooses what to measure and where results
  * go; the harness only measures.  Kernels are called through the ABI:
@@ -22,6 +27,7 @@
 
 #include "lnbench_kernel.h"
 #include "pinning.h"
+#include "placement.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -42,10 +48,13 @@ typedef struct lnb_speed_plan {
     const int *threads; /* thread counts, each in [1, LNB_SPEED_MAX_THREADS] */
     size_t nthreads;
     lnb_pin_policy pin;
-    /* What each kernel computes: op, dtype, eps, tensors and store hint
-     * (rows, dim and strides are each benchmark's; LN_STORE_AUTO: the
-     * harness chooses per shape from the whole working set).  The harness feeds
-     * binary32 x and, when asked, gamma and beta. */
+    int cpukind; /* placement.h: LNB_CPUKIND_ALL (every kind, the most
+                    performant first), _PERFORMANCE, _EFFICIENCY or a kind index */
+    /* What each kernel computes: op, dtype, cast, eps, tensors (gamma
+     * and beta only) and store hint (rows, dim and strides are each
+     * benchmark's; LN_STORE_AUTO: the harness chooses per shape from the
+     * whole working set).  Inputs are generated in binary32 and rounded to
+     * the dtype. */
     ln_desc desc;
     uint64_t seed; /* inputs: `normal` rows from this seed */
     /* Recorded in the context (console header and JSON). */
@@ -54,16 +63,26 @@ typedef struct lnb_speed_plan {
     const char *command; /* the command line */
 } lnb_speed_plan;
 
-/* Default row counts for one dim, from the caches hwloc reports: x and y
- * (8 bytes per element) within half of L2, within half of the LLC, and at
- * least 4 x the LLC (DRAM-resident), each 2^k or 3 * 2^k.  Returns how many
- * distinct counts were written to out (1 to 3). */
-size_t lnb_speed_default_rows(const lnb_topo *t, size_t dim, size_t out[3]);
+/* The byte model: bytes moved per row of dim elements of d's computation,
+ * dim * sizeof(dtype) * (2 streams, read x and write y, + 2 for the add_
+ * operations, read residual and write h).  gamma/beta/w are not in it: they
+ * stay in cache across the rows of a call and are counted once per call
+ * (bytes_per_second).  The references copy exactly these bytes. */
+size_t lnb_speed_row_bytes(const ln_desc *d, size_t dim);
 
-/* 0 when the buffers of a rows x dim shape at max_threads threads fit in
- * 80 % of physical memory, else -1 with a one-line reason. */
-int lnb_speed_shape_fits(size_t rows, size_t dim, int max_threads, char *err,
-                         size_t errlen);
+/* Default row counts for one dim of d's computation, from the caches hwloc
+ * reports: the working set (lnb_speed_row_bytes per row) within half of
+ * L2, within half of the LLC, and at least 4 x the LLC (DRAM-resident),
+ * each 2^k or 3 * 2^k.  Returns how many distinct counts were written to
+ * out (1 to 3). */
+size_t lnb_speed_default_rows(const lnb_topo *t, const ln_desc *d, size_t dim,
+                              size_t out[3]);
+
+/* 0 when the buffers of a rows x dim shape of d's computation at
+ * max_threads threads fit in 80 % of physical memory, else -1 with a
+ * one-line reason. */
+int lnb_speed_shape_fits(const ln_desc *d, size_t rows, size_t dim, int max_threads,
+                         char *err, size_t errlen);
 
 /* What lnb_speed_run did. */
 typedef enum lnb_speed_status {

@@ -9,6 +9,8 @@
 #include "cpu_features.h"
 #include "provenance.h"
 
+#include <stdio.h>
+
 size_t cli_isas(const char *out[], size_t max)
 {
     size_t n = 0;
@@ -23,4 +25,13 @@ void cli_prov_write_json(ln_json *j)
     const char *isas[LN_ISA_COUNT];
     size_t n = cli_isas(isas, LN_ISA_COUNT);
     ln_prov_write_context(j, isas, n);
+    /* "<device>_device": the GPU each device kernel ran on. */
+    for (int d = LN_DEVICE_HOST + 1; d < LN_DEVICE_COUNT; d++) {
+        const ln_device_ops *dev = ln_device_get((ln_device)d);
+        const char *on = dev && dev->describe ? dev->describe() : NULL;
+        char key[32];
+        snprintf(key, sizeof key, "%s_device", ln_device_name((ln_device)d));
+        if (on)
+            ln_json_kv_string(j, key, on);
+    }
 }

@@ -31,7 +31,9 @@ static const char list_help[] =
     "options:\n"
     "  --json      the same as one JSON document on stdout (with the ISAs this\n"
     "              host lets a run use), for scripts\n"
-    "  -h, --help  this text\n";
+    "  -h, --help  this text\n"
+    "\n"
+    "Exit status: 0 listed, 2 bad usage.\n";
 
 /* Names of the bits of ln_caps.tensors and ln_caps.flags. */
 typedef struct bit_name {
@@ -108,6 +110,19 @@ static void cap_cells(const ln_kernel *k, char buf[NCOLS][96], const char *cell[
         join_bits(c->flags, flag_names, COUNT(flag_names), buf[COL_FLAGS], sizeof buf[0]);
 }
 
+/* The kernel's description; a device kernel's names the device it runs on
+ * ("[on Portable Computing Language: pthread-...]") when there is one. */
+static const char *description_of(const ln_kernel *k, char *buf, size_t len)
+{
+    const ln_device_ops *dev = ln_device_get(k->caps.device);
+    const char *on = k->caps.device != LN_DEVICE_HOST && dev && dev->describe ? dev->describe()
+                                                                              : NULL;
+    if (!on)
+        return k->description;
+    snprintf(buf, len, "%s [on %s]", k->description, on);
+    return buf;
+}
+
 static void print_table(void)
 {
     /* Capability columns as wide as their widest cell. */
@@ -122,22 +137,30 @@ static void print_table(void)
             if ((int)strlen(cell[c]) > width[c])
                 width[c] = (int)strlen(cell[c]);
     }
-    /* Two spaces after `available`: its reasons contain single spaces. */
-    printf("%-20s %-8s %-40s ", "kernel", "family", "available");
+    /* `available` at least 40 wide, wider for a longer reason; two spaces
+     * after it: its reasons contain single spaces. */
+    int avail_width = 40;
+    for (size_t i = 0; i < ln_kernel_count; i++) {
+        const char *why = ln_kernel_unavailable(ln_kernels[i]);
+        if (why && (int)strlen(why) + 4 > avail_width)
+            avail_width = (int)strlen(why) + 4;
+    }
+    printf("%-20s %-8s %-*s ", "kernel", "family", avail_width, "available");
     for (int c = 0; c < NCOLS; c++)
         printf(" %-*s", width[c], col_title[c]);
     printf(" %s\n", "description");
     for (size_t i = 0; i < ln_kernel_count; i++) {
         const ln_kernel *k = ln_kernels[i];
         const char *why = ln_kernel_unavailable(k);
-        char avail[64], buf[NCOLS][96];
+        char avail[128], buf[NCOLS][96];
         const char *cell[NCOLS];
         snprintf(avail, sizeof avail, "%s%s", why ? "no: " : "yes", why ? why : "");
         cap_cells(k, buf, cell);
-        printf("%-20s %-8s %-40s ", k->name, k->family, avail);
+        printf("%-20s %-8s %-*s ", k->name, k->family, avail_width, avail);
         for (int c = 0; c < NCOLS; c++)
             printf(" %-*s", width[c], cell[c]);
-        printf(" %s\n", k->description);
+        char desc[512];
+        printf(" %s\n", description_of(k, desc, sizeof desc));
     }
 }
 
@@ -192,7 +215,8 @@ static void print_json(void)
         ln_json_kv_string(&j, "isa", isa_of(k)); /* null: portable C */
         json_bits(&j, "tensors", c->tensors, tensor_names, COUNT(tensor_names));
         json_bits(&j, "flags", c->flags, flag_names, COUNT(flag_names));
-        ln_json_kv_string(&j, "description", k->description);
+        char desc[512];
+        ln_json_kv_string(&j, "description", description_of(k, desc, sizeof desc));
         ln_json_end_object(&j);
     }
     ln_json_end_array(&j);

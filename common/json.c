@@ -183,6 +183,12 @@ void ln_json_int(ln_json *j, long long v)
     fprintf(j->f, "%lld", v);
 }
 
+void ln_json_uint(ln_json *j, unsigned long long v)
+{
+    before_item(j);
+    fprintf(j->f, "%llu", v);
+}
+
 void ln_json_bool(ln_json *j, int v)
 {
     before_item(j);
@@ -211,6 +217,12 @@ void ln_json_kv_int(ln_json *j, const char *key, long long v)
 {
     ln_json_key(j, key);
     ln_json_int(j, v);
+}
+
+void ln_json_kv_uint(ln_json *j, const char *key, unsigned long long v)
+{
+    ln_json_key(j, key);
+    ln_json_uint(j, v);
 }
 
 void ln_json_kv_bool(ln_json *j, const char *key, int v)

@@ -27,12 +27,14 @@ void ln_json_key(ln_json *j, const char *key);
 void ln_json_string(ln_json *j, const char *s);   /* NULL writes null */
 void ln_json_number(ln_json *j, double v);        /* %.17g; non-finite -> null */
 void ln_json_int(ln_json *j, long long v);
+void ln_json_uint(ln_json *j, unsigned long long v); /* all of uint64_t: seeds */
 void ln_json_bool(ln_json *j, int v);
 void ln_json_null(ln_json *j);
 /* key + value shorthands */
 void ln_json_kv_string(ln_json *j, const char *key, const char *s);
 void ln_json_kv_number(ln_json *j, const char *key, double v);
 void ln_json_kv_int(ln_json *j, const char *key, long long v);
+void ln_json_kv_uint(ln_json *j, const char *key, unsigned long long v);
 void ln_json_kv_bool(ln_json *j, const char *key, int v);
 
 #endif

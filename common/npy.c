@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 static const char npy_magic[6] = { '\x93', 'N', 'U', 'M', 'P', 'Y' };
 
@@ -203,13 +205,73 @@ static const char *dtype_name(const char *d)
     return NULL;
 }
 
+/* The element types ln_npy_read_typed takes: the descr, its size, what
+ * the values are, and how to make such a file. */
+static const struct {
+    const char *descr;
+    size_t size;
+    const char *what, *hint;
+} npy_types[] = {
+    [LN_NPY_F32] = {"<f4", 4, "binary32", "x.astype('<f4')"},
+    [LN_NPY_F16] = {"<f2", 2, "fp16", "x.astype('<f2')"},
+    [LN_NPY_BF16_BITS] = {"<u2", 2, "bfloat16 bit patterns",
+                          "x.view(numpy.uint16) of an ml_dtypes.bfloat16 array"},
+};
+
+/* binary16 bits -> binary32, exactly (subnormals included). */
+static float f16_to_f32(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, exp = (h >> 10) & 0x1fu, man = h & 0x3ffu, u;
+    float f;
+    if (exp == 0x1f)
+        u = sign | 0x7f800000u | (man << 13);
+    else if (exp == 0) {
+        f = (float)man * 0x1p-24f; /* man 2^-24: exact */
+        return sign ? -f : f;
+    } else
+        u = sign | ((exp + 112u) << 23) | (man << 13);
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+/* fopen(path, "rb") that cannot hang: O_NONBLOCK makes opening a FIFO
+ * return at once (a plain open waits for a writer), then anything but a
+ * regular file is refused before the first read. */
+static FILE *open_regular(const char *path, char *err, size_t errlen)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) {
+        err_out(err, errlen, "cannot open: %s", strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        err_out(err, errlen, "not a regular file");
+        close(fd);
+        return NULL;
+    }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        err_out(err, errlen, "cannot open: %s", strerror(errno));
+        close(fd);
+    }
+    return f;
+}
+
 int ln_npy_read(const char *path, float **data, size_t *rows, size_t *dim,
                 int *ndim, char *err, size_t errlen)
 {
+    return ln_npy_read_typed(path, LN_NPY_F32, data, rows, dim, ndim, err, errlen);
+}
+
+int ln_npy_read_typed(const char *path, ln_npy_type type, float **data, size_t *rows,
+                      size_t *dim, int *ndim, char *err, size_t errlen)
+{
     *data = NULL;
-    FILE *f = fopen(path, "rb");
+    FILE *f = open_regular(path, err, errlen);
     if (!f)
-        return err_out(err, errlen, "cannot open: %s", strerror(errno));
+        return -1;
 
     char *hdr = NULL;
     float *out = NULL;
@@ -286,7 +348,8 @@ int ln_npy_read(const char *path, float **data, size_t *rows, size_t *dim,
             have_descr = 1;
             skip_ws(&h);
             if (h.p < h.end && *h.p == '[') {
-                err_out(err, errlen, "dtype is a structured type, need '<f4' (binary32)");
+                err_out(err, errlen, "dtype is a structured type, need '%s' (%s)",
+                        npy_types[type].descr, npy_types[type].what);
                 goto done;
             }
             if (parse_str(&h, descr, sizeof descr) != 0) {
@@ -346,10 +409,11 @@ int ln_npy_read(const char *path, float **data, size_t *rows, size_t *dim,
                 !have_descr ? "descr" : !have_fo ? "fortran_order" : "shape");
         goto done;
     }
-    if (strcmp(descr, "<f4") != 0) {
+    if (strcmp(descr, npy_types[type].descr) != 0) {
         const char *nm = dtype_name(descr);
-        err_out(err, errlen, "dtype is '%s'%s%s%s, need '<f4' (binary32, e.g. "
-                "x.astype('<f4'))", descr, nm ? " (" : "", nm ? nm : "", nm ? ")" : "");
+        err_out(err, errlen, "dtype is '%s'%s%s%s, need '%s' (%s, e.g. %s)", descr,
+                nm ? " (" : "", nm ? nm : "", nm ? ")" : "", npy_types[type].descr,
+                npy_types[type].what, npy_types[type].hint);
         goto done;
     }
     if (fortran) {
@@ -372,7 +436,8 @@ int ln_npy_read(const char *path, float **data, size_t *rows, size_t *dim,
         err_out(err, errlen, "array is empty (shape has a 0)");
         goto done;
     }
-    uint64_t want = r * c * 4;
+    size_t es = npy_types[type].size;
+    uint64_t want = r * c * es;
     uint64_t have = (uint64_t)st.st_size - prelen - hlen;
     if (have < want) {
         err_out(err, errlen, "file is truncated: header promises %llu bytes of "
@@ -385,7 +450,7 @@ int ln_npy_read(const char *path, float **data, size_t *rows, size_t *dim,
                 "describes", (unsigned long long)(have - want));
         goto done;
     }
-    out = malloc((size_t)want);
+    out = malloc((size_t)(r * c) * sizeof *out); /* >= want: es <= 4 */
     if (!out) {
         err_out(err, errlen, "out of memory for %llu bytes", (unsigned long long)want);
         goto done;
@@ -394,11 +459,24 @@ int ln_npy_read(const char *path, float **data, size_t *rows, size_t *dim,
         err_out(err, errlen, "read error: %s", ferror(f) ? strerror(errno) : "short read");
         goto done;
     }
-    /* Bytes are little-endian in the file; convert in place. */
+    /* Bytes are little-endian in the file; convert in place (2-byte
+     * elements from the end, so each is read before it is overwritten). */
     unsigned char *b = (unsigned char *)out;
-    for (size_t i = 0; i < (size_t)(r * c); i++) {
-        uint32_t bits = get_le32(b + 4 * i);
-        memcpy(&out[i], &bits, 4);
+    if (es == 4) {
+        for (size_t i = 0; i < (size_t)(r * c); i++) {
+            uint32_t bits = get_le32(b + 4 * i);
+            memcpy(&out[i], &bits, 4);
+        }
+    } else {
+        for (size_t i = (size_t)(r * c); i-- > 0;) {
+            uint16_t e16 = (uint16_t)(b[2 * i] | b[2 * i + 1] << 8);
+            if (type == LN_NPY_F16)
+                out[i] = f16_to_f32(e16);
+            else {
+                uint32_t bits = (uint32_t)e16 << 16; /* bfloat16: binary32's top half */
+                memcpy(&out[i], &bits, 4);
+            }
+        }
     }
     *data = out;
     out = NULL;
@@ -408,6 +486,105 @@ int ln_npy_read(const char *path, float **data, size_t *rows, size_t *dim,
     rc = 0;
 done:
     free(out);
+    free(hdr);
+    fclose(f);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The shape alone, from the header (callers check memory before reading).  */
+/* ------------------------------------------------------------------------ */
+
+/* Skips one value of the header dict: a string, a word or a tuple. */
+static int skip_value(hdr_parser *h)
+{
+    char tmp[64];
+    skip_ws(h);
+    if (h->p < h->end && (*h->p == '\'' || *h->p == '"'))
+        return parse_str(h, tmp, sizeof tmp);
+    int depth = 0;
+    while (h->p < h->end) {
+        char c = *h->p;
+        if ((c == ',' || c == '}') && depth == 0)
+            return 0;
+        if (c == '(' || c == '[')
+            depth++;
+        else if (c == ')' || c == ']')
+            depth--;
+        h->p++;
+    }
+    return -1;
+}
+
+int ln_npy_peek_shape(const char *path, uint64_t *rows, uint64_t *dim, int *ndim, char *err,
+                      size_t errlen)
+{
+    FILE *f = open_regular(path, err, errlen);
+    if (!f)
+        return -1;
+    int rc = -1;
+    char *hdr = NULL;
+    unsigned char pre[12];
+    size_t hlen = 0;
+    if (fread(pre, 1, 8, f) != 8 || memcmp(pre, npy_magic, 6) != 0) {
+        err_out(err, errlen, "not a .npy file (no \\x93NUMPY magic)");
+        goto done;
+    }
+    if (pre[6] == 1 && fread(pre + 8, 1, 2, f) == 2)
+        hlen = (size_t)pre[8] | (size_t)pre[9] << 8;
+    else if ((pre[6] == 2 || pre[6] == 3) && fread(pre + 8, 1, 4, f) == 4)
+        hlen = get_le32(pre + 8);
+    if (hlen == 0 || hlen > NPY_MAX_HEADER || !(hdr = malloc(hlen)) ||
+        fread(hdr, 1, hlen, f) != hlen) {
+        err_out(err, errlen, "bad .npy header");
+        goto done;
+    }
+    hdr_parser h = { hdr, hdr + hlen };
+    char key[32];
+    int overflow = 0;
+    uint64_t shape[2] = { 0, 0 };
+    *ndim = -1;
+    if (!accept(&h, '{'))
+        goto bad;
+    while (!accept(&h, '}')) {
+        if (parse_str(&h, key, sizeof key) != 0 || !accept(&h, ':'))
+            goto bad;
+        if (strcmp(key, "shape") == 0) {
+            if (!accept(&h, '('))
+                goto bad;
+            int nd = 0;
+            while (!accept(&h, ')')) {
+                uint64_t v;
+                if (parse_dim(&h, &v, &overflow) != 0)
+                    goto bad;
+                if (nd < 2)
+                    shape[nd] = v;
+                nd++;
+                if (!accept(&h, ',')) {
+                    if (!accept(&h, ')'))
+                        goto bad;
+                    break;
+                }
+            }
+            *ndim = nd;
+        } else if (skip_value(&h) != 0) {
+            goto bad;
+        }
+        if (!accept(&h, ',')) {
+            if (!accept(&h, '}'))
+                goto bad;
+            break;
+        }
+    }
+    if (*ndim < 0 || overflow)
+        goto bad;
+    *rows = *ndim == 2 ? shape[0] : 1;
+    *dim = *ndim == 2 ? shape[1] : shape[0];
+    rc = 0;
+    goto done;
+bad:
+    err_out(err, errlen, "bad .npy header: cannot read its shape");
+done:
     free(hdr);
     fclose(f);
     return rc;

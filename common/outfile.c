@@ -11,12 +11,12 @@
  * refuses a non-empty one.
  *
  * Every open temporary is listed in a small static table so that
- * ln_output_cleanup_all() can delete them on SIGINT/SIGTERM.  That path uses
+ * ln_output_cleanup_all() can delete them on any catchable signal (signals.c).  That path uses
  * only unlink, rmdir, unlinkat and readdir/rewinddir on a directory stream
  * opened in advance (readdir on a stream nobody else uses does not allocate),
  * so it is usable from a signal handler that then calls _exit.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* flock(2) */
 
 #include "outfile.h"
 
@@ -24,9 +24,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -204,17 +207,144 @@ static int dir_is_empty(const char *path)
     return empty;
 }
 
+/* What a non-regular, non-directory file is, for messages. */
+static const char *kind_of(mode_t m)
+{
+    if (S_ISCHR(m))
+        return "a character device";
+    if (S_ISBLK(m))
+        return "a block device";
+    if (S_ISFIFO(m))
+        return "a FIFO";
+    if (S_ISSOCK(m))
+        return "a socket";
+    return "not a regular file";
+}
+
+/* 1 if name is "<base><tag>" followed by the six characters mkstemp or
+ * mkdtemp chose. */
+static int is_leftover(const char *name, const char *base, const char *tag)
+{
+    size_t nb = strlen(base), nt = strlen(tag);
+    return strncmp(name, base, nb) == 0 && strncmp(name + nb, tag, nt) == 0 &&
+           strlen(name + nb + nt) == 6;
+}
+
+/* Removes what runs killed by SIGKILL (or a power cut) left for the target
+ * path: "<path>.partial-XXXXXX" and "<path>.old-XXXXXX".  Every live run
+ * holds an exclusive flock(2) on each of its temporaries (and on an old tree
+ * it is deleting), so a leftover that can be locked here has no owner any
+ * more; one that cannot belongs to a run still going and is left alone. */
+static void remove_leftovers(const char *path)
+{
+    char *dir = dir_of(path);
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    DIR *d = dir ? opendir(dir) : NULL;
+    free(dir);
+    if (!d)
+        return;
+    int dfd = dirfd(d);
+    char found[16][NAME_MAX + 1];
+    size_t n = 0;
+    struct dirent *e;
+    while (n < 16 && (e = readdir(d)) != NULL)
+        if (is_leftover(e->d_name, base, ".partial-") || is_leftover(e->d_name, base, ".old-"))
+            snprintf(found[n++], sizeof found[0], "%s", e->d_name);
+    for (size_t i = 0; i < n; i++) {
+        int fd = openat(dfd, found[i], O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+        if (fd < 0)
+            continue;
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+            remove_tree_at(dfd, found[i]);
+        close(fd);
+    }
+    closedir(d);
+}
+
+/* path with its directory part made absolute and symlink-free (realpath of
+ * the directory + the last component), or the whole path resolved when it
+ * exists; trailing slashes dropped.  malloc'd, NULL when the directory does
+ * not exist. */
+static char *canonical(const char *path)
+{
+    char *full = realpath(path, NULL);
+    if (full)
+        return full;
+    char *copy = strdup(path);
+    if (!copy)
+        return NULL;
+    for (size_t n = strlen(copy); n > 1 && copy[n - 1] == '/'; n--)
+        copy[n - 1] = '\0';
+    char *dir = dir_of(copy);
+    char *rdir = dir ? realpath(dir, NULL) : NULL;
+    const char *slash = strrchr(copy, '/');
+    const char *base = slash ? slash + 1 : copy;
+    char *out = NULL;
+    if (rdir && (out = malloc(strlen(rdir) + strlen(base) + 2)))
+        sprintf(out, "%s/%s", strcmp(rdir, "/") ? rdir : "", base);
+    if (!rdir && copy[0] != '/') {
+        /* Nothing of it exists yet: the path made absolute, as written. */
+        char cwd[4096];
+        if (getcwd(cwd, sizeof cwd) && (out = malloc(strlen(cwd) + strlen(copy) + 2)))
+            sprintf(out, "%s/%s", cwd, copy);
+    } else if (!rdir) {
+        out = strdup(copy);
+    }
+    free(dir);
+    free(rdir);
+    free(copy);
+    return out;
+}
+
+int ln_output_overlaps(const char *a, const char *b)
+{
+    char *ca = canonical(a), *cb = canonical(b);
+    int hit = 0;
+    if (ca && cb) {
+        size_t na = strlen(ca), nb = strlen(cb);
+        hit = strcmp(ca, cb) == 0 || (na < nb && strncmp(ca, cb, na) == 0 && cb[na] == '/') ||
+              (nb < na && strncmp(cb, ca, nb) == 0 && ca[nb] == '/');
+    }
+    free(ca);
+    free(cb);
+    return hit;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Files.                                                                   */
 /* ------------------------------------------------------------------------ */
 
 struct ln_outfile {
     FILE *f;
-    char *path;
-    char *tmp;
+    char *path; /* the target (a symlink's target when written through one) */
+    char *tmp;  /* NULL for a stream */
     int force;
     int slot;
+    int stream; /* 0: temporary + rename; 1: a device or FIFO we opened; 2: stdout */
 };
+
+/* A character device or a FIFO is written to directly: it cannot be
+ * replaced, and writing to it replaces nothing.  O_NONBLOCK so a FIFO
+ * without a reader fails at once (ENXIO) instead of hanging. */
+static ln_outfile *open_stream(ln_outfile *o, const char *shown, char *err, size_t errlen)
+{
+    int fd = open(o->path, O_WRONLY | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) {
+        set_err(err, errlen, "%s: cannot open for writing: %s", shown,
+                errno == ENXIO ? "a FIFO with no reader" : strerror(errno));
+        return NULL;
+    }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    if (!(o->f = fdopen(fd, "w"))) {
+        set_err(err, errlen, "%s: %s", shown, strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    o->stream = 1;
+    o->slot = -1;
+    return o;
+}
 
 ln_outfile *ln_outfile_open(const char *path, int force, char *err, size_t errlen)
 {
@@ -222,21 +352,52 @@ ln_outfile *ln_outfile_open(const char *path, int force, char *err, size_t errle
         set_err(err, errlen, "empty output file name");
         return NULL;
     }
+    ln_outfile *o = calloc(1, sizeof *o);
+    char *dir = NULL;
+    if (!o) {
+        set_err(err, errlen, "%s: out of memory", path);
+        return NULL;
+    }
+    o->slot = -1;
+    if (strcmp(path, "-") == 0) {
+        o->f = stdout;
+        o->stream = 2;
+        return o;
+    }
     struct stat st;
-    if (lstat(path, &st) == 0) {
+    if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+        /* Written through to the target, which gets the same rules. */
+        if (!(o->path = realpath(path, NULL))) {
+            set_err(err, errlen, "%s: a symlink whose target cannot be resolved (%s): "
+                    "not writing through it", path, strerror(errno));
+            goto fail;
+        }
+    } else if (!(o->path = strdup(path))) {
+        set_err(err, errlen, "%s: out of memory", path);
+        goto fail;
+    }
+    if (lstat(o->path, &st) == 0) {
         if (S_ISDIR(st.st_mode)) {
             set_err(err, errlen, "%s: is a directory", path);
-            return NULL;
+            goto fail;
+        }
+        if (S_ISCHR(st.st_mode) || S_ISFIFO(st.st_mode)) {
+            if (!open_stream(o, path, err, errlen))
+                goto fail;
+            return o;
+        }
+        if (!S_ISREG(st.st_mode)) {
+            set_err(err, errlen, "%s: is %s (never replaced)", path, kind_of(st.st_mode));
+            goto fail;
         }
         if (!force) {
             set_err(err, errlen, "%s: already exists (not replacing it)", path);
-            return NULL;
+            goto fail;
         }
     }
-    ln_outfile *o = calloc(1, sizeof *o);
-    char *dir = dir_of(path);
-    if (!o || !dir || !(o->path = strdup(path)) ||
-        !(o->tmp = tmp_template(path, ".partial-"))) {
+    remove_leftovers(o->path);
+    dir = dir_of(o->path);
+    if (!dir || !(o->tmp = tmp_template(o->path, ".partial-"))) {
         set_err(err, errlen, "%s: out of memory", path);
         goto fail;
     }
@@ -248,6 +409,8 @@ ln_outfile *ln_outfile_open(const char *path, int force, char *err, size_t errle
         o->tmp = NULL;
         goto fail;
     }
+    /* Ours while we live: remove_leftovers() of another run skips it. */
+    flock(fd, LOCK_EX | LOCK_NB);
     /* mkstemp makes the file 0600; a result file should get the usual
      * permissions the user's umask gives. */
     fchmod(fd, 0666 & ~current_umask());
@@ -270,11 +433,9 @@ ln_outfile *ln_outfile_open(const char *path, int force, char *err, size_t errle
     return o;
 fail:
     free(dir);
-    if (o) {
-        free(o->path);
-        free(o->tmp);
-        free(o);
-    }
+    free(o->path);
+    free(o->tmp);
+    free(o);
     return NULL;
 }
 
@@ -300,14 +461,19 @@ int ln_outfile_commit(ln_outfile *o, char *err, size_t errlen)
     /* A full disk shows up at fflush or fclose, not necessarily at fprintf. */
     int bad = fflush(o->f) != 0 || ferror(o->f);
     int e = errno;
-    if (fclose(o->f) != 0 && !bad) {
+    if (o->stream != 2 && fclose(o->f) != 0 && !bad) {
         bad = 1;
         e = errno;
     }
     o->f = NULL;
     if (bad) {
-        set_err(err, errlen, "%s: write error: %s", o->path, strerror(e));
+        set_err(err, errlen, "%s: write error: %s", o->stream == 2 ? "standard output" : o->path,
+                e ? strerror(e) : "stream error");
         goto fail;
+    }
+    if (o->stream) {
+        outfile_free(o);
+        return 0;
     }
     if (o->force) {
         if (rename(o->tmp, o->path) != 0) {
@@ -337,7 +503,8 @@ int ln_outfile_commit(ln_outfile *o, char *err, size_t errlen)
     outfile_free(o);
     return 0;
 fail:
-    unlink(o->tmp);
+    if (o->tmp)
+        unlink(o->tmp);
     outfile_free(o);
     return -1;
 }
@@ -346,9 +513,12 @@ void ln_outfile_abort(ln_outfile *o)
 {
     if (!o)
         return;
-    if (o->f)
+    if (o->f && o->stream != 2)
         fclose(o->f);
-    unlink(o->tmp);
+    else if (o->f)
+        fflush(o->f);
+    if (o->tmp)
+        unlink(o->tmp);
     outfile_free(o);
 }
 
@@ -380,18 +550,34 @@ ln_outdir *ln_outdir_open(const char *path, int force, char *err, size_t errlen)
     for (size_t n = strlen(d->path); n > 1 && d->path[n - 1] == '/'; n--)
         d->path[n - 1] = '\0';
     struct stat st;
-    if (lstat(d->path, &st) == 0 && !force) {
-        if (!S_ISDIR(st.st_mode)) {
+    if (lstat(d->path, &st) == 0 && S_ISLNK(st.st_mode)) {
+        /* A symlink: the dump goes where it points; the link stays. */
+        char *target = realpath(d->path, NULL);
+        if (!target) {
+            set_err(err, errlen, "%s: a symlink whose target cannot be resolved (%s): "
+                    "not writing through it", path, strerror(errno));
+            goto fail;
+        }
+        free(d->path);
+        d->path = target;
+    }
+    if (lstat(d->path, &st) == 0) {
+        if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
+            set_err(err, errlen, "%s: is %s (never replaced)", path, kind_of(st.st_mode));
+            goto fail;
+        }
+        if (!force && !S_ISDIR(st.st_mode)) {
             set_err(err, errlen, "%s: already exists and is not a directory "
                     "(not replacing it)", path);
             goto fail;
         }
-        if (!dir_is_empty(d->path)) {
+        if (!force && !dir_is_empty(d->path)) {
             set_err(err, errlen, "%s: directory exists and is not empty "
                     "(not replacing it)", path);
             goto fail;
         }
     }
+    remove_leftovers(d->path);
     if (!(parent = dir_of(d->path)) || !(d->tmp = tmp_template(d->path, ".partial-"))) {
         set_err(err, errlen, "%s: out of memory", path);
         goto fail;
@@ -405,6 +591,8 @@ ln_outdir *ln_outdir_open(const char *path, int force, char *err, size_t errlen)
     }
     chmod(d->tmp, 0777 & ~current_umask()); /* mkdtemp makes it 0700 */
     d->dir = opendir(d->tmp);
+    if (d->dir) /* ours while we live: remove_leftovers() skips it */
+        flock(dirfd(d->dir), LOCK_EX | LOCK_NB);
     d->force = force;
     d->slot = reg_add(REG_DIR, d->tmp, d->dir);
     if (d->slot < 0) {
@@ -447,6 +635,16 @@ int ln_outdir_commit(ln_outdir *d, char *err, size_t errlen)
         set_err(err, errlen, "no output directory");
         return -1;
     }
+    /* The swap is two renames; with every signal blocked across them (and
+     * across dropping the temporary from the signal path's table, whose
+     * directory stream would otherwise follow the new tree into place) an
+     * interrupt finds either the old tree or the new one at the target,
+     * whole.  The old tree is deleted only after that, unblocked: an
+     * interrupt then leaves part of "<path>.old-XXXXXX", which the next run
+     * for this target removes (remove_leftovers). */
+    sigset_t all, saved;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &saved);
     struct stat st;
     char *old = NULL;
     if (lstat(d->path, &st) == 0 &&
@@ -456,12 +654,15 @@ int ln_outdir_commit(ln_outdir *d, char *err, size_t errlen)
             set_err(err, errlen, "%s: already exists (not replacing it)", d->path);
             goto fail;
         }
-        if (!S_ISDIR(st.st_mode)) {
+        if (S_ISREG(st.st_mode)) {
             if (unlink(d->path) != 0) {
                 set_err(err, errlen, "%s: cannot replace: %s", d->path,
                         strerror(errno));
                 goto fail;
             }
+        } else if (!S_ISDIR(st.st_mode)) {
+            set_err(err, errlen, "%s: is %s (never replaced)", d->path, kind_of(st.st_mode));
+            goto fail;
         } else {
             /* Move the old tree aside (onto an empty mkdtemp directory,
              * which rename replaces), put the new one in, then delete. */
@@ -485,14 +686,22 @@ int ln_outdir_commit(ln_outdir *d, char *err, size_t errlen)
         }
         goto fail;
     }
+    reg_del(d->slot);
+    pthread_sigmask(SIG_SETMASK, &saved, NULL);
     if (old) {
+        int fd = open(old, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+        if (fd >= 0)
+            flock(fd, LOCK_EX | LOCK_NB); /* ours: no other run's cleanup */
         remove_tree(old);
+        if (fd >= 0)
+            close(fd);
         free(old);
     }
     outdir_free(d);
     return 0;
 fail:
     reg_del(d->slot);
+    pthread_sigmask(SIG_SETMASK, &saved, NULL);
     remove_tree(d->tmp);
     outdir_free(d);
     return -1;

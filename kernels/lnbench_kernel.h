@@ -227,6 +227,9 @@ typedef struct ln_device_ops {
     int (*get)(void *host_dst, const void *src, size_t bytes);
     /* Waits for every copy and forward issued so far. */
     int (*synchronize)(void);
+    /* Optional: the device in use ("<platform>: <device>"), or NULL when
+     * it is unavailable; for lists and provenance. */
+    const char *(*describe)(void);
 } ln_device_ops;
 
 /* The ops of a device, or NULL when this build lacks it. */

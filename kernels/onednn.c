@@ -21,6 +21,18 @@
  * omp_set_num_threads is looked up at run time (libgomp is already loaded as
  * oneDNN's dependency) so lnbench itself needs no OpenMP flags.
  *
+ * Operations and dtypes: layer normalization only, on binary32, and on bf16
+ * where this CPU has oneDNN's bf16 path (AVX-512; probed once by building
+ * a primitive descriptor).  bf16 src/dst take scale and shift in binary32
+ * in 2.6, so gamma and beta are widened into buffers prepare() allocates,
+ * once per forward (dim values: nothing next to rows x dim).  The
+ * descriptor's other combinations are declared in caps so that supports()
+ * can say why not, in one line: 2.6 has no RMS form (no such flag, and
+ * scale/shift would still subtract the mean), no fused residual add (it
+ * would be a separate binary primitive and another pass over memory), and
+ * no f16 layer normalization on CPUs (dnnl_unimplemented; probed too, so a
+ * build that has it is used).
+ *
  * Data layout: one memory descriptor serves as source and destination in
  * 2.x, so x and y must share a row stride, and a padded stride (> dim) made
  * oneDNN read and write the gaps between rows; so unless both strides equal
@@ -30,7 +42,7 @@
  * variance); rstd = 1/sqrt(var + eps) is computed here.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "f32_rows.h"
+#include "dtype_convert.h"
 #include "lnbench_kernel.h"
 
 #include <oneapi/dnnl/dnnl.h>
@@ -46,6 +58,10 @@ typedef struct onednn_state {
     dnnl_primitive_t prim;
     dnnl_memory_t src, dst, scale, shift, mean, var;
     float *mean_buf, *var_buf; /* forward_training's outputs */
+    float *scale_buf, *shift_buf; /* gamma, beta widened (bf16, f16) */
+    ln_dtype dtype;
+    size_t esize;              /* bytes per element of x and y */
+    float eps;
     size_t rows, dim;          /* the shape prepare saw */
     size_t x_stride, y_stride;
     int per_row;               /* primitive built for one row */
@@ -82,6 +98,64 @@ static const char *onednn_unavailable(void)
     return runtime_problem;
 }
 
+/* oneDNN's data type for ours. */
+static dnnl_data_type_t dnnl_type(ln_dtype dt)
+{
+    return dt == LN_DTYPE_BF16 ? dnnl_bf16 : dt == LN_DTYPE_F16 ? dnnl_f16 : dnnl_f32;
+}
+
+/* Which dtypes this CPU's oneDNN has a layer normalization for: probed once
+ * by building a primitive descriptor of a small shape. */
+static unsigned dtypes_here;
+static pthread_once_t dtypes_once = PTHREAD_ONCE_INIT;
+
+static void probe_dtypes(void)
+{
+    dnnl_engine_t engine;
+    if (dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success)
+        return;
+    for (int dt = 0; dt < LN_DTYPE_COUNT; dt++) {
+        dnnl_memory_desc_t data_md, stat_md;
+        dnnl_dims_t dims = {4, 64}, sdims = {4};
+        dnnl_layer_normalization_desc_t desc;
+        dnnl_primitive_desc_t pd = NULL;
+        if (dnnl_memory_desc_init_by_tag(&data_md, 2, dims, dnnl_type((ln_dtype)dt), dnnl_ab) ==
+                dnnl_success &&
+            dnnl_memory_desc_init_by_tag(&stat_md, 1, sdims, dnnl_f32, dnnl_a) == dnnl_success &&
+            dnnl_layer_normalization_forward_desc_init(&desc, dnnl_forward_training, &data_md,
+                                                       &stat_md, 1e-5f,
+                                                       dnnl_use_scale | dnnl_use_shift) ==
+                dnnl_success &&
+            dnnl_primitive_desc_create(&pd, &desc, NULL, engine, NULL) == dnnl_success)
+            dtypes_here |= LN_BIT(dt);
+        if (pd)
+            dnnl_primitive_desc_destroy(pd);
+    }
+    dnnl_engine_destroy(engine);
+}
+
+static int onednn_supports(const ln_desc *d, const char **why)
+{
+    if (ln_op_is_rms(d->op)) {
+        *why = "oneDNN 2.6 has no RMSNorm: its layer normalization has no RMS flag";
+        return -1;
+    }
+    if (ln_op_has_residual(d->op)) {
+        *why = "oneDNN 2.6 layer normalization has no fused residual add";
+        return -1;
+    }
+    pthread_once(&dtypes_once, probe_dtypes);
+    if (!(dtypes_here & LN_BIT(d->dtype))) {
+        *why = d->dtype == LN_DTYPE_F16
+                   ? "oneDNN 2.6 has no f16 layer normalization on this CPU (unimplemented)"
+                   : d->dtype == LN_DTYPE_BF16
+                         ? "oneDNN 2.6 has no bf16 layer normalization on this CPU (needs AVX-512)"
+                         : "oneDNN has no layer normalization for this dtype here";
+        return -1;
+    }
+    return 0;
+}
+
 static void onednn_release(void *p)
 {
     onednn_state *s = p;
@@ -99,6 +173,8 @@ static void onednn_release(void *p)
         dnnl_engine_destroy(s->engine);
     free(s->mean_buf);
     free(s->var_buf);
+    free(s->scale_buf);
+    free(s->shift_buf);
     free(s);
 }
 
@@ -123,6 +199,9 @@ static int onednn_prepare(const ln_desc *d, void **state, const char **why)
     }
     s->rows = d->rows;
     s->dim = d->dim;
+    s->dtype = d->dtype;
+    s->esize = ln_dtype_size(d->dtype);
+    s->eps = d->eps;
     s->x_stride = d->x_stride;
     s->y_stride = d->y_stride;
     s->per_row = (d->x_stride != d->y_stride || d->x_stride != d->dim) && d->rows > 1;
@@ -144,7 +223,8 @@ static int onednn_prepare(const ln_desc *d, void **state, const char **why)
     if (dnnl_engine_create(&s->engine, dnnl_cpu, 0) != dnnl_success ||
         dnnl_stream_create(&s->stream, s->engine, dnnl_stream_default_flags) != dnnl_success)
         goto fail;
-    if (dnnl_memory_desc_init_by_strides(&data_md, 2, data_dims, dnnl_f32, data_strides) !=
+    if (dnnl_memory_desc_init_by_strides(&data_md, 2, data_dims, dnnl_type(d->dtype),
+                                         data_strides) !=
             dnnl_success ||
         dnnl_memory_desc_init_by_tag(&stat_md, 1, stat_dims, dnnl_f32, dnnl_a) != dnnl_success ||
         dnnl_memory_desc_init_by_tag(&vec_md, 1, vec_dims, dnnl_f32, dnnl_a) != dnnl_success)
@@ -169,6 +249,14 @@ static int onednn_prepare(const ln_desc *d, void **state, const char **why)
     if (s->has_shift &&
         dnnl_memory_create(&s->shift, &vec_md, s->engine, DNNL_MEMORY_NONE) != dnnl_success)
         goto fail;
+    if (d->dtype != LN_DTYPE_F32) {
+        s->scale_buf = s->has_scale ? malloc(d->dim * sizeof(float)) : NULL;
+        s->shift_buf = s->has_shift ? malloc(d->dim * sizeof(float)) : NULL;
+        if ((s->has_scale && !s->scale_buf) || (s->has_shift && !s->shift_buf)) {
+            *why = "out of memory";
+            goto fail;
+        }
+    }
     if (s->training) {
         s->mean_buf = malloc(prim_rows * sizeof(float));
         s->var_buf = malloc(prim_rows * sizeof(float));
@@ -188,10 +276,22 @@ fail:
     return -1;
 }
 
+/* gamma or beta as oneDNN 2.6 takes scale and shift: binary32, widened
+ * into the prepared buffer for bf16/f16. */
+static const float *as_f32(const onednn_state *s, const void *v, float *buf)
+{
+    if (s->dtype == LN_DTYPE_F32 || !v)
+        return v;
+    const uint16_t *h = v;
+    for (size_t j = 0; j < s->dim; j++)
+        buf[j] = s->dtype == LN_DTYPE_BF16 ? ln_bf16_to_f32(h[j]) : ln_f16_to_f32(h[j]);
+    return buf;
+}
+
 /* One execution over `rows` rows starting at x, y (rows is the primitive's
  * row count). */
-static int run_block(onednn_state *s, const ln_f32_rows *a, const float *x, float *y,
-                     float *mean, float *rstd, size_t rows)
+static int run_block(onednn_state *s, const float *scale, const float *shift, const void *x,
+                     void *y, float *mean, float *rstd, size_t rows)
 {
     dnnl_exec_arg_t args[6];
     int n = 0;
@@ -202,12 +302,12 @@ static int run_block(onednn_state *s, const ln_f32_rows *a, const float *x, floa
     args[n++] = (dnnl_exec_arg_t){DNNL_ARG_SRC, s->src};
     args[n++] = (dnnl_exec_arg_t){DNNL_ARG_DST, s->dst};
     if (s->has_scale) {
-        if (dnnl_memory_set_data_handle(s->scale, (void *)(size_t)a->gamma) != dnnl_success)
+        if (dnnl_memory_set_data_handle(s->scale, (void *)(size_t)scale) != dnnl_success)
             return -1;
         args[n++] = (dnnl_exec_arg_t){DNNL_ARG_SCALE, s->scale};
     }
     if (s->has_shift) {
-        if (dnnl_memory_set_data_handle(s->shift, (void *)(size_t)a->beta) != dnnl_success)
+        if (dnnl_memory_set_data_handle(s->shift, (void *)(size_t)shift) != dnnl_success)
             return -1;
         args[n++] = (dnnl_exec_arg_t){DNNL_ARG_SHIFT, s->shift};
     }
@@ -223,14 +323,13 @@ static int run_block(onednn_state *s, const ln_f32_rows *a, const float *x, floa
             if (mean)
                 mean[i] = isnan(s->var_buf[i]) ? NAN : s->mean_buf[i]; /* Inf rows */
             if (rstd) /* what oneDNN applies: 1/sqrtf(var + eps) in float */
-                rstd[i] = 1.0f / sqrtf(s->var_buf[i] + a->eps);
+                rstd[i] = 1.0f / sqrtf(s->var_buf[i] + s->eps);
         }
     return 0;
 }
 
 static int onednn_forward(const ln_desc *d, const ln_tensors *t, void *state)
 {
-    const ln_f32_rows view = ln_f32_rows_of(d, t), *a = &view;
     onednn_state *s = state;
     if (!s) { /* called without prepare: do the whole dance once */
         const char *why;
@@ -240,15 +339,18 @@ static int onednn_forward(const ln_desc *d, const ln_tensors *t, void *state)
         onednn_release(state);
         return rc;
     }
-    if (a->rows != s->rows || a->dim != s->dim || a->x_stride != s->x_stride ||
-        a->y_stride != s->y_stride || (a->gamma != NULL) != s->has_scale ||
-        (a->beta != NULL) != s->has_shift)
+    if (d->rows != s->rows || d->dim != s->dim || d->x_stride != s->x_stride ||
+        d->y_stride != s->y_stride || d->dtype != s->dtype ||
+        (t->gamma != NULL) != s->has_scale || (t->beta != NULL) != s->has_shift)
         return -1; /* not the shape prepare() built the primitive for */
+    const float *scale = as_f32(s, t->gamma, s->scale_buf);
+    const float *shift = as_f32(s, t->beta, s->shift_buf);
     if (!s->per_row)
-        return run_block(s, a, a->x, a->y, a->mean, a->rstd, a->rows);
-    for (size_t i = 0; i < a->rows; i++)
-        if (run_block(s, a, a->x + i * a->x_stride, a->y + i * a->y_stride,
-                      a->mean ? a->mean + i : NULL, a->rstd ? a->rstd + i : NULL, 1) != 0)
+        return run_block(s, scale, shift, t->x, t->y, t->mean, t->rstd, d->rows);
+    for (size_t i = 0; i < d->rows; i++)
+        if (run_block(s, scale, shift, (const char *)t->x + i * d->x_stride * s->esize,
+                      (char *)t->y + i * d->y_stride * s->esize, t->mean ? t->mean + i : NULL,
+                      t->rstd ? t->rstd + i : NULL, 1) != 0)
             return -1;
     return 0;
 }
@@ -256,12 +358,16 @@ static int onednn_forward(const ln_desc *d, const ln_tensors *t, void *state)
 const ln_kernel ln_kernel_onednn = {
     .name = "onednn",
     .family = "peer",
-    .description = "oneDNN 2.x layer normalization (C API, one thread per caller)",
+    .description = "oneDNN 2.x layer normalization, f32 and bf16 (C API, one thread per caller)",
     .unavailable = onednn_unavailable,
+    .supports = onednn_supports,
     .prepare = onednn_prepare,
     .release = onednn_release,
     .forward = onednn_forward,
-    .caps = {.ops = LN_BIT(LN_OP_LAYERNORM), .dtypes = LN_BIT(LN_DTYPE_F32),
+    /* Every op and dtype declared: supports() says why not (see the top). */
+    .caps = {.ops = LN_BIT(LN_OP_LAYERNORM) | LN_BIT(LN_OP_RMSNORM) |
+                    LN_BIT(LN_OP_ADD_LAYERNORM) | LN_BIT(LN_OP_ADD_RMSNORM),
+             .dtypes = LN_BIT(LN_DTYPE_F32) | LN_BIT(LN_DTYPE_BF16) | LN_BIT(LN_DTYPE_F16),
              .device = LN_DEVICE_HOST, .isa = LN_ISA_NONE,
              .tensors = LN_TENSOR_GAMMA | LN_TENSOR_BETA | LN_TENSOR_MEAN | LN_TENSOR_RSTD,
              .flags = LN_CAP_PEER},

@@ -47,9 +47,25 @@
 #define LN_NEON_KERNELS(LN_KERNEL)
 #endif
 
+#ifdef LNBENCH_HAVE_OPENCL
+#define LN_OPENCL_KERNELS(LN_KERNEL) \
+    LN_KERNEL(opencl)                \
+    LN_KERNEL(opencl_accurate)       \
+    LN_KERNEL(opencl_fastmath)
+#else
+#define LN_OPENCL_KERNELS(LN_KERNEL)
+#endif
+
+/* Metal: kernels/metal/metal_host.m on Apple platforms; elsewhere
+ * metal_unavailable.c lists them as unavailable, so every build has them. */
+#define LN_METAL_KERNELS(LN_KERNEL) \
+    LN_KERNEL(metal)                \
+    LN_KERNEL(metal_accurate)       \
+    LN_KERNEL(metal_fastmath)
+
 #define LN_ALL_KERNELS(LN_KERNEL)                                                    \
     LN_PORTABLE_KERNELS(LN_KERNEL) LN_PEER_KERNELS(LN_KERNEL) LN_X86_KERNELS(LN_KERNEL) \
-    LN_NEON_KERNELS(LN_KERNEL)
+    LN_NEON_KERNELS(LN_KERNEL) LN_OPENCL_KERNELS(LN_KERNEL) LN_METAL_KERNELS(LN_KERNEL)
 
 #define LN_DECLARE(name) extern const ln_kernel ln_kernel_##name;
 LN_ALL_KERNELS(LN_DECLARE)

@@ -1,5 +1,6 @@
 /*
- * ground_truth.c - the correctly rounded LayerNorm of binary32 inputs.
+ * ground_truth.c - the correctly rounded norms of binary32, bf16 and fp16
+ * inputs (every bf16 and fp16 value is a binary32 value).
  *
  * The algebra.  For one row of n values x_i (biased variance):
  *
@@ -15,13 +16,24 @@
  *
  * Every binary32 value is an integer times 2^-149 of magnitude below 2^128,
  * so S, d_i, Q, W and n W are integers times 2^-149 or 2^-298 of bounded
- * size.  The two row sums are accumulated exactly in integer bins (one per
+ * size.
+ *
+ * RMSNorm is the same with d_i = x_i and W = sum x_i^2 + n eps:
+ * sqrt(mean(x^2) + eps) = sqrt(W / n) = sqrt(n W) / n, hence again
+ * t_i = gamma_i d_i n / sqrt(n W).  The add_ operations first replace x by
+ * h = RN_dtype(x + residual), formed exactly and rounded once.  The casts
+ * change the column factor (gemma: fl32(1 + w)) or add one inner rounding
+ * (llama: RN_dtype(d_i n / sqrt(n W)), proven by the same Ziv loop; the
+ * product w_i RN(n_i) is then exact in double and rounded once more).
+ * Every final rounding is into the output format (gt_fmt: binary32, bf16
+ * or fp16), subnormals and overflow included.  The two row sums are accumulated exactly in integer bins (one per
  * binary exponent) and finished with mpfr_sum; everything else is MPFR at a
  * precision sized to the row's span of bits (a ternary value of 0 proves
  * each step exact; we check it).  The one irrational step per row is
  * sqrt(n W); each element then takes a Ziv loop: evaluate at p bits with a
  * proven error bound, check that the whole error interval lies inside one
- * binary32 rounding cell (then the rounding is decided), else double p.
+ * rounding cell of the output format (then the rounding is decided), else
+ * double p.
  *
  * Termination.  sqrt(n W) of a dyadic rational is either dyadic (then it is
  * computed exactly at some p) or irrational.  If it is irrational, t_i is
@@ -36,6 +48,8 @@
 
 #include "ground_truth.h"
 
+#include "dtype_convert.h"
+
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
@@ -47,6 +61,21 @@
 #include <unistd.h>
 
 #include <mpfr.h>
+
+/* The output formats: precision p (bits, the leading one included) and
+ * the exponent range of the normal numbers, [2^emin, 2^(emax+1)).  Below
+ * 2^emin the grid keeps the spacing 2^(emin - p + 1) (subnormals); at and
+ * above the overflow threshold, (2 - 2^-p) 2^emax (the midpoint between
+ * the largest finite value and 2^(emax+1)), reals round to infinity. */
+typedef struct gt_fmt {
+    int p, emin, emax;
+} gt_fmt;
+
+static const gt_fmt gt_fmts[LN_DTYPE_COUNT] = {
+    [LN_DTYPE_F32] = {24, -126, 127},
+    [LN_DTYPE_BF16] = {8, -126, 127},
+    [LN_DTYPE_F16] = {11, -14, 15},
+};
 
 /* Ziv loop precisions: p0, 2 p0, 4 p0, ... up to GT_PMAX = 32768 bits,
  * far beyond anything a real row needs (a dyadic quotient has at most ~400
@@ -97,6 +126,9 @@ typedef struct gt_ws {
     mpfr_t S, sumsq, A, B, Q, W, nW, e3;
     mpfr_t nm, nx, d, N;   /* n; n x_i; d_i; N_i = gamma_i d_i n */
     mpfr_t H;              /* 53 bits: RN53 of the result */
+    mpfr_t F;              /* scratch of gt_round_fmt */
+    mpfr_t hs;             /* x_i + residual_i, exact (add_ operations) */
+    const gt_fmt *fmt;     /* the output format */
     int levels;            /* precisions p0 << k, k < levels */
     mpfr_prec_t p0;
     long good_bits;
@@ -185,6 +217,9 @@ static int gt_ws_init(gt_ws *w, size_t n, unsigned p0, unsigned good_bits)
     mpfr_init2(w->nm, 64);
     mpfr_set_ui(w->nm, (unsigned long)n, MPFR_RNDN);
     mpfr_init2(w->H, 53);
+    mpfr_init2(w->F, 64);
+    /* A binary32 x + r is an integer times 2^-149 below 2^129: 278 bits. */
+    mpfr_init2(w->hs, 300);
     mpfr_init2(w->nx, 24 + L + 2);
     mpfr_init2(w->d, p_d);
     mpfr_init2(w->N, p_N);
@@ -203,43 +238,106 @@ static void gt_ws_clear(gt_ws *w)
     for (i = 0; i < GT_QBINS; i++)
         mpfr_clear(w->bv[i]);
     mpfr_clears(w->S, w->sumsq, w->A, w->B, w->Q, w->W, w->nW, w->e3,
-                w->nm, w->nx, w->d, w->N, w->H, (mpfr_ptr)0);
+                w->nm, w->nx, w->d, w->N, w->H, w->F, w->hs, (mpfr_ptr)0);
     for (k = 0; k < w->levels; k++)
         mpfr_clears(w->s[k], w->rs[k], w->P[k], w->T[k], w->R[k],
                     (mpfr_ptr)0);
 }
 
-/* binary32 overflow threshold, the midpoint between FLT_MAX and 2^128:
- * reals at or above it round to infinity. */
-#define GT_FLT_OVERFLOW 0x1.ffffffp+127
+/* Spacing of the format's grid in the binade of a >= 0 (exact). */
+static double fmt_spacing(const gt_fmt *f, double a)
+{
+    int e = a < ldexp(1.0, f->emin) ? f->emin : ilogb(a);
+    return ldexp(1.0, e - f->p + 1);
+}
 
-/* Is v = RN_binary32(x) for every real x with |x - T| <= 2^rho_exp?
+static double fmt_overflow(const gt_fmt *f)
+{
+    return ldexp(2.0 - ldexp(1.0, -f->p), f->emax);
+}
+
+/* Half the distance from the grid value v to its upper neighbour (for the
+ * largest finite value, to 2^(emax+1), which puts the midpoint on the
+ * overflow threshold).  Going up from a negative power of two -2^k leaves
+ * its binade for the one below, of half the spacing, unless 2^k = 2^emin
+ * (the subnormals below keep the spacing). */
+static double fmt_half_up(const gt_fmt *f, double v)
+{
+    double a = fabs(v), s = fmt_spacing(f, a);
+    if (v < 0 && a > ldexp(1.0, f->emin) && ldexp(1.0, ilogb(a)) == a)
+        s /= 2;
+    return s / 2;
+}
+
+static double fmt_half_dn(const gt_fmt *f, double v)
+{
+    return fmt_half_up(f, -v);
+}
+
+/* T rounded to nearest (ties to even) onto the format's grid, with its
+ * subnormals and overflow to infinity; the result is a binary32 value.
+ * T lives in MPFR's wide exponent range, so the rounding happens once,
+ * here.  binary32 is mpfr_get_flt's own job; for the narrow formats the
+ * grid spacing at T is 2^q, q = max(floor(log2|T|), emin) - p + 1, and
+ * rounding T to nearest with e - q bits (|T| in [2^(e-1), 2^e)) is
+ * exactly rounding onto that grid (a carry to 2^e stays on it). */
+static float gt_round_fmt(mpfr_srcptr T, const gt_fmt *f, mpfr_ptr tmp)
+{
+    mpfr_exp_t e;
+    long q, bits;
+    double v;
+
+    if (f->p == 24 || !mpfr_number_p(T) || mpfr_zero_p(T))
+        return mpfr_get_flt(T, MPFR_RNDN);
+    e = mpfr_get_exp(T);
+    if (e > 100000)
+        return mpfr_sgn(T) > 0 ? INFINITY : -INFINITY;
+    if (e < -100000)
+        return mpfr_sgn(T) > 0 ? 0.0f : -0.0f;
+    q = ((long)e - 1 > f->emin ? (long)e - 1 : f->emin) - f->p + 1;
+    bits = (long)e - q;
+    if (bits >= 1) {
+        mpfr_set_prec(tmp, (mpfr_prec_t)bits);
+        mpfr_set(tmp, T, MPFR_RNDN);
+        v = mpfr_get_d(tmp, MPFR_RNDN); /* <= 11 bits: exact */
+    } else if (bits == 0) {
+        /* |T| in [2^(q-1), 2^q): 2^q above the midpoint 2^(q-1), else 0
+         * (the tie goes to 0, the even one). */
+        int above = mpfr_sgn(T) > 0 ? mpfr_cmp_ui_2exp(T, 1, q - 1) > 0
+                                    : mpfr_cmp_si_2exp(T, -1, q - 1) < 0;
+        v = above ? ldexp(1.0, (int)q) : 0.0;
+        if (mpfr_sgn(T) < 0)
+            v = -v;
+    } else {
+        v = mpfr_sgn(T) > 0 ? 0.0 : -0.0; /* below half the least spacing */
+    }
+    if (fabs(v) >= fmt_overflow(f)) /* on the grid: above the largest finite */
+        v = copysign(INFINITY, v);
+    return (float)v;
+}
+
+/* Is v = RN_fmt(x) for every real x with |x - T| <= 2^rho_exp?
  *
- * v = mpfr_get_flt(T, RNDN) is T rounded onto the binary32 grid (subnormal
- * spacing 2^-149 and overflow included).  The reals that round to v form an
+ * v = gt_round_fmt(T) is T rounded onto the format's grid (subnormal
+ * spacing and overflow included).  The reals that round to v form an
  * interval whose ends are the midpoints between v and its two neighbours
- * (for FLT_MAX the upper neighbour is 2^128, making the upper end the
- * overflow threshold; for infinity the cell is [threshold, inf)).  Those
- * midpoints are exact in double.  If the whole error interval lies strictly
- * inside the cell, x rounds to v whatever it is; ties need no care, since a
- * midpoint strictly inside the interval fails the test.  The differences
- * are rounded downwards, so a "yes" is never an artefact of rounding. */
+ * (for the largest finite value the upper end is the overflow threshold;
+ * for infinity the cell is [threshold, inf)).  Those midpoints are exact
+ * in double.  If the whole error interval lies strictly inside the cell,
+ * x rounds to v whatever it is; ties need no care, since a midpoint
+ * strictly inside the interval fails the test.  The differences are
+ * rounded downwards, so a "yes" is never an artefact of rounding. */
 static int gt_decided_slow(mpfr_t T, mpfr_exp_t rho_exp, float v,
-                           mpfr_t tmp)
+                           const gt_fmt *f, mpfr_t tmp)
 {
     double lo_m, hi_m;
 
     if (isinf(v)) {
-        lo_m = v > 0 ? GT_FLT_OVERFLOW : -INFINITY;
-        hi_m = v > 0 ? INFINITY : -GT_FLT_OVERFLOW;
+        lo_m = v > 0 ? fmt_overflow(f) : -INFINITY;
+        hi_m = v > 0 ? INFINITY : -fmt_overflow(f);
     } else {
-        double dn = nextafterf(v, -INFINITY), up = nextafterf(v, INFINITY);
-        if (isinf(dn))
-            dn = -0x1p128;
-        if (isinf(up))
-            up = 0x1p128;
-        lo_m = ((double)v + dn) / 2;
-        hi_m = ((double)v + up) / 2;
+        lo_m = (double)v - fmt_half_dn(f, v);
+        hi_m = (double)v + fmt_half_up(f, v);
     }
     if (lo_m != -INFINITY) {
         mpfr_sub_d(tmp, T, lo_m, MPFR_RNDD);        /* <= T - lo_m */
@@ -259,9 +357,10 @@ static int gt_decided_slow(mpfr_t T, mpfr_exp_t rho_exp, float v,
  *
  * hd + ld is T as a double-double: hd = RN53(T), and ld = RN53(T - hd)
  * with T - hd computed exactly, so |(T - hd) - ld| <= 2^-53 |ld|.  With
- * v = RN_binary32(T) finite, hd - v is exact in double (Sterbenz: hd and v
- * are within a factor 2 of each other, or v = 0).  So D = T - v equals
- * (hd - v) + (T - hd) and a = |RN((hd - v) + ld)| satisfies
+ * v = RN_fmt(T) finite, hd - v is exact in double (Sterbenz: hd and v
+ * are within a factor 2 of each other, or v = 0; v has at most 24 bits).
+ * So D = T - v equals (hd - v) + (T - hd) and a = |RN((hd - v) + ld)|
+ * satisfies
  *     |D| <= a + 2^-53 a + 2^-53 |ld|.
  * Every real x with |x - T| <= rho rounds to v if |D| + rho is below both
  * half-spacings around v (h_dn, h_up: exact powers of two).  The test adds
@@ -272,27 +371,23 @@ static int gt_decided_slow(mpfr_t T, mpfr_exp_t rho_exp, float v,
  * takes over.  Tiny or huge hd (double subnormals, rho outside double's
  * range) and infinite v also go the slow way. */
 static int gt_decided(mpfr_t T, mpfr_exp_t rho_exp, float v, double hd,
-                      double ld, mpfr_t tmp)
+                      double ld, const gt_fmt *f, mpfr_t tmp)
 {
-    double dn, up, h, rho, a, m;
+    double h, hu, rho, a, m;
 
     if (isinf(v) || rho_exp < -1000 || rho_exp > 1000 ||
         fabs(hd) < 0x1p-900)
-        return gt_decided_slow(T, rho_exp, v, tmp);
-    dn = nextafterf(v, -INFINITY);
-    up = nextafterf(v, INFINITY);
-    if (isinf(dn))
-        dn = -0x1p128;
-    if (isinf(up))
-        up = 0x1p128;
-    h = (double)v - dn < up - (double)v ? ((double)v - dn) / 2
-                                        : (up - (double)v) / 2;
+        return gt_decided_slow(T, rho_exp, v, f, tmp);
+    h = fmt_half_dn(f, v);
+    hu = fmt_half_up(f, v);
+    if (hu < h)
+        h = hu;
     rho = ldexp(1.0, (int)rho_exp);
     a = fabs((hd - (double)v) + ld);
     m = 0x1p-50 * (a + fabs(ld) + rho);
     if (a + rho + m < h)
         return 1;
-    return gt_decided_slow(T, rho_exp, v, tmp);
+    return gt_decided_slow(T, rho_exp, v, f, tmp);
 }
 
 /* T as a double-double (see gt_decided): hd = RN53(T) through the 53-bit
@@ -345,10 +440,10 @@ static int gt_element(gt_ws *w, mpfr_srcptr b, float *r, double *hi,
             T = P;
         }
         if (!inexact) {
-            /* Every step was exact: T is t itself, and mpfr_get_flt
+            /* Every step was exact: T is t itself, and gt_round_fmt
              * rounds it correctly (ties to even included). */
             gt_hilo(w, T, w->R[k], &hd, &ld);
-            *r = mpfr_get_flt(T, MPFR_RNDN);
+            *r = gt_round_fmt(T, w->fmt, w->F);
             if (hi != NULL)
                 *hi = hd;
             if (lo != NULL)
@@ -375,12 +470,12 @@ static int gt_element(gt_ws *w, mpfr_srcptr b, float *r, double *hi,
         if (err < w->good_bits)
             continue;
 
-        /* Round once onto the binary32 grid: mpfr_get_flt handles the
-         * subnormal range and overflow, while T itself lives in MPFR's
+        /* Round once onto the output format's grid: gt_round_fmt handles
+         * the subnormal range and overflow, while T itself lives in MPFR's
          * wide exponent range (so the bound above has no underflow). */
-        v = mpfr_get_flt(T, MPFR_RNDN);
+        v = gt_round_fmt(T, w->fmt, w->F);
         gt_hilo(w, T, w->R[k], &hd, &ld);
-        if (!gt_decided(T, eT - err, v, hd, ld, w->R[k]))
+        if (!gt_decided(T, eT - err, v, hd, ld, w->fmt, w->R[k]))
             continue;
         *r = v;
         if (hi != NULL)
@@ -393,14 +488,21 @@ static int gt_element(gt_ws *w, mpfr_srcptr b, float *r, double *hi,
 }
 
 typedef struct gt_job {
-    const float *x;
+    ln_op op;
+    ln_dtype dtype;
+    ln_cast cast;
+    const float *x, *residual;
     size_t row0, rows, dim, x_stride;
     const float *gamma, *beta;
+    /* The factor each column scales by: gamma (single, and llama's outer
+     * w), or fl32(1 + w) (gemma); NULL when it is 1. */
+    const float *gfac;
     float eps;
     float *rounded;
     double *hi, *lo;
+    float *h;
     size_t out_stride;
-    /* n gamma_i and beta_i as MPFR numbers, built once per call and only
+    /* n gfac_i and beta_i as MPFR numbers, built once per call and only
      * read by the threads (NULL without gamma / beta). */
     const mpfr_t *gn, *bm;
     gt_ws ws;
@@ -447,14 +549,64 @@ static int gt_bins_sum(gt_ws *w, int64_t *bin, int nbins, int e0, mpfr_t out)
     return mpfr_sum(out, w->pv, c, MPFR_RNDN);
 }
 
+/* Is v a value of the dtype (NaN and infinities count)?  The ground truth
+ * of a narrow dtype is the exact value on inputs of that dtype. */
+static int gt_in_dtype(float v, ln_dtype dt)
+{
+    switch (dt) {
+    case LN_DTYPE_BF16:
+        return isnan(v) || ln_bf16_to_f32(ln_f32_to_bf16(v)) == v;
+    case LN_DTYPE_F16:
+        return isnan(v) || ln_f16_to_f32(ln_f32_to_f16(v)) == v;
+    default:
+        return 1;
+    }
+}
+
+/* h = RN_dtype(a + b), the residual stream of the add_ operations: the sum
+ * of two binary32 values is exact at 300 bits (both are integers times
+ * 2^-149 below 2^128), then rounded once.  Nonfinite operands give IEEE's
+ * answer (an infinity, or NaN for inf - inf); an overflowing sum rounds to
+ * infinity like any other result.  Returns 0, or -1 (a bug). */
+static int gt_add_round(gt_ws *w, float a, float b, float *h)
+{
+    if (!isfinite(a) || !isfinite(b)) {
+        *h = a + b;
+        return 0;
+    }
+    GT_EXACT(w, mpfr_set_flt(w->hs, a, MPFR_RNDN));
+    GT_EXACT(w, mpfr_add_d(w->hs, w->hs, (double)b, MPFR_RNDN));
+    *h = gt_round_fmt(w->hs, w->fmt, w->F);
+    return 0;
+}
+
 static int gt_row(gt_job *j, size_t row)
 {
     gt_ws *w = &j->ws;
     const float *x = j->x + row * j->x_stride;
     size_t n = j->dim, i;
     unsigned long nl = w->nl;
-    int k;
+    int k, rms = ln_op_is_rms(j->op);
 
+    for (i = 0; i < n; i++) {
+        if (!gt_in_dtype(x[i], j->dtype) ||
+            (j->residual != NULL &&
+             !gt_in_dtype(j->residual[row * j->x_stride + i], j->dtype))) {
+            gt_fail(w, "ground truth: %s[%zu][%zu] is not a %s value",
+                    gt_in_dtype(x[i], j->dtype) ? "residual" : "x", row, i,
+                    ln_dtype_name(j->dtype));
+            return -1;
+        }
+    }
+    if (j->residual != NULL) {
+        /* The norm is of h, the correctly rounded x + residual. */
+        const float *r = j->residual + row * j->x_stride;
+        float *h = j->h + row * j->out_stride;
+        for (i = 0; i < n; i++)
+            if (gt_add_round(w, x[i], r[i], &h[i]) != 0)
+                return -1;
+        x = h;
+    }
     for (i = 0; i < n; i++) {
         if (!isfinite(x[i])) {
             /* No exact value: the whole row is NaN, like the kernels. */
@@ -480,7 +632,9 @@ static int gt_row(gt_job *j, size_t row)
      *   n^2 sum x^2, n S^2, Q   multiples of 2^(2 bot), below 2^(2 top + 3L)
      *   n^3 eps  multiple of 2^eb,     below 2^(et + 3L)
      *   W = Q + n^3 eps, and n W (L more bits).
-     * Two bits of slack each; the exactness checks would catch a slip. */
+     * The RMS forms' W = sum x^2 + n eps is smaller than the LayerNorm one
+     * on both ends, so the same sizes hold.  Two bits of slack each; the
+     * exactness checks would catch a slip. */
     {
         int top = INT_MIN, bot = INT_MAX, t, bt, L = w->L, bx, wt, wb;
 
@@ -543,25 +697,31 @@ static int gt_row(gt_job *j, size_t row)
     GT_EXACT(w, gt_bins_sum(w, w->sbin, GT_SBINS, -149, w->S));
     GT_EXACT(w, gt_bins_sum(w, w->qbin, GT_QBINS, -298, w->sumsq));
 
-    /* Q = n^2 sum x^2 - n S^2 (= sum (n x_i - S)^2, so Q >= 0). */
-    GT_EXACT(w, mpfr_mul_ui(w->A, w->sumsq, nl, MPFR_RNDN));
-    GT_EXACT(w, mpfr_mul_ui(w->A, w->A, nl, MPFR_RNDN));
-    GT_EXACT(w, mpfr_sqr(w->B, w->S, MPFR_RNDN));
-    GT_EXACT(w, mpfr_mul_ui(w->B, w->B, nl, MPFR_RNDN));
-    GT_EXACT(w, mpfr_sub(w->Q, w->A, w->B, MPFR_RNDN));
-    if (mpfr_sgn(w->Q) < 0) {
-        gt_fail(w, "ground truth: negative sum of squared deviations (bug)");
-        return -1;
-    }
-    /* W = Q + n^3 eps, and n W. */
     GT_EXACT(w, mpfr_set_flt(w->e3, j->eps, MPFR_RNDN));
     GT_EXACT(w, mpfr_mul_ui(w->e3, w->e3, nl, MPFR_RNDN));
-    GT_EXACT(w, mpfr_mul_ui(w->e3, w->e3, nl, MPFR_RNDN));
-    GT_EXACT(w, mpfr_mul_ui(w->e3, w->e3, nl, MPFR_RNDN));
-    GT_EXACT(w, mpfr_add(w->W, w->Q, w->e3, MPFR_RNDN));
+    if (!rms) {
+        /* Q = n^2 sum x^2 - n S^2 (= sum (n x_i - S)^2, so Q >= 0). */
+        GT_EXACT(w, mpfr_mul_ui(w->A, w->sumsq, nl, MPFR_RNDN));
+        GT_EXACT(w, mpfr_mul_ui(w->A, w->A, nl, MPFR_RNDN));
+        GT_EXACT(w, mpfr_sqr(w->B, w->S, MPFR_RNDN));
+        GT_EXACT(w, mpfr_mul_ui(w->B, w->B, nl, MPFR_RNDN));
+        GT_EXACT(w, mpfr_sub(w->Q, w->A, w->B, MPFR_RNDN));
+        if (mpfr_sgn(w->Q) < 0) {
+            gt_fail(w, "ground truth: negative sum of squared deviations (bug)");
+            return -1;
+        }
+        /* W = Q + n^3 eps. */
+        GT_EXACT(w, mpfr_mul_ui(w->e3, w->e3, nl, MPFR_RNDN));
+        GT_EXACT(w, mpfr_mul_ui(w->e3, w->e3, nl, MPFR_RNDN));
+        GT_EXACT(w, mpfr_add(w->W, w->Q, w->e3, MPFR_RNDN));
+    } else {
+        /* RMS: mean(x^2) + eps = W / n with W = sum x^2 + n eps. */
+        GT_EXACT(w, mpfr_add(w->W, w->sumsq, w->e3, MPFR_RNDN));
+    }
     if (mpfr_sgn(w->W) <= 0) {
-        /* var + eps <= 0: 0/0 for a constant row with eps = 0, the square
-         * root of a negative number for a negative eps.  No real value. */
+        /* var + eps <= 0: 0/0 for a constant (RMS: all-zero) row with
+         * eps = 0, the square root of a negative number for a negative
+         * eps.  No real value. */
         for (i = 0; i < n; i++)
             gt_nan_out(j, row, i);
         return 0;
@@ -571,7 +731,7 @@ static int gt_row(gt_job *j, size_t row)
         w->s_state[k] = 0;
 
     for (i = 0; i < n; i++) {
-        float g = j->gamma != NULL ? j->gamma[i] : 1.0f;
+        float g = j->gfac != NULL ? j->gfac[i] : 1.0f;
         float b = j->beta != NULL ? j->beta[i] : 0.0f;
         size_t o = row * j->out_stride + i;
         double *hi = j->hi != NULL ? &j->hi[o] : NULL;
@@ -581,12 +741,18 @@ static int gt_row(gt_job *j, size_t row)
             gt_nan_out(j, row, i);
             continue;
         }
-        /* (mul_ui + sub measure faster than one mpfr_fms) */
-        GT_EXACT(w, mpfr_set_flt(w->nx, x[i], MPFR_RNDN));
-        GT_EXACT(w, mpfr_mul_ui(w->nx, w->nx, nl, MPFR_RNDN));
-        GT_EXACT(w, mpfr_sub(w->d, w->nx, w->S, MPFR_RNDN));
+        if (!rms) {
+            /* d_i = n x_i - S (mul_ui + sub measure faster than one
+             * mpfr_fms) */
+            GT_EXACT(w, mpfr_set_flt(w->nx, x[i], MPFR_RNDN));
+            GT_EXACT(w, mpfr_mul_ui(w->nx, w->nx, nl, MPFR_RNDN));
+            GT_EXACT(w, mpfr_sub(w->d, w->nx, w->S, MPFR_RNDN));
+        } else {
+            GT_EXACT(w, mpfr_set_flt(w->d, x[i], MPFR_RNDN)); /* d_i = x_i */
+        }
         if (mpfr_zero_p(w->d) || g == 0.0f) {
-            /* x_i equals the mean, or gamma_i = 0: t = beta_i exactly. */
+            /* x_i equals the mean (RMS: x_i = 0), or the column's factor
+             * is 0: t = beta_i exactly (0 for the RMS forms). */
             j->rounded[o] = b;
             if (hi != NULL)
                 *hi = b;
@@ -594,17 +760,43 @@ static int gt_row(gt_job *j, size_t row)
                 *lo = 0.0;
             continue;
         }
+        if (j->cast == LN_CAST_LLAMA) {
+            /* t = w_i RN(n_i): the inner rounding of n_i = d_i n /
+             * sqrt(n W) is proven by the same Ziv loop; w_i RN(n_i), two
+             * values of at most 24 bits within binary32's range, is exact
+             * in double, and rounds once more. */
+            float inner;
+            double t;
+            GT_EXACT(w, mpfr_mul(w->N, w->d, w->nm, MPFR_RNDN));
+            if (gt_element(w, NULL, &inner, NULL, NULL) != 0)
+                goto cap;
+            if (!isfinite(inner)) {
+                /* |n_i| <= sqrt(dim): overflows fp16 only for dim > 2^32.
+                 * No finite exact value. */
+                gt_nan_out(j, row, i);
+                continue;
+            }
+            t = (double)g * (double)inner;
+            GT_EXACT(w, mpfr_set_d(w->H, t, MPFR_RNDN));
+            j->rounded[o] = gt_round_fmt(w->H, w->fmt, w->F);
+            if (hi != NULL)
+                *hi = t;
+            if (lo != NULL)
+                *lo = 0.0;
+            continue;
+        }
         GT_EXACT(w, mpfr_mul(w->N, w->d, j->gn != NULL ? j->gn[i] : w->nm,
                              MPFR_RNDN));
         if (gt_element(w, b != 0.0f ? j->bm[i] : NULL, &j->rounded[o], hi,
-                       lo) != 0) {
-            gt_fail(w, "ground truth: precision cap of %d bits reached at "
-                    "row %zu column %zu (bug)",
-                    (int)(w->p0 << (w->levels - 1)), row, i);
-            return -1;
-        }
+                       lo) != 0)
+            goto cap;
     }
     return 0;
+cap:
+    gt_fail(w, "ground truth: precision cap of %d bits reached at "
+            "row %zu column %zu (bug)",
+            (int)(w->p0 << (w->levels - 1)), row, i);
+    return -1;
 }
 
 static void *gt_worker(void *arg)
@@ -674,26 +866,76 @@ static void set_err(char *err, size_t errlen, const char *msg)
         snprintf(err, errlen, "%s", msg);
 }
 
+/* gemma's factor fl32(1 + w_i) for each column: 1 + w is exact at 300 bits
+ * (w an integer times 2^-149 below 2^128), then rounded to binary32 once,
+ * whatever the dtype (HF's GemmaRMSNorm forms it in float32). */
+static float *gt_gemma_factors(const float *w, size_t dim)
+{
+    float *f = malloc(dim * sizeof *f);
+    mpfr_t a;
+    size_t i;
+
+    if (f == NULL)
+        return NULL;
+    mpfr_init2(a, 300);
+    for (i = 0; i < dim; i++) {
+        if (!isfinite(w[i])) {
+            f[i] = 1.0f + w[i];
+            continue;
+        }
+        mpfr_set_flt(a, w[i], MPFR_RNDN);
+        mpfr_add_ui(a, a, 1, MPFR_RNDN);
+        f[i] = mpfr_get_flt(a, MPFR_RNDN);
+    }
+    mpfr_clear(a);
+    return f;
+}
+
 int ln_ground_truth(const float *x, size_t rows, size_t dim, size_t x_stride,
                     const float *gamma, const float *beta, float eps,
                     float *rounded, double *hi, double *lo, size_t out_stride,
                     unsigned threads, char *err, size_t errlen)
 {
+    ln_gt_spec s = {.op = LN_OP_LAYERNORM, .dtype = LN_DTYPE_F32,
+                    .cast = LN_CAST_SINGLE, .x = x, .rows = rows, .dim = dim,
+                    .x_stride = x_stride, .gamma = gamma, .beta = beta,
+                    .eps = eps};
+    return ln_ground_truth_op(&s, rounded, hi, lo, NULL, out_stride, threads,
+                              err, errlen);
+}
+
+int ln_ground_truth_op(const ln_gt_spec *s, float *rounded, double *hi,
+                       double *lo, float *h, size_t out_stride,
+                       unsigned threads, char *err, size_t errlen)
+{
     gt_job *jobs;
     pthread_t *tids;
-    size_t nt, t, row0 = 0;
+    size_t nt, t, row0 = 0, rows = s->rows, dim = s->dim, i;
     int status = 0;
     unsigned p0 = gt_p0, good_bits = gt_good_bits;
     mpfr_t *gn = NULL, *bm = NULL;
+    float *gemma = NULL;
+    const float *gfac;
 
     if (err != NULL && errlen > 0)
         err[0] = '\0';
+    if ((unsigned)s->op >= LN_OP_COUNT || (unsigned)s->dtype >= LN_DTYPE_COUNT ||
+        (unsigned)s->cast >= LN_CAST_COUNT ||
+        (s->cast != LN_CAST_SINGLE && !ln_op_is_rms(s->op)) ||
+        (ln_op_is_rms(s->op) && s->beta != NULL)) {
+        set_err(err, errlen, "ground truth: bad operation, dtype or cast (casts "
+                "llama and gemma and no beta for the RMS forms)");
+        return -1;
+    }
     if (rows == 0)
         return 0;
-    if (dim == 0 || x == NULL || rounded == NULL || x_stride < dim ||
-        out_stride < dim) {
+    if (dim == 0 || s->x == NULL || rounded == NULL || s->x_stride < dim ||
+        out_stride < dim ||
+        !ln_op_has_residual(s->op) != (s->residual == NULL) ||
+        !ln_op_has_residual(s->op) != (h == NULL)) {
         set_err(err, errlen, "ground truth: bad arguments (dim 0, NULL "
-                "pointer or stride below dim)");
+                "pointer, stride below dim, residual and h not both given "
+                "exactly for the add_ operations)");
         return -1;
     }
     if ((uint64_t)dim > ((uint64_t)1 << 38)) {
@@ -701,6 +943,15 @@ int ln_ground_truth(const float *x, size_t rows, size_t dim, size_t x_stride,
         set_err(err, errlen, "ground truth: rows longer than 2^38 elements "
                 "are not supported");
         return -1;
+    }
+    for (i = 0; i < dim; i++) {
+        if ((s->gamma != NULL && !gt_in_dtype(s->gamma[i], s->dtype)) ||
+            (s->beta != NULL && !gt_in_dtype(s->beta[i], s->dtype))) {
+            if (err != NULL && errlen > 0)
+                snprintf(err, errlen, "ground truth: gamma or beta [%zu] is not "
+                         "a %s value", i, ln_dtype_name(s->dtype));
+            return -1;
+        }
     }
     if (threads == 0) {
         long c = sysconf(_SC_NPROCESSORS_ONLN);
@@ -713,14 +964,22 @@ int ln_ground_truth(const float *x, size_t rows, size_t dim, size_t x_stride,
 
     jobs = calloc(nt, sizeof *jobs);
     tids = calloc(nt, sizeof *tids);
-    if (gamma != NULL)
-        gn = gt_columns(gamma, dim, (unsigned long)dim);
-    if (beta != NULL)
-        bm = gt_columns(beta, dim, 1);
-    if (jobs == NULL || tids == NULL || (gamma != NULL && gn == NULL) ||
-        (beta != NULL && bm == NULL)) {
+    /* The column factor: gamma, or gemma's fl32(1 + w); without the
+     * tensor every cast scales by 1. */
+    if (s->gamma != NULL && s->cast == LN_CAST_GEMMA)
+        gemma = gt_gemma_factors(s->gamma, dim);
+    gfac = gemma != NULL ? gemma : s->gamma;
+    if (gfac != NULL && s->cast != LN_CAST_LLAMA)
+        gn = gt_columns(gfac, dim, (unsigned long)dim);
+    if (s->beta != NULL)
+        bm = gt_columns(s->beta, dim, 1);
+    if (jobs == NULL || tids == NULL ||
+        (s->gamma != NULL && s->cast == LN_CAST_GEMMA && gemma == NULL) ||
+        (gfac != NULL && s->cast != LN_CAST_LLAMA && gn == NULL) ||
+        (s->beta != NULL && bm == NULL)) {
         free(jobs);
         free(tids);
+        free(gemma);
         gt_columns_free(gn, dim);
         gt_columns_free(bm, dim);
         set_err(err, errlen, "ground truth: out of memory");
@@ -730,17 +989,23 @@ int ln_ground_truth(const float *x, size_t rows, size_t dim, size_t x_stride,
         gt_job *j = &jobs[t];
         /* Contiguous blocks, sizes differing by at most one row. */
         size_t cnt = rows / nt + (t < rows % nt ? 1 : 0);
-        j->x = x;
+        j->op = s->op;
+        j->dtype = s->dtype;
+        j->cast = s->cast;
+        j->x = s->x;
+        j->residual = s->residual;
         j->row0 = row0;
         j->rows = cnt;
         j->dim = dim;
-        j->x_stride = x_stride;
-        j->gamma = gamma;
-        j->beta = beta;
-        j->eps = eps;
+        j->x_stride = s->x_stride;
+        j->gamma = s->gamma;
+        j->beta = s->beta;
+        j->gfac = gfac;
+        j->eps = s->eps;
         j->rounded = rounded;
         j->hi = hi;
         j->lo = lo;
+        j->h = h;
         j->out_stride = out_stride;
         j->gn = (const mpfr_t *)gn;
         j->bm = (const mpfr_t *)bm;
@@ -750,6 +1015,7 @@ int ln_ground_truth(const float *x, size_t rows, size_t dim, size_t x_stride,
             status = -1;
             break;
         }
+        j->ws.fmt = &gt_fmts[s->dtype];
         j->ws_ok = 1;
     }
     if (status != 0) {
@@ -780,6 +1046,7 @@ int ln_ground_truth(const float *x, size_t rows, size_t dim, size_t x_stride,
     }
     free(jobs);
     free(tids);
+    free(gemma);
     gt_columns_free(gn, dim);
     gt_columns_free(bm, dim);
     return status;

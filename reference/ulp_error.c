@@ -14,14 +14,38 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* binary32 overflow threshold: the midpoint between FLT_MAX and 2^128.
- * Real values at or above it round to infinity (ties to even: 2^128 would
- * be "even"). */
-#define LN_FLT_OVERFLOW 0x1.ffffffp+127
+/* The formats: precision p and the normal exponent range [emin, emax]. */
+static const struct {
+    int p, emin, emax;
+} fmts[LN_DTYPE_COUNT] = {
+    [LN_DTYPE_F32] = {24, -126, 127},
+    [LN_DTYPE_BF16] = {8, -126, 127},
+    [LN_DTYPE_F16] = {11, -14, 15},
+};
+
+int ln_dtype_precision(ln_dtype dt)
+{
+    return (unsigned)dt < LN_DTYPE_COUNT ? fmts[dt].p : 24;
+}
 
 double ln_ulp(double hi, double lo)
 {
-    int e;
+    return ln_ulp_fmt(hi, lo, LN_DTYPE_F32);
+}
+
+double ln_ulp_error(float r, double hi, double lo)
+{
+    return ln_ulp_error_fmt(r, hi, lo, LN_DTYPE_F32);
+}
+
+double ln_ulp_fmt(double hi, double lo, ln_dtype dt)
+{
+    int e, p, emin;
+
+    if ((unsigned)dt >= LN_DTYPE_COUNT)
+        dt = LN_DTYPE_F32;
+    p = fmts[dt].p;
+    emin = fmts[dt].emin;
 
     /* A normalised double-double has hi == 0 only when t == 0, but take lo
      * if a caller hands us (0, lo). */
@@ -30,7 +54,7 @@ double ln_ulp(double hi, double lo)
         lo = 0.0;
     }
     if (hi == 0.0)
-        return 0x1p-149;
+        return ldexp(1.0, emin - p + 1);
     /* floor(log2|hi|) */
     e = ilogb(hi);
     /* |lo| <= ulp_53(hi)/2, so t lies in the same binade as hi except when
@@ -38,31 +62,44 @@ double ln_ulp(double hi, double lo)
      * |t| < |hi| and floor(log2|t|) is one less. */
     if (lo != 0.0 && ldexp(1.0, e) == fabs(hi) && (lo < 0) != (hi < 0))
         e--;
-    if (e < -126)
-        e = -126;
-    return ldexp(1.0, e - 23);
+    if (e < emin)
+        e = emin;
+    return ldexp(1.0, e - p + 1);
 }
 
-double ln_ulp_error(float r, double hi, double lo)
+double ln_ulp_error_fmt(float r, double hi, double lo, ln_dtype dt)
 {
-    double d;
+    double d, top, ovf, ulp_top;
+
+    if ((unsigned)dt >= LN_DTYPE_COUNT)
+        dt = LN_DTYPE_F32;
+    /* 2^(emax+1), the overflow threshold (2 - 2^-p) 2^emax (the midpoint
+     * between the largest finite value and 2^(emax+1); reals at or above
+     * it round to infinity, ties to even: 2^(emax+1) would be "even"), and
+     * the ulp of the top binade.  binary32: 2^128, 0x1.ffffffp+127, 2^104. */
+    top = ldexp(1.0, fmts[dt].emax + 1);
+    ovf = ldexp(2.0 - ldexp(1.0, -fmts[dt].p), fmts[dt].emax);
+    ulp_top = ldexp(1.0, fmts[dt].emax - fmts[dt].p + 1);
 
     if (isnan(hi) || isnan(lo))
         return isnan(r) ? 0.0 : INFINITY;
     if (isnan(r))
         return INFINITY;
     if (isinf(r)) {
-        /* Infinity is the correctly rounded binary32 value of a finite t
-         * with |t| >= LN_FLT_OVERFLOW.  Measured as if r were +-2^128 (the
-         * next value after FLT_MAX, in a binade of ulp 2^104) the error is
-         * <= 0.5 exactly then (capped at 0.5 beyond 2^128, where infinity
-         * is still the correct rounding); any other infinity is a
-         * nonfinite mismatch.  The threshold test looks at hi and lo
-         * separately so a t just below it is not rounded onto it. */
+        /* Infinity is the correctly rounded value of a finite t with |t|
+         * at or above the overflow threshold.  Measured as if r were
+         * +-2^(emax+1) (the next value after the largest finite one, in
+         * the top binade's ulp) the error is <= 0.5 exactly then (capped at
+         * 0.5 beyond 2^(emax+1), where infinity is still the correct
+         * rounding); any other infinity is a nonfinite mismatch.  The
+         * threshold test looks at hi and lo separately so a t just below
+         * it is not rounded onto it.  An infinite t (a definition that
+         * itself overflows) is matched by the same infinity only. */
         double ah = fabs(hi), al = hi < 0 ? -lo : lo;
-        if ((r > 0) == (hi > 0) &&
-            (ah > LN_FLT_OVERFLOW || (ah == LN_FLT_OVERFLOW && al >= 0)))
-            return ah >= 0x1p128 ? 0.5 : ((0x1p128 - ah) - al) / 0x1p104;
+        if (isinf(hi))
+            return r == hi ? 0.0 : INFINITY;
+        if ((r > 0) == (hi > 0) && (ah > ovf || (ah == ovf && al >= 0)))
+            return ah >= top ? 0.5 : ((top - ah) - al) / ulp_top;
         return INFINITY;
     }
     /* r - t to about 2^-52 relative accuracy.  When (double)r and hi are
@@ -72,9 +109,11 @@ double ln_ulp_error(float r, double hi, double lo)
      * relative size 2^-53 do not matter for a number that large.  The
      * float r is exact in double, and t - (hi + lo) is below 2^-106 |t|,
      * i.e. below 2^-82 ulp(t). */
+    if (isinf(hi))
+        return INFINITY;
     d = fabs(((double)r - hi) - lo);
     /* Division by a power of two >= 2^-149: exact in double. */
-    return d / ln_ulp(hi, lo);
+    return d / ln_ulp_fmt(hi, lo, dt);
 }
 
 /* k-th smallest (0-based) of a[0..n-1], reordering a: Hoare's quickselect
@@ -118,6 +157,18 @@ int ln_error_measure(const float *r, size_t r_stride,
                      const double *hi, const double *lo, size_t t_stride,
                      size_t rows, size_t dim, ln_error_stats *out)
 {
+    return ln_error_measure_fmt(r, r_stride, hi, lo, t_stride, rows, dim,
+                                LN_DTYPE_F32, out);
+}
+
+int ln_error_measure_fmt(const float *r, size_t r_stride,
+                         const double *hi, const double *lo, size_t t_stride,
+                         size_t rows, size_t dim, ln_dtype dt,
+                         ln_error_stats *out)
+{
+    /* The format's unit roundoff u = 2^-p: normwise errors are in units
+     * of it. */
+    double u = ldexp(1.0, -ln_dtype_precision(dt));
     size_t n = rows * dim, nfin = 0, ncr = 0, nfaith = 0, i, j;
     size_t nnorm = 0;
     double *errs = NULL, sum = 0.0, maxdiff = 0.0, maxt = 0.0, sumdiff = 0.0;
@@ -136,7 +187,7 @@ int ln_error_measure(const float *r, size_t r_stride,
         for (j = 0; j < dim; j++) {
             float rv = r[i * r_stride + j];
             double h = hi[i * t_stride + j], l = lo[i * t_stride + j];
-            double e = ln_ulp_error(rv, h, l);
+            double e = ln_ulp_error_fmt(rv, h, l, dt);
 
             if (isinf(e)) {
                 if (out->nonfinite == 0 || out->max_ulp != INFINITY) {
@@ -159,7 +210,7 @@ int ln_error_measure(const float *r, size_t r_stride,
             if (e <= 1.0)
                 nfaith++;
             /* Normwise error over elements with a finite t and r. */
-            if (!isnan(h) && isfinite(rv)) {
+            if (isfinite(h) && isfinite(rv)) {
                 double t = h + l, dd = fabs(((double)rv - h) - l);
                 if (fabs(t) > maxt)
                     maxt = fabs(t);
@@ -194,8 +245,8 @@ int ln_error_measure(const float *r, size_t r_stride,
         out->normwise = all_r_zero ? 0.0 : INFINITY;
         out->normwise_mean = out->normwise;
     } else {
-        out->normwise = maxdiff / maxt / 0x1p-24;
-        out->normwise_mean = nnorm ? sumdiff / (double)nnorm / maxt / 0x1p-24 : 0.0;
+        out->normwise = maxdiff / maxt / u;
+        out->normwise_mean = nnorm ? sumdiff / (double)nnorm / maxt / u : 0.0;
     }
     free(errs);
     return 0;

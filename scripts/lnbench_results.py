@@ -35,6 +35,36 @@ _GB_NAME_KEYS = {"min_time", "iterations", "repeats", "min_warmup_time"}
 
 TIME_UNITS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 
+# What a speed benchmark computed: (op, dtype, cast).  Binary32 LayerNorm
+# keeps the names it always had; every other computation names itself
+# (<kernel>/op:<op>/dtype:<dtype>/cast:<cast>/dim:...), so results of
+# different computations never pair.
+DEFAULT_COMP = ("layernorm", "f32", "single")
+DTYPE_BYTES = {"f32": 4, "bf16": 2, "f16": 2}
+
+
+def comp_of(params):
+    return (params.get("op", DEFAULT_COMP[0]), params.get("dtype", DEFAULT_COMP[1]),
+            params.get("cast", DEFAULT_COMP[2]))
+
+
+def comp_prefix(comp):
+    """The name segments of a computation ("" for binary32 LayerNorm)."""
+    if comp is None or tuple(comp) == DEFAULT_COMP:
+        return ""
+    return f"op:{comp[0]}/dtype:{comp[1]}/cast:{comp[2]}/"
+
+
+def comp_text(comp):
+    return f"{comp[0]} {comp[1]}" + ("" if comp[2] == "single" else f" cast {comp[2]}")
+
+
+def bytes_per_element(comp):
+    """lnbench's byte model: the dtype's size for x read and y written, and
+    for the add_ operations residual read and h written too."""
+    op, dtype = comp[0], comp[1]
+    return DTYPE_BYTES.get(dtype, 4) * (4 if op.startswith("add_") else 2)
+
 # Machine probes, not kernels: the copies that set the roofline (memcpy, and
 # stream_copy - read x, write y with non-temporal stores - in runs that have
 # it).  Listed beside the kernels, never ranked or recommended, not gated
@@ -164,6 +194,7 @@ class Bench:
         self.dim = params.get("dim")
         self.rows = params.get("rows")
         self.threads = params.get("threads", 1)
+        self.comp = comp_of(params)
         self.time_unit = None
         self.samples = []      # real_time of each iteration run (repetition)
         self.cpu_samples = []
@@ -174,10 +205,11 @@ class Bench:
     @property
     def working_set(self):
         """Bytes touched per call under the documented byte model (x read,
-        y written: 8 bytes per element), or None."""
+        y written, residual read and h written for the add_ operations, in
+        the dtype: 8 bytes per element for binary32 LayerNorm), or None."""
         if self.dim is None or self.rows is None:
             return None
-        return 8 * self.dim * self.rows
+        return bytes_per_element(self.comp) * self.dim * self.rows
 
     def time_samples(self):
         """Real-time samples; from the aggregates when only those were kept."""
@@ -225,6 +257,24 @@ class SpeedResult:
             self._add(i, e)
         if not self.benches:
             raise InputError(f"{path}: speed file holds no benchmarks")
+        self.comps = sorted({b.comp for b in self.benches.values()})
+
+    @property
+    def comp(self):
+        """The one computation of this run; tables that look benchmarks up
+        by kernel and shape need it unique."""
+        if len(self.comps) != 1:
+            raise InputError(f"{self.path}: holds several computations ("
+                             + ", ".join(comp_text(c) for c in self.comps)
+                             + "): give one `lnbench speed` run per file")
+        return self.comps[0]
+
+    def key(self, kernel, dim, rows, threads):
+        """The key of one benchmark of this run's computation."""
+        return f"{kernel}/{comp_prefix(self.comp)}dim:{dim}/rows:{rows}/threads:{threads}"
+
+    def bytes_per_element(self):
+        return bytes_per_element(self.comp)
 
     def _add(self, i, e):
         where = f"{self.path}: benchmarks[{i}]"
@@ -291,6 +341,20 @@ class SpeedResult:
 
 _ACC_REQUIRED = ("kernel", "dist", "dim", "max_ulp", "mean_ulp", "nonfinite")
 
+# What a record computes: (op, dtype, cast).  Records of an lnbench older
+# than `--op` carry none and are LayerNorm in binary32, cast single.
+DEFAULT_COMBO = ("layernorm", "f32", "single")
+COMBO_ORDER = (("layernorm", "rmsnorm", "add_layernorm", "add_rmsnorm"),
+               ("f32", "bf16", "f16"), ("single", "llama", "gemma"))
+
+
+def combo_of(r):
+    return tuple(str(r.get(f) or d) for f, d in zip(("op", "dtype", "cast"), DEFAULT_COMBO))
+
+
+def combo_sort_key(c):
+    return tuple(o.index(v) if v in o else len(o) for o, v in zip(COMBO_ORDER, c)) + c
+
 
 class AccuracyResult:
     kind = "accuracy"
@@ -326,8 +390,10 @@ class AccuracyResult:
                     raise InputError(f"{where}: '{f}' is not a number")
             if _num(r["dim"]) is None or _num(r["nonfinite"]) is None:
                 raise InputError(f"{where}: 'dim'/'nonfinite' not numbers")
+            # (kernel, dist, dim, rows, op, dtype, cast): the first four
+            # as before the operations came, so key[0..3] keep their meaning
             key = (str(r["kernel"]), str(r["dist"]), int(r["dim"]),
-                   int(r.get("rows", params.get("rows", 0)) or 0))
+                   int(r.get("rows", params.get("rows", 0)) or 0)) + combo_of(r)
             if key in self.rows:
                 raise InputError(f"{where}: duplicate result for {fmt_acc_key(key)}")
             self.rows[key] = r
@@ -342,13 +408,62 @@ class AccuracyResult:
     def dists(self):
         return sorted({k[1] for k in self.rows})
 
-    def dims(self):
-        return sorted({k[2] for k in self.rows})
+    def dims(self, combo=None):
+        return sorted({k[2] for k in self.rows if combo is None or k[4:7] == combo})
+
+    def combos(self):
+        """The (op, dtype, cast) measured, in registry order."""
+        return sorted({k[4:7] for k in self.rows}, key=combo_sort_key)
+
+
+def merge_accuracy(docs):
+    """One accuracy document from several `lnbench accuracy --json` runs of
+    one build on one machine that measured different (op, dtype, cast)
+    sets (scripts/run: LayerNorm f32 on every distribution and dim, the
+    RMS forms in bf16/fp16 at a few): results and unavailable kernels
+    concatenated, list parameters united, each run's own parameters kept
+    under "runs".  Refuses runs of different commits or machines and
+    records measured twice."""
+    if not docs:
+        raise InputError("nothing to merge")
+    first = docs[0]
+    for d in docs:
+        if d.get("lnbench_accuracy") != 1:
+            raise InputError("merge: not an lnbench accuracy document")
+        for k in ("git_commit", "hostname", "cpu_model"):
+            if d.get("context", {}).get(k) != first.get("context", {}).get(k):
+                raise InputError(f"merge: runs differ in context {k}")
+    out = {"lnbench_accuracy": 1, "context": first["context"],
+           "parameters": dict(first["parameters"]), "results": [], "unavailable": []}
+    params = out["parameters"]
+    for d in docs[1:]:
+        for k, v in d["parameters"].items():
+            if isinstance(v, list):
+                params[k] = list(params.get(k) or []) + [x for x in v
+                                                         if x not in (params.get(k) or [])]
+    params["runs"] = [d["parameters"] for d in docs]
+    seen, gone = set(), set()
+    for d in docs:
+        for r in d["results"]:
+            key = (r["kernel"], r["dist"], r["dim"], r.get("rows")) + combo_of(r)
+            if key in seen:
+                raise InputError(f"merge: {fmt_acc_key(key)} measured twice")
+            seen.add(key)
+            out["results"].append(r)
+        for u in d.get("unavailable", []):
+            if u.get("kernel") not in gone:
+                gone.add(u.get("kernel"))
+                out["unavailable"].append(u)
+    return out
 
 
 def fmt_acc_key(key):
-    kernel, dist, dim, rows = key
-    return f"{kernel}/{dist}/dim:{dim}" + (f"/rows:{rows}" if rows else "")
+    """kernel/dist/dim:D[/rows:R][/op/dtype/cast]: the combination only when it
+    is not LayerNorm f32 single, so older gate settings keep their names."""
+    kernel, dist, dim, rows = key[:4]
+    combo = tuple(key[4:7]) or DEFAULT_COMBO
+    return f"{kernel}/{dist}/dim:{dim}" + (f"/rows:{rows}" if rows else "") + \
+        ("" if combo == DEFAULT_COMBO else "/" + "/".join(combo))
 
 
 def ulp_value(v):
@@ -534,7 +649,8 @@ PEER = "onednn"
 
 def gbps(b):
     """Bandwidth of a benchmark in GB/s under the byte model (8 bytes per
-    element): the bytes_per_second counter when present, else computed."""
+    element for binary32 LayerNorm, see bytes_per_element): the
+    bytes_per_second counter when present, else computed."""
     v = b.counter("bytes_per_second")
     if v is not None and math.isfinite(v) and v > 0:
         return v / 1e9
@@ -550,7 +666,7 @@ def references_at(speed, dim, rows, threads):
     one shape and thread count."""
     out = {}
     for ref in REFERENCE_KERNELS:
-        r = speed.benches.get(f"{ref}/dim:{dim}/rows:{rows}/threads:{threads}")
+        r = speed.benches.get(speed.key(ref, dim, rows, threads))
         g = gbps(r) if r is not None and not r.error and r.time_samples() else None
         if g:
             out[ref] = g
@@ -696,7 +812,8 @@ def summary_shapes(speed):
     picks = [ordered[0]] if len(ordered) == 1 else [ordered[0], ordered[-1]]
     out = []
     for i, (dim, rows) in enumerate(picks):
-        reg = regime(speed.context, 8 * dim * rows) or ("small" if i == 0 else "large")
+        reg = regime(speed.context, speed.bytes_per_element() * dim * rows) or \
+            ("small" if i == 0 else "large")
         out.append((reg, dim, rows))
     return out
 
@@ -706,11 +823,11 @@ def accuracy_dim(acc, prefer=4096):
     return prefer if prefer in dims else (max(dims) if dims else None)
 
 
-def accuracy_cell(acc, kernel, dist, dim):
+def accuracy_cell(acc, kernel, dist, dim, combo=DEFAULT_COMBO):
     """(max_ulp, mean_ulp) of a kernel on one distribution at one dim (the
-    first rows value present), or None."""
+    first rows value present) for one (op, dtype, cast), or None."""
     for key in sorted(acc.rows):
-        if key[0] == kernel and key[1] == dist and key[2] == dim:
+        if key[0] == kernel and key[1] == dist and key[2] == dim and key[4:7] == combo:
             r = acc.rows[key]
             return ulp_value(r["max_ulp"]), ulp_value(r["mean_ulp"])
     return None
@@ -738,7 +855,7 @@ def summary_table(speed, acc, dists=("normal", "offset1e4")):
     for k in kernel_order(kernels):
         row = [k]
         for reg, d, r in shapes:
-            b = speed.benches.get(f"{k}/dim:{d}/rows:{r}/threads:1")
+            b = speed.benches.get(speed.key(k, d, r, 1))
             if b is None or b.error:
                 row += ["-", "-", "-"]
                 continue
@@ -760,11 +877,57 @@ def summary_table(speed, acc, dists=("normal", "offset1e4")):
     if speed is None:
         notes.append("no speed results: accuracy only")
     elif shapes:
-        notes.append("GB/s under the 8 bytes/element model, one thread; roofline = "
-                     "fraction of the faster of memcpy and stream_copy on the same shape "
-                     "and threads; x onednn = speed ratio")
+        notes.append(f"{comp_text(speed.comp)}: GB/s under the "
+                     f"{speed.bytes_per_element()} bytes/element model (x read, y written"
+                     + (", residual read, h written" if speed.comp[0].startswith("add_")
+                        else "") + "), one thread; roofline = "
+                     "fraction of the faster of memcpy and stream_copy (copying the same "
+                     "bytes) on the same shape and threads; x onednn = speed ratio")
         notes.append(reference_note(speed, [(f"{reg} {r}x{d}", d, r, 1)
                                             for reg, d, r in shapes]))
+    return head, rows, notes
+
+
+def combo_table(acc, combos=None):
+    """The accuracy of every (op, dtype, cast) other than LayerNorm f32
+    single (or of `combos`): one row per kernel x op x dtype x cast x dist,
+    per dim its max ulp and % correctly rounded (both in the dtype's
+    format), and the h elements that are not RN(x + residual) over the
+    row's dims.  Returns (head, rows, notes); rows empty when there is
+    nothing to show."""
+    combos = [c for c in acc.combos() if c != DEFAULT_COMBO] if combos is None else combos
+    if not combos:
+        return [], [], []
+    dims = sorted({k[2] for k in acc.rows if k[4:7] in combos})
+    head = ["kernel", "op", "dtype", "cast", "dist"]
+    for d in dims:
+        head += [f"max ulp {d}", f"%cr {d}"]
+    head.append("h bad")
+    rows = []
+    dist_order = {d: i for i, d in enumerate(acc.parameters.get("dists") or [])}
+    for combo in combos:
+        for k in kernel_order({key[0] for key in acc.rows if key[4:7] == combo}):
+            dists = sorted({key[1] for key in acc.rows if key[0] == k and key[4:7] == combo},
+                           key=lambda ds: (dist_order.get(ds, len(dist_order)), ds))
+            for ds in dists:
+                row, hbad, any_h = [k, *combo, ds], 0, False
+                for d in dims:
+                    r = next((acc.rows[key] for key in sorted(acc.rows)
+                              if key[:3] == (k, ds, d) and key[4:7] == combo), None)
+                    if r is None:
+                        row += ["-", "-"]
+                        continue
+                    cr = _num(r.get("frac_cr"))
+                    row += [fmt_ulp(ulp_value(r["max_ulp"])),
+                            "-" if cr is None else f"{100 * cr:.2f}"]
+                    if r.get("h_mismatch") is not None:
+                        any_h = True
+                        hbad += int(r["h_mismatch"])
+                row.append(str(hbad) if any_h else "-")
+                rows.append(row)
+    notes = ["ulp and % correctly rounded (<= 0.5 ulp) in the output format of the dtype "
+             "(f32 p 24, bf16 p 8, f16 p 11); h bad = elements of h (add_ operations) that "
+             "are not RN(x + residual); inf = a NaN/Inf output where the truth is finite"]
     return head, rows, notes
 
 

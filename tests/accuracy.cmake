@@ -13,3 +13,9 @@ target_compile_definitions(test_kernel_accuracy PRIVATE
   LNBENCH_BOUNDS_FILE="${PROJECT_SOURCE_DIR}/tests/bounds/${_lnbench_bounds_arch}.txt"
   LNBENCH_REGISTRY_SOURCE="${PROJECT_SOURCE_DIR}/kernels/registry.c")
 set_tests_properties(test_kernel_accuracy PROPERTIES TIMEOUT 900)
+
+# The engine itself on every op x dtype x cast, through a double-precision
+# kernel defined in the test (no registry kernel needs the new ops for it).
+lnbench_c_test(test_accuracy_engine test_accuracy_engine.c
+               lnbench_reference lnbench_common lnbench_kernels m)
+set_tests_properties(test_accuracy_engine PROPERTIES TIMEOUT 300)

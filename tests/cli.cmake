@@ -1,3 +1,8 @@
 # The lnbench command line: errors, outputs, --help.
 add_test(NAME test_cli COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/test_cli.sh
          ${CMAKE_CROSSCOMPILING_EMULATOR} $<TARGET_FILE:lnbench>)
+# Full disks, signals, memory limits, FIFOs and devices, Google Benchmark
+# flags (issue 13): nothing lost, nothing clobbered, nothing hung.
+add_test(NAME test_hostile COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/test_hostile.sh
+         ${CMAKE_CROSSCOMPILING_EMULATOR} $<TARGET_FILE:lnbench>)
+set_tests_properties(test_hostile PROPERTIES TIMEOUT 600)

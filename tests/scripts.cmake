@@ -10,8 +10,11 @@ if(NOT LNBENCH_SYSTEM_PYTHON)
 endif()
 
 set(_lnbench_script_tests
-    units gate_slowdown gate_noise gate_weak gate_accuracy bad_input mismatch summary report promote workflow
-    regen_bounds report_common report_warnings roofline_reference report_accuracy)
+    units gate_slowdown gate_noise gate_weak gate_accuracy bad_input mismatch summary summary_comp report promote workflow
+    regen_bounds report_common report_warnings roofline_reference report_accuracy
+    report_scaling)
+# Accuracy of several operations, dtypes and casts in the result scripts.
+list(APPEND _lnbench_script_tests accuracy_ops)
 foreach(_t IN LISTS _lnbench_script_tests)
   add_test(NAME scripts_${_t}
            COMMAND ${LNBENCH_SYSTEM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/scripts/test_scripts.py ${_t})
@@ -29,3 +32,12 @@ if(TARGET lnbench)
   set_tests_properties(scripts_icount PROPERTIES
                        ENVIRONMENT "LNBENCH_EXE=$<TARGET_FILE:lnbench>")
 endif()
+
+# Hostile input to compare / promote-baseline, and report under signals
+# (tests/scripts/test_hostile_scripts.py).
+foreach(_t IN ITEMS bad_accuracy_values bad_speed_values fmt_pct report_signals report_mode)
+  add_test(NAME scripts_hostile_${_t}
+           COMMAND ${LNBENCH_SYSTEM_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/scripts/test_hostile_scripts.py ${_t})
+  set_tests_properties(scripts_hostile_${_t} PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 180
+                       LABELS "scripts;nosanitize")
+endforeach()

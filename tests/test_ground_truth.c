@@ -537,6 +537,376 @@ static void test_nonfinite_and_errors(void)
           "bad argument accepted");
 }
 
+/* ------------------------------------------------------------------------ */
+/* Operations, dtypes and casts.                                            */
+/* ------------------------------------------------------------------------ */
+
+/* v rounded to nearest even onto dt's grid by MPFR's own machinery, a path
+ * independent of ground_truth.c's: precision p, the exponent range narrowed
+ * to the format's (MPFR's exponent e means |v| in [2^(e-1), 2^e): the least
+ * subnormal 2^(emin - p + 1) has e = emin - p + 2, overflow is e > emax + 1),
+ * and mpfr_subnormalize for the subnormal grid. */
+static float round_dtype(mpfr_srcptr v, ln_dtype dt, mpfr_rnd_t rnd)
+{
+    static const int p[3] = {24, 8, 11}, emin[3] = {-126, -126, -14},
+                     emax[3] = {127, 127, 15};
+    mpfr_exp_t old_min = mpfr_get_emin(), old_max = mpfr_get_emax();
+    mpfr_t t;
+    float f;
+    int inex;
+
+    mpfr_init2(t, p[dt]);
+    mpfr_set_emin(emin[dt] - p[dt] + 2);
+    mpfr_set_emax(emax[dt] + 1);
+    inex = mpfr_set(t, v, rnd);
+    inex = mpfr_check_range(t, inex, rnd);
+    mpfr_subnormalize(t, inex, rnd);
+    mpfr_set_emin(old_min);
+    mpfr_set_emax(old_max);
+    f = mpfr_get_flt(t, MPFR_RNDN); /* exact: t is on a binary32 grid */
+    mpfr_clear(t);
+    return f;
+}
+
+/* Is v within 2^-60 (relative) of a rounding boundary of dt? */
+static int near_boundary(mpfr_srcptr v, ln_dtype dt)
+{
+    mpfr_t a, b;
+    int near;
+    mpfr_inits2(PLAIN_PREC, a, b, (mpfr_ptr)0);
+    mpfr_mul_d(a, v, 1 - 0x1p-60, MPFR_RNDN);
+    mpfr_mul_d(b, v, 1 + 0x1p-60, MPFR_RNDN);
+    near = !same_float(round_dtype(a, dt, MPFR_RNDN), round_dtype(b, dt, MPFR_RNDN));
+    mpfr_clears(a, b, (mpfr_ptr)0);
+    return near;
+}
+
+/* A random value of dt: m 2^e with a random significand of the format's
+ * width and e uniform in [elo, ehi], either sign. */
+static float random_dtype(ln_rng *g, ln_dtype dt, int elo, int ehi)
+{
+    static const int p[3] = {24, 8, 11};
+    uint64_t m = (ln_rng_next(g) >> (64 - p[dt])) | (1ull << (p[dt] - 1));
+    int e = elo + (int)(ln_rng_uniform(g) * (ehi - elo + 1));
+    mpfr_t v;
+    float f;
+    mpfr_init2(v, 64);
+    mpfr_set_ui_2exp(v, (unsigned long)m, e - p[dt] + 1, MPFR_RNDN);
+    if (ln_rng_next(g) >> 63)
+        mpfr_neg(v, v, MPFR_RNDN);
+    f = round_dtype(v, dt, MPFR_RNDN); /* subnormal or overflowing e */
+    mpfr_clear(v);
+    return f;
+}
+
+/* The definition, plainly, at PLAIN_PREC bits, for one row of the RMS forms
+ * or LayerNorm of h: y[i] before the last rounding; *skip set when a
+ * rounding inside the definition (llama's) is too close to call. */
+static void plain_op(const ln_gt_spec *s, const float *h, mpfr_t *y, int *skip)
+{
+    size_t n = s->dim, i;
+    mpfr_t a, den, t;
+    if (!ln_op_is_rms(s->op)) {
+        plain_eval(h, n, s->gamma, s->beta, s->eps, y);
+        return;
+    }
+    mpfr_inits2(PLAIN_PREC, a, den, t, (mpfr_ptr)0);
+    mpfr_set_zero(a, 1);
+    for (i = 0; i < n; i++) {
+        mpfr_set_flt(t, h[i], MPFR_RNDN);
+        mpfr_sqr(t, t, MPFR_RNDN);
+        mpfr_add(a, a, t, MPFR_RNDN);
+    }
+    mpfr_div_ui(a, a, (unsigned long)n, MPFR_RNDN);
+    mpfr_add_d(a, a, s->eps, MPFR_RNDN);
+    mpfr_sqrt(den, a, MPFR_RNDN);
+    for (i = 0; i < n; i++) {
+        float w = s->gamma ? s->gamma[i] : 1.0f;
+        mpfr_set_flt(y[i], h[i], MPFR_RNDN);
+        mpfr_div(y[i], y[i], den, MPFR_RNDN);
+        if (s->cast == LN_CAST_LLAMA) {
+            if (near_boundary(y[i], s->dtype))
+                *skip = 1;
+            mpfr_set_flt(y[i], round_dtype(y[i], s->dtype, MPFR_RNDN), MPFR_RNDN);
+            mpfr_mul_d(y[i], y[i], w, MPFR_RNDN);
+        } else if (s->cast == LN_CAST_GEMMA) {
+            float g = 1.0f;
+            if (s->gamma) {
+                mpfr_set_flt(t, w, MPFR_RNDN);
+                mpfr_add_ui(t, t, 1, MPFR_RNDN);
+                g = mpfr_get_flt(t, MPFR_RNDN);
+            }
+            mpfr_mul_d(y[i], y[i], g, MPFR_RNDN);
+        } else {
+            mpfr_mul_d(y[i], y[i], w, MPFR_RNDN);
+        }
+    }
+    mpfr_clears(a, den, t, (mpfr_ptr)0);
+}
+
+/* ln_ground_truth_op on s against plain_op: h bit for bit, every rounded
+ * output equal to the independent rounding (away from boundaries), hi + lo
+ * within 2^-100 of the plain value. */
+static void check_op_against_plain(const char *what, const ln_gt_spec *s)
+{
+    size_t rows = s->rows, dim = s->dim, i, j, bad = 0, skipped = 0;
+    float *r = malloc(rows * dim * sizeof *r), *h = malloc(rows * dim * sizeof *h);
+    double *hi = malloc(rows * dim * sizeof *hi), *lo = malloc(rows * dim * sizeof *lo);
+    mpfr_t *y = malloc(dim * sizeof *y), e, sum;
+    float *hrow = malloc(dim * sizeof *hrow);
+    char err[256];
+    int add = ln_op_has_residual(s->op);
+
+    if (!r || !h || !hi || !lo || !y || !hrow) {
+        fprintf(stderr, "out of memory\n");
+        exit(2);
+    }
+    if (ln_ground_truth_op(s, r, hi, lo, add ? h : NULL, dim, 2, err, sizeof err) != 0) {
+        CHECK_FAIL("%s: ground truth failed: %s", what, err);
+        goto out;
+    }
+    for (j = 0; j < dim; j++)
+        mpfr_init2(y[j], PLAIN_PREC);
+    mpfr_inits2(PLAIN_PREC, e, sum, (mpfr_ptr)0);
+    for (i = 0; i < rows; i++) {
+        int skip = 0;
+        for (j = 0; j < dim; j++) {
+            float xv = s->x[i * s->x_stride + j];
+            if (add) {
+                mpfr_set_flt(sum, xv, MPFR_RNDN);
+                mpfr_add_d(sum, sum, s->residual[i * s->x_stride + j], MPFR_RNDN);
+                hrow[j] = round_dtype(sum, s->dtype, MPFR_RNDN);
+                if (!same_float(h[i * dim + j], hrow[j]) && bad++ < 5)
+                    fprintf(stderr, "%s: h[%zu][%zu] = %a, want %a\n", what, i, j,
+                            h[i * dim + j], hrow[j]);
+            } else {
+                hrow[j] = xv;
+            }
+        }
+        plain_op(s, hrow, y, &skip);
+        for (j = 0; j < dim; j++) {
+            size_t o = i * dim + j;
+            float want = round_dtype(y[j], s->dtype, MPFR_RNDN);
+            if (skip || near_boundary(y[j], s->dtype)) {
+                skipped++;
+                continue;
+            }
+            mpfr_set_d(e, hi[o], MPFR_RNDN);
+            mpfr_add_d(e, e, lo[o], MPFR_RNDN);
+            mpfr_sub(e, e, y[j], MPFR_RNDN);
+            mpfr_abs(e, e, MPFR_RNDN);
+            mpfr_mul_2si(e, e, 100, MPFR_RNDN);
+            /* (the sign of an exact 0 is no part of the definition) */
+            if (!(same_float(r[o], want) || (r[o] == 0 && want == 0)) ||
+                (!mpfr_zero_p(y[j]) && mpfr_cmpabs(e, y[j]) > 0)) {
+                if (bad++ < 5)
+                    fprintf(stderr, "%s: row %zu col %zu: got %a (hi %a lo %a), want %a (%.17g)\n",
+                            what, i, j, r[o], hi[o], lo[o], want, mpfr_get_d(y[j], MPFR_RNDN));
+            }
+        }
+    }
+    for (j = 0; j < dim; j++)
+        mpfr_clear(y[j]);
+    mpfr_clears(e, sum, (mpfr_ptr)0);
+    CHECK(bad == 0, "%s: %zu element(s) wrong", what, bad);
+    CHECK(skipped * 20 < rows * dim, "%s: %zu of %zu skipped as too close to call", what,
+          skipped, rows * dim);
+out:
+    free(r);
+    free(h);
+    free(hi);
+    free(lo);
+    free(y);
+    free(hrow);
+}
+
+/* Random rows of every operation, dtype and cast against the plain
+ * definition, at scales that reach the formats' subnormal outputs and
+ * fp16's overflow. */
+static void test_ops_random(void)
+{
+    enum { ROWS = 6, DIM = 13 };
+    ln_rng g;
+    ln_rng_seed(&g, 20261202);
+    static float x[ROWS * DIM], res[ROWS * DIM], gam[DIM], bet[DIM];
+    /* (x exponents, gamma exponents): ordinary; tiny gamma for subnormal
+     * outputs; big gamma for overflow (fp16 from 65520, bf16/f32 never at
+     * these exponents) */
+    static const int scales[][4] = {{-3, 3, -2, 2}, {-6, 6, -24, -15}, {-2, 2, 13, 15},
+                                    {-2, 2, -140, -126}};
+    for (int op = 0; op < LN_OP_COUNT; op++)
+        for (int dt = 0; dt < LN_DTYPE_COUNT; dt++)
+            for (int c = 0; c < LN_CAST_COUNT; c++)
+                for (size_t sc = 0; sc < sizeof scales / sizeof scales[0]; sc++) {
+                    char what[128];
+                    if (c != LN_CAST_SINGLE && !ln_op_is_rms((ln_op)op))
+                        continue;
+                    if (sc == 3 && dt == LN_DTYPE_F16)
+                        continue; /* below fp16's range: every gamma 0 */
+                    for (size_t i = 0; i < ROWS * DIM; i++) {
+                        x[i] = random_dtype(&g, (ln_dtype)dt, scales[sc][0], scales[sc][1]);
+                        res[i] = random_dtype(&g, (ln_dtype)dt, scales[sc][0], scales[sc][1]);
+                    }
+                    for (size_t i = 0; i < DIM; i++) {
+                        gam[i] = random_dtype(&g, (ln_dtype)dt, scales[sc][2], scales[sc][3]);
+                        bet[i] = random_dtype(&g, (ln_dtype)dt, scales[sc][2] - 2,
+                                              scales[sc][3] - 2);
+                    }
+                    ln_gt_spec s = {.op = (ln_op)op, .dtype = (ln_dtype)dt, .cast = (ln_cast)c,
+                                    .x = x, .residual = ln_op_has_residual((ln_op)op) ? res : NULL,
+                                    .rows = ROWS, .dim = DIM, .x_stride = DIM, .gamma = gam,
+                                    .beta = ln_op_is_rms((ln_op)op) ? NULL : bet, .eps = 1e-5f};
+                    snprintf(what, sizeof what, "%s %s %s scale %zu", ln_op_name((ln_op)op),
+                             ln_dtype_name((ln_dtype)dt), ln_cast_name((ln_cast)c), sc);
+                    check_op_against_plain(what, &s);
+                }
+}
+
+/* One row's ground truth through ln_ground_truth_op, outputs into r. */
+static int gt_row1(ln_op op, ln_dtype dt, ln_cast c, const float *x, size_t dim,
+                   const float *gamma, const float *beta, float eps, float *r, double *hi)
+{
+    double lo[16];
+    char err[256];
+    ln_gt_spec s = {.op = op, .dtype = dt, .cast = c, .x = x, .rows = 1, .dim = dim,
+                    .x_stride = dim, .gamma = gamma, .beta = beta, .eps = eps};
+    int rc = ln_ground_truth_op(&s, r, hi, lo, NULL, dim, 1, err, sizeof err);
+    CHECK(rc == 0, "%s %s %s: %s", ln_op_name(op), ln_dtype_name(dt), ln_cast_name(c), err);
+    return rc;
+}
+
+/* Hand-computed roundings at the formats' boundaries, on rows whose exact
+ * normalised values are known: LayerNorm of {-a, a} with eps 0 is {-1, 1}
+ * (t = beta -+ gamma exactly), RMSNorm of {3, 4, 0, 0} with eps 0 is
+ * {6/5, 8/5, 0, 0} (rms = 5/2). */
+static void test_format_boundaries(void)
+{
+    const float pair[2] = {-3, 3}, row[4] = {3, 4, 0, 0};
+    float r[4];
+    double hi[4];
+
+    /* fp16: 65504 + 16 = 65520 is the midpoint to 2^16: ties to even
+     * (65504 is odd) go to infinity, the correct answer; -65504 + 16 =
+     * -65488 is a midpoint between -65472 (even) and -65504. */
+    float g[2] = {65504, 65504}, b[2] = {16, 16};
+    if (gt_row1(LN_OP_LAYERNORM, LN_DTYPE_F16, LN_CAST_SINGLE, pair, 2, g, b, 0, r, hi) == 0) {
+        CHECK(r[1] == INFINITY && hi[1] == 65520, "fp16 65520: %a (hi %a), want inf", r[1],
+              hi[1]);
+        CHECK(r[0] == -65472, "fp16 -65488: %a, want -65472", r[0]);
+        CHECK(ln_ulp_error_fmt(r[1], hi[1], 0, LN_DTYPE_F16) == 0.5,
+              "inf at 65520 measures %g ulp", ln_ulp_error_fmt(r[1], hi[1], 0, LN_DTYPE_F16));
+        CHECK(ln_ulp_error_fmt(65504, 65519.9, 0, LN_DTYPE_F16) < 0.5 &&
+                  isinf(ln_ulp_error_fmt(INFINITY, 65519.9, 0, LN_DTYPE_F16)),
+              "fp16: just below 65520 the answer is 65504, not inf");
+    }
+    b[0] = b[1] = 8; /* 65512: below the threshold */
+    if (gt_row1(LN_OP_LAYERNORM, LN_DTYPE_F16, LN_CAST_SINGLE, pair, 2, g, b, 0, r, hi) == 0)
+        CHECK(r[1] == 65504 && r[0] == -65504, "fp16 +-65512 -> %a %a, want +-65504", r[1],
+              r[0]);
+    /* bf16 ties at 1: 1 + 2^-8 is the midpoint between 1 (even) and
+     * 1 + 2^-7; 1 + 3 2^-8 the one between 1 + 2^-7 and 1 + 2^-6 (even). */
+    g[0] = g[1] = 1;
+    b[0] = b[1] = 0x1p-8f;
+    if (gt_row1(LN_OP_LAYERNORM, LN_DTYPE_BF16, LN_CAST_SINGLE, pair, 2, g, b, 0, r, hi) == 0)
+        CHECK(r[1] == 1.0f && r[0] == -1.0f + 0x1p-8f, "bf16 ties: %a %a", r[0], r[1]);
+    b[0] = b[1] = 0x1.8p-7f;
+    if (gt_row1(LN_OP_LAYERNORM, LN_DTYPE_BF16, LN_CAST_SINGLE, pair, 2, g, b, 0, r, hi) == 0)
+        CHECK(r[1] == 1.0f + 0x1p-6f && r[0] == -1.0f + 0x1.8p-7f, "bf16 ties: %a %a", r[0],
+              r[1]);
+
+    /* Subnormal outputs: 6/5 and 8/5 times w.  fp16, w = 2^-20: 19.2 and
+     * 25.6 units of 2^-24 -> 19 and 26.  bf16, w = 2^-130: 9.6 and 12.8
+     * units of 2^-133 -> 10 and 13. */
+    float w[4] = {0x1p-20f, 0x1p-20f, 1, 1};
+    if (gt_row1(LN_OP_RMSNORM, LN_DTYPE_F16, LN_CAST_SINGLE, row, 4, w, NULL, 0, r, hi) == 0)
+        CHECK(r[0] == 19 * 0x1p-24f && r[1] == 26 * 0x1p-24f && r[2] == 0 && r[3] == 0,
+              "fp16 subnormal outputs: %a %a %a %a", r[0], r[1], r[2], r[3]);
+    w[0] = w[1] = 0x1p-130f;
+    if (gt_row1(LN_OP_RMSNORM, LN_DTYPE_BF16, LN_CAST_SINGLE, row, 4, w, NULL, 0, r, hi) == 0)
+        CHECK(r[0] == 10 * 0x1p-133f && r[1] == 13 * 0x1p-133f,
+              "bf16 subnormal outputs: %a %a", r[0], r[1]);
+    /* fp16 overflow of an RMSNorm: w = 54400: 65280 (on the grid) and
+     * 87040 -> inf. */
+    w[0] = w[1] = 54400;
+    if (gt_row1(LN_OP_RMSNORM, LN_DTYPE_F16, LN_CAST_SINGLE, row, 4, w, NULL, 0, r, hi) == 0)
+        CHECK(r[0] == 65280 && r[1] == INFINITY, "fp16 RMS overflow: %a %a", r[0], r[1]);
+
+    /* llama vs single, bf16, w = 3: RN(1.2) = 1.203125 (1.0011010b), times
+     * 3 = 3.609375, a bf16 value; single rounds 3.6 once: 3.59375.
+     * RN(1.6) = 1.6015625, times 3 = 4.8046875 -> 4.8125; single: 4.8 ->
+     * 4.8125 too. */
+    w[0] = w[1] = 3;
+    if (gt_row1(LN_OP_RMSNORM, LN_DTYPE_BF16, LN_CAST_LLAMA, row, 4, w, NULL, 0, r, hi) == 0)
+        CHECK(r[0] == 3.609375f && hi[0] == 3.609375 && r[1] == 4.8125f,
+              "bf16 llama: %a (hi %a) %a", r[0], hi[0], r[1]);
+    if (gt_row1(LN_OP_RMSNORM, LN_DTYPE_BF16, LN_CAST_SINGLE, row, 4, w, NULL, 0, r, hi) == 0)
+        CHECK(r[0] == 3.59375f && r[1] == 4.8125f, "bf16 single: %a %a", r[0], r[1]);
+    /* gemma, f32: w = 1.5 2^-24 gives fl32(1 + w) = 1 + 2^-23 (0.75 ulp
+     * rounds up), w = 2^-24 gives 1 (a tie, to even).  6/5 (1 + 2^-23) =
+     * 1.2 + 1.2 2^-23: 1.2 is 0x1.333333(33..)p0, so the product rounds to
+     * 0x1.333334p0 + one ulp = 0x1.333335p0?  No: 1.2 + 1.2 ulp... the
+     * exact value 0x1.3333333..p0 + 0x1.3333p-23 = 0x1.33333599..p0 ->
+     * 0x1.333336p0. */
+    w[0] = w[1] = 0x1.8p-24f;
+    if (gt_row1(LN_OP_RMSNORM, LN_DTYPE_F32, LN_CAST_GEMMA, row, 4, w, NULL, 0, r, hi) == 0)
+        CHECK(r[0] == 0x1.333336p0f, "f32 gemma: %a, want 0x1.333336p0", r[0]);
+    w[0] = w[1] = 0x1p-24f;
+    if (gt_row1(LN_OP_RMSNORM, LN_DTYPE_F32, LN_CAST_GEMMA, row, 4, w, NULL, 0, r, hi) == 0)
+        CHECK(r[0] == 0x1.333334p0f && r[1] == 0x1.99999ap0f,
+              "f32 gemma, fl32(1 + 2^-24) = 1: %a %a", r[0], r[1]);
+    /* Without w every cast scales by 1. */
+    for (int c = 0; c < LN_CAST_COUNT; c++)
+        if (gt_row1(LN_OP_RMSNORM, LN_DTYPE_BF16, (ln_cast)c, row, 4, NULL, NULL, 0, r, hi) == 0)
+            CHECK(r[0] == 1.203125f && r[1] == 1.6015625f, "bf16 %s without w: %a %a",
+                  ln_cast_name((ln_cast)c), r[0], r[1]);
+}
+
+/* add_: h = RN(x + residual) is written and normalised; fp16 sums that
+ * overflow make h infinite and the row NaN; inputs off the dtype's grid
+ * and bad combinations are refused. */
+static void test_add_and_refusals(void)
+{
+    const float x[4] = {1, 2049, 60000, -3}, res[4] = {0x1p-11f, 2, 10000, 3};
+    float r[4], h[4];
+    double hi[4], lo[4];
+    char err[256];
+    ln_gt_spec s = {.op = LN_OP_ADD_RMSNORM, .dtype = LN_DTYPE_F16, .x = x, .residual = res,
+                    .rows = 1, .dim = 2, .x_stride = 4, .eps = 0};
+    /* fp16: 1 + 2^-11 and 2047 + 2 are ties -> 1 and 2048 (even); 2049
+     * is not fp16 (spacing 2 above 2048) */
+    CHECK(ln_ground_truth_op(&s, r, hi, lo, h, 4, 1, err, sizeof err) == -1 &&
+              strstr(err, "not a f16 value"),
+          "2049 accepted as fp16: %s", err);
+    const float x2[4] = {1, 2047, 60000, -3};
+    s.x = x2;
+    CHECK(ln_ground_truth_op(&s, r, hi, lo, h, 4, 1, err, sizeof err) == 0, "%s", err);
+    CHECK(h[0] == 1.0f && h[1] == 2048.0f, "fp16 h: %a %a, want 1 and 2048", h[0], h[1]);
+    s.x = x2 + 2;
+    s.residual = res + 2; /* 70000 -> inf; -3 + 3 = +0 */
+    CHECK(ln_ground_truth_op(&s, r, hi, lo, h, 4, 1, err, sizeof err) == 0, "%s", err);
+    CHECK(h[0] == INFINITY && h[1] == 0 && !signbit(h[1]) && isnan(r[0]) && isnan(r[1]),
+          "fp16 overflowing h: %a %a -> %a %a", h[0], h[1], r[0], r[1]);
+    /* Refusals: llama with LayerNorm, beta with RMSNorm, h missing. */
+    s.op = LN_OP_ADD_LAYERNORM;
+    s.cast = LN_CAST_LLAMA;
+    CHECK(ln_ground_truth_op(&s, r, hi, lo, h, 4, 1, err, sizeof err) == -1,
+          "llama LayerNorm accepted");
+    s.cast = LN_CAST_SINGLE;
+    CHECK(ln_ground_truth_op(&s, r, hi, lo, NULL, 4, 1, err, sizeof err) == -1,
+          "add_ without h accepted");
+    s.op = LN_OP_RMSNORM;
+    s.beta = res;
+    s.residual = NULL;
+    CHECK(ln_ground_truth_op(&s, r, hi, lo, NULL, 4, 1, err, sizeof err) == -1,
+          "RMSNorm with beta accepted");
+    /* bf16 x off the grid (24 bits) */
+    const float odd[2] = {1.0f + 0x1p-20f, 1};
+    ln_gt_spec b = {.op = LN_OP_RMSNORM, .dtype = LN_DTYPE_BF16, .x = odd, .rows = 1, .dim = 2,
+                    .x_stride = 2, .eps = 1e-5f};
+    CHECK(ln_ground_truth_op(&b, r, hi, lo, NULL, 2, 1, err, sizeof err) == -1,
+          "bf16 accepted a 24-bit value");
+}
+
 int main(void)
 {
     test_seed_row();
@@ -548,6 +918,9 @@ int main(void)
     test_low_start();
     test_never_wrong_way();
     test_nonfinite_and_errors();
+    test_format_boundaries();
+    test_add_and_refusals();
+    test_ops_random();
     mpfr_free_cache();
     return CHECK_DONE("test_ground_truth");
 }

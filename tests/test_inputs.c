@@ -50,9 +50,11 @@ static void test_table(void)
 {
     static const char *names[] = { "normal", "uniform", "offset1e3", "offset1e4",
                                    "constant", "tiny_var", "huge", "subnormal",
-                                   "outlier" };
-    CHECK(ln_dist_count == 9, "ln_dist_count = %zu", ln_dist_count);
-    for (size_t i = 0; i < 9 && i < ln_dist_count; i++) {
+                                   "outlier", "offset40000", "scale1e9", "fp16_big",
+                                   "small_var", "const1234", "near1449" };
+    enum { N = sizeof names / sizeof names[0] };
+    CHECK(ln_dist_count == N, "ln_dist_count = %zu", ln_dist_count);
+    for (size_t i = 0; i < N && i < ln_dist_count; i++) {
         CHECK(strcmp(ln_dists[i].name, names[i]) == 0, "entry %zu is %s", i,
               ln_dists[i].name);
         CHECK(ln_dist_find(names[i]) == &ln_dists[i], "find %s", names[i]);
@@ -103,7 +105,7 @@ static void test_determinism(void)
         float *a = gen(name, 42, ROWS, DIM);
         float *b = gen(name, 42, ROWS, DIM);
         CHECK(memcmp(a, b, (size_t)ROWS * DIM * 4) == 0, "%s: same seed differs", name);
-        if (strcmp(name, "constant") != 0) {
+        if (strcmp(name, "constant") != 0 && strcmp(name, "const1234") != 0) {
             float *c = gen(name, 43, ROWS, DIM);
             size_t diff = 0;
             for (size_t i = 0; i < (size_t)ROWS * DIM; i++)
@@ -254,6 +256,109 @@ static void test_properties(void)
     free(x);
 }
 
+/* The formats of bfloat16 and fp16, as reference/accuracy.c passes them. */
+static const ln_format bf16 = {8, -126, 127}, f16 = {11, -14, 15};
+
+static float *gen_fmt(const char *name, unsigned long long seed, size_t rows, size_t dim,
+                      const ln_format *f)
+{
+    float *x = malloc(rows * dim * sizeof *x);
+    if (!x)
+        exit(1);
+    ln_generate_fmt(ln_dist_find(name), seed, rows, dim, x, dim, f);
+    return x;
+}
+
+/* The distributions of the reported bugs, and how each fits the narrow
+ * formats: refused where its values exceed the largest finite value,
+ * generated for the format where it is tied to the format's range. */
+static void test_bug_dists(void)
+{
+    const ln_format *fmts[3] = {&ln_format_binary32, &bf16, &f16};
+    /* Every |x| within max_abs (the refusal rests on it), in every format. */
+    for (size_t k = 0; k < ln_dist_count; k++)
+        for (int f = 0; f < 3; f++) {
+            float *x = gen_fmt(ln_dists[k].name, 2, ROWS, 33, fmts[f]);
+            double mx = 0;
+            for (size_t i = 0; i < ROWS * 33; i++)
+                mx = fabs(x[i]) > mx ? fabs(x[i]) : mx;
+            CHECK(mx <= ln_dists[k].max_abs * (1 + 1e-6) || ln_dists[k].max_abs == 0,
+                  "%s: |x| up to %g beyond its max_abs %g", ln_dists[k].name, mx,
+                  ln_dists[k].max_abs);
+            free(x);
+        }
+    CHECK(ln_dist_refuses(ln_dist_find("huge"), &f16) != NULL, "huge accepted for fp16");
+    CHECK(ln_dist_refuses(ln_dist_find("scale1e9"), &f16) != NULL, "scale1e9 accepted for fp16");
+    CHECK(ln_dist_refuses(ln_dist_find("huge"), &bf16) == NULL, "huge refused for bf16");
+    CHECK(ln_dist_refuses(ln_dist_find("fp16_big"), &f16) == NULL, "fp16_big refused for fp16");
+    CHECK(ln_dist_refuses(ln_dist_find("offset40000"), &f16) == NULL, "offset40000 refused");
+
+    /* offset40000: binary32 is onnxruntime's row, four values 1 apart; fp16
+     * four values 32 apart from 40000; bfloat16 256 apart from 39936. */
+    static const struct { const ln_format *f; double base, step; } off[] = {
+        {&ln_format_binary32, 40000, 1}, {&f16, 40000, 32}, {&bf16, 39936, 256}};
+    for (size_t t = 0; t < 3; t++) {
+        float *x = gen_fmt("offset40000", 4, 1, 4096, off[t].f);
+        int seen[4] = {0, 0, 0, 0};
+        for (size_t i = 0; i < 4096; i++) {
+            double k = ((double)x[i] - off[t].base) / off[t].step;
+            CHECK(k == 0 || k == 1 || k == 2 || k == 3, "offset40000[%zu] = %.9g (p %d)", i,
+                  x[i], off[t].f->p);
+            if (k == 0 || k == 1 || k == 2 || k == 3)
+                seen[(int)k] = 1;
+        }
+        CHECK(seen[0] && seen[1] && seen[2] && seen[3], "offset40000 misses a value (p %d)",
+              off[t].f->p);
+        free(x);
+    }
+    /* subnormal: the format's own subnormals (fp16: below 2^-14, on the
+     * 2^-24 grid once rounded, mostly nonzero). */
+    float *x = gen_fmt("subnormal", 5, ROWS, DIM, &f16);
+    size_t zero = 0;
+    for (size_t i = 0; i < ROWS * DIM; i++) {
+        CHECK(fabsf(x[i]) < 0x1p-14f, "fp16 subnormal[%zu] = %a", i, x[i]);
+        zero += fabsf(x[i]) < 0x1p-25f;
+    }
+    CHECK(zero < ROWS * DIM / 100, "%zu of the fp16 subnormals round to 0", zero);
+    free(x);
+    /* fp16_big: within [7600, 60000], so in fp16 every square overflows. */
+    x = gen_fmt("fp16_big", 6, ROWS, DIM, &f16);
+    for (size_t i = 0; i < ROWS * DIM; i++)
+        CHECK(fabsf(x[i]) >= 7600 && fabsf(x[i]) <= 60000, "fp16_big[%zu] = %g", i, x[i]);
+    free(x);
+    /* const1234: the reported row; small_var: variance below 1e-6;
+     * scale1e9: |x| around 1e9; near1449 centred on 1449. */
+    x = gen("const1234", 7, 2, 31);
+    for (size_t i = 0; i < 2 * 31; i++)
+        CHECK(x[i] == 1234.0f, "const1234[%zu] = %g", i, x[i]);
+    free(x);
+    static const struct { const char *name; double mean, mean_tol, sd, sd_tol; } st[] = {
+        { "small_var", 0.0, 1e-5, 1e-4, 1e-5 },
+        { "scale1e9", 0.0, 1e8, 1e9, 1e8 },
+        { "near1449", 1449.0, 0.1, 0.5, 0.05 },
+    };
+    for (size_t t = 0; t < sizeof st / sizeof st[0]; t++) {
+        x = gen(st[t].name, 11, ROWS, DIM);
+        for (size_t r = 0; r < ROWS; r++) {
+            double m, sd;
+            row_stats(x + r * DIM, DIM, &m, &sd);
+            CHECK(fabs(m - st[t].mean) <= st[t].mean_tol, "%s row %zu mean %.6g",
+                  st[t].name, r, m);
+            CHECK(fabs(sd - st[t].sd) <= st[t].sd_tol, "%s row %zu sd %.6g",
+                  st[t].name, r, sd);
+            if (!strcmp(st[t].name, "small_var"))
+                CHECK(sd * sd < 1e-6, "small_var row %zu variance %g", r, sd * sd);
+        }
+        free(x);
+    }
+    /* The binary32 values of the older distributions are unchanged by the
+     * format argument (except subnormal, which follows the format). */
+    float *a = gen("outlier", 8, 2, 64), *b = gen_fmt("outlier", 8, 2, 64, &f16);
+    CHECK(memcmp(a, b, 2 * 64 * 4) == 0, "outlier depends on the format");
+    free(a);
+    free(b);
+}
+
 static void test_affine(void)
 {
     float g[DIM], b[DIM], g2[DIM], b2[DIM], g3[DIM];
@@ -286,5 +391,6 @@ int main(void)
     test_determinism();
     test_properties();
     test_affine();
+    test_bug_dists();
     return CHECK_DONE("test_inputs");
 }

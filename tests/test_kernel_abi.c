@@ -16,7 +16,8 @@
  *    that cannot run here (under LNBENCH_DISABLE_ISA, which the ctest entry
  *    test_kernel_abi_masked sets), and with a descriptor;
  *  - op, dtype and device names round trip;
- *  - the host device's alloc/set/get/synchronize move the bytes.
+ *  - the host device's alloc/set/get/synchronize move the bytes;
+ *  - kernels/norm_rows.h's ln_round_d rounds a double to bf16/f16 once.
  * Some checks run on kernels defined here, whose capabilities are chosen
  * to exercise the paths that the registry's kernels (which today all take
  * every optional tensor) leave unused.
@@ -25,7 +26,9 @@
 #include "check.h"
 #include "cpu_features.h"
 #include "lnbench_kernel.h"
+#include "norm_rows.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,8 +76,11 @@ static void test_registry(void)
               "%s: description \"%s\" is not one non-empty line", k->name, str(k->description));
         CHECK(k->forward != NULL, "%s has no forward", k->name);
         CHECK(!k->prepare || k->release, "%s prepares state it cannot release", k->name);
-        CHECK((unsigned)c->device < LN_DEVICE_COUNT && ln_device_get(c->device) != NULL,
-              "%s: device %d has no ops", k->name, (int)c->device);
+        /* A kernel of a device this build lacks (Metal off Apple) is listed
+         * but must say it cannot run. */
+        CHECK((unsigned)c->device < LN_DEVICE_COUNT &&
+                  (ln_device_get(c->device) != NULL || ln_kernel_unavailable(k) != NULL),
+              "%s: device %d has no ops and the kernel claims to run", k->name, (int)c->device);
         CHECK(c->isa >= LN_ISA_NONE && c->isa < LN_ISA_COUNT, "%s: isa %d", k->name,
               (int)c->isa);
         CHECK(c->ops & LN_BIT(LN_OP_LAYERNORM), "%s does not declare LayerNorm", k->name);
@@ -82,6 +88,10 @@ static void test_registry(void)
         CHECK(!(c->ops >> LN_OP_COUNT), "%s: unknown op bits %#x", k->name, c->ops);
         CHECK(!(c->dtypes >> LN_DTYPE_COUNT), "%s: unknown dtype bits %#x", k->name,
               c->dtypes);
+        CHECK(!(c->casts >> LN_CAST_COUNT), "%s: unknown cast bits %#x", k->name, c->casts);
+        /* llama and gemma are defined for the RMS forms only (ln_desc_valid). */
+        CHECK(!c->casts || (c->ops & (LN_BIT(LN_OP_RMSNORM) | LN_BIT(LN_OP_ADD_RMSNORM))),
+              "%s declares casts %#x but no RMS operation", k->name, c->casts);
         CHECK(!(c->tensors & ~ALL_TENSORS), "%s: unknown tensor bits %#x", k->name,
               c->tensors);
         CHECK(!(c->flags & ~ALL_FLAGS), "%s: unknown flag bits %#x", k->name, c->flags);
@@ -181,9 +191,36 @@ static void test_supports_registry(void)
                   "%s: undeclared dtype %s not refused with a reason (\"%s\")", k->name,
                   ln_dtype_name((ln_dtype)dt), str(why));
         }
-        /* Nothing declares bf16 today: the check above must have run. */
-        CHECK(!(k->caps.dtypes & LN_BIT(LN_DTYPE_BF16)),
-              "%s now declares bf16: extend this test with a bf16 call", k->name);
+        /* Every operation x dtype x cast: what the caps declare is accepted
+         * (or refused by the kernel's own supports() with a reason), what
+         * they do not is refused with a reason naming what is missing. */
+        for (int op = 0; op < LN_OP_COUNT; op++)
+            for (int dt = 0; dt < LN_DTYPE_COUNT; dt++)
+                for (int cast = 0; cast < LN_CAST_COUNT; cast++) {
+                    d = desc_of(4, 768, k->caps.tensors & LN_TENSOR_GAMMA);
+                    d.op = (ln_op)op;
+                    d.dtype = (ln_dtype)dt;
+                    d.cast = (ln_cast)cast;
+                    if (ln_desc_valid(&d, NULL) != 0)
+                        continue;
+                    int declared = (k->caps.ops & LN_BIT(op)) && (k->caps.dtypes & LN_BIT(dt)) &&
+                                   (cast == LN_CAST_SINGLE || (k->caps.casts & LN_BIT(cast)));
+                    why = NULL;
+                    int rc = ln_kernel_supports(k, &d, &why);
+                    const char *own = NULL;
+                    int own_refuses = k->supports && k->supports(&d, &own) != 0;
+                    if (declared && !own_refuses)
+                        CHECK(rc == 0 && !why, "%s refuses declared %s %s %s: %s", k->name,
+                              ln_op_name(d.op), ln_dtype_name(d.dtype), ln_cast_name(d.cast),
+                              str(why));
+                    else
+                        CHECK(rc == -1 && why && why[0] &&
+                                  (declared || strstr(why, "operation") ||
+                                   strstr(why, "dtype") || strstr(why, "cast")),
+                              "%s: %s %s %s (declared %d) not refused with a reason (\"%s\")",
+                              k->name, ln_op_name(d.op), ln_dtype_name(d.dtype),
+                              ln_cast_name(d.cast), declared, str(why));
+                }
         d = desc_of(4, 768, 0);
         d.op = LN_OP_COUNT;
         why = NULL;
@@ -513,7 +550,8 @@ static void test_select(void)
      * has): order kept, repeats dropped. */
     const ln_kernel *pa = NULL, *pb = NULL;
     for (size_t i = 0; i < ln_kernel_count; i++)
-        if (ln_kernels[i]->caps.isa == LN_ISA_NONE && !(ln_kernels[i]->caps.flags & LN_CAP_PEER)) {
+        if (ln_kernels[i]->caps.isa == LN_ISA_NONE && !(ln_kernels[i]->caps.flags & LN_CAP_PEER) &&
+            ln_kernels[i]->caps.device == LN_DEVICE_HOST) {
             pb = pa;
             pa = ln_kernels[i];
         }
@@ -535,25 +573,50 @@ static void test_select(void)
               strstr(err, "no_such_kernel") && strstr(err, "unknown") && !strchr(err, '\n'),
           "unknown name: \"%s\"", err);
 
-    /* With a descriptor: f32 with every tensor selects what supports it;
-     * bf16 selects nothing today and a named kernel is an error saying so. */
-    ln_desc f32 = desc_of(8, 768, ALL_TENSORS), bf16 = desc_of(8, 768, 0);
-    bf16.dtype = LN_DTYPE_BF16;
+    /* With a descriptor: the default list is exactly the available kernels
+     * that support it, for every dtype; a named kernel that cannot compute
+     * it is an error naming the kernel and the reason. */
+    ln_desc f32 = desc_of(8, 768, ALL_TENSORS);
     CHECK(ln_kernel_select(NULL, 0, &f32, out, &n, err, sizeof err) == 0, "f32: %s", err);
-    want = 0;
-    for (size_t i = 0; i < ln_kernel_count; i++)
-        want += !ln_kernel_unavailable(ln_kernels[i]) &&
-                ln_kernel_supports(ln_kernels[i], &f32, NULL) == 0;
-    CHECK(n == want && want > 0, "f32 selects %zu kernels, want %zu", n, want);
-    CHECK(ln_kernel_select(NULL, 0, &bf16, out, &n, err, sizeof err) == 0, "bf16: %s", err);
-    for (size_t i = 0; i < n; i++)
-        CHECK(ln_kernel_supports(out[i], &bf16, NULL) == 0, "bf16 selects %s", out[i]->name);
-    CHECK(n == 0, "bf16 selects %zu kernels though none declares bf16", n);
+    CHECK(n > 0, "no kernel selected for binary32 LayerNorm with every tensor");
+    for (int op = 0; op < LN_OP_COUNT; op++)
+        for (int dt = 0; dt < LN_DTYPE_COUNT; dt++) {
+            ln_desc dd = desc_of(8, 768, LN_TENSOR_GAMMA);
+            dd.op = (ln_op)op;
+            dd.dtype = (ln_dtype)dt;
+            CHECK(ln_kernel_select(NULL, 0, &dd, out, &n, err, sizeof err) == 0, "%s %s: %s",
+                  ln_op_name(dd.op), ln_dtype_name(dd.dtype), err);
+            want = 0;
+            for (size_t i = 0; i < ln_kernel_count; i++) {
+                const ln_kernel *k = ln_kernels[i];
+                if (ln_kernel_unavailable(k) || ln_kernel_supports(k, &dd, NULL) != 0) {
+                    CHECK(!listed(out, n, k), "%s %s selects %s, which cannot compute it",
+                          ln_op_name(dd.op), ln_dtype_name(dd.dtype), k->name);
+                    continue;
+                }
+                CHECK(want < n && out[want] == k, "%s %s: entry %zu is not %s",
+                      ln_op_name(dd.op), ln_dtype_name(dd.dtype), want, k->name);
+                want++;
+            }
+            CHECK(n == want, "%s %s selects %zu kernels, want %zu", ln_op_name(dd.op),
+                  ln_dtype_name(dd.dtype), n, want);
+            /* A named kernel that cannot compute it. */
+            for (size_t i = 0; i < ln_kernel_count; i++) {
+                const ln_kernel *k = ln_kernels[i];
+                const char *why = NULL;
+                if (ln_kernel_unavailable(k) || ln_kernel_supports(k, &dd, &why) == 0)
+                    continue;
+                char *one[] = {(char *)k->name};
+                err[0] = '\0';
+                CHECK(ln_kernel_select(one, 1, &dd, out, &n, err, sizeof err) == -1 &&
+                          strstr(err, k->name) && strstr(err, ln_dtype_name(dd.dtype)) &&
+                          strstr(err, ln_op_name(dd.op)) && strstr(err, why) &&
+                          !strchr(err, '\n'),
+                      "%s named for %s %s: \"%s\"", k->name, ln_op_name(dd.op),
+                      ln_dtype_name(dd.dtype), err);
+            }
+        }
     char *one[] = {na};
-    err[0] = '\0';
-    CHECK(ln_kernel_select(one, 1, &bf16, out, &n, err, sizeof err) == -1 &&
-              strstr(err, na) && strstr(err, "bf16") && strstr(err, "dtype"),
-          "%s for bf16: \"%s\"", na, err);
     CHECK(ln_kernel_select(one, 1, &f32, out, &n, err, sizeof err) == 0 && n == 1,
           "%s for f32: %s", na, err);
 
@@ -630,8 +693,68 @@ static void test_host_device(void)
     }
 }
 
+/* The dtype value nearest to v (ties to even), by comparing the three
+ * candidates around the binary32 guess: independent of ln_round_d. */
+static float nearest_in(ln_dtype dt, double v)
+{
+    float guess = dt == LN_DTYPE_BF16 ? ln_bf16_to_f32(ln_f32_to_bf16((float)v))
+                                      : ln_f16_to_f32(ln_f32_to_f16((float)v));
+    uint16_t g = dt == LN_DTYPE_BF16 ? ln_f32_to_bf16(guess) : ln_f32_to_f16(guess);
+    float best = guess;
+    for (int step = -1; step <= 1; step += 2) {
+        uint16_t u = (uint16_t)(g + step); /* positive values: the next one up/down */
+        float c = dt == LN_DTYPE_BF16 ? ln_bf16_to_f32(u) : ln_f16_to_f32(u);
+        double dc = fabs((double)c - v), db = fabs((double)best - v);
+        uint16_t bu = dt == LN_DTYPE_BF16 ? ln_f32_to_bf16(best) : ln_f32_to_f16(best);
+        if (dc < db || (dc == db && !(u & 1) && (bu & 1)))
+            best = c;
+    }
+    return best;
+}
+
+/* norm_rows.h's ln_round_d rounds a double to bf16/f16 once.  Values just
+ * beside a midpoint of two dtype values, which a plain (float) cast would
+ * round onto the midpoint (and then to even, maybe the wrong way), and the
+ * midpoints themselves (ties to even). */
+static void test_round_once(void)
+{
+    uint64_t s = 12345;
+    int wrong = 0, naive_wrong = 0;
+    for (int dt = LN_DTYPE_BF16; dt <= LN_DTYPE_F16; dt++)
+        for (int i = 0; i < 20000; i++) {
+            s = s * 6364136223846793005ull + 1442695040888963407ull;
+            /* a positive normal dtype value, its ulp, the midpoint above */
+            uint16_t u = dt == LN_DTYPE_BF16 ? (uint16_t)(0x0080 + (s >> 33) % 0x7e00)
+                                             : (uint16_t)(0x0400 + (s >> 33) % 0x7000);
+            double b = dt == LN_DTYPE_BF16 ? ln_bf16_to_f32(u) : ln_f16_to_f32(u);
+            double next = dt == LN_DTYPE_BF16 ? ln_bf16_to_f32((uint16_t)(u + 1))
+                                              : ln_f16_to_f32((uint16_t)(u + 1));
+            double mid = (b + next) / 2;
+            double off = (next - b) * 0x1p-20 * (double)((int)(s >> 60 & 3) - 1); /* -1, 0, 1, 2 */
+            double v = mid + off;
+            float want = nearest_in((ln_dtype)dt, v);
+            float got = ln_round_d((ln_dtype)dt, v);
+            float naive = dt == LN_DTYPE_BF16 ? ln_bf16_to_f32(ln_f32_to_bf16((float)v))
+                                              : ln_f16_to_f32(ln_f32_to_f16((float)v));
+            wrong += got != want;
+            naive_wrong += naive != want;
+            if (got != want && wrong <= 3)
+                CHECK_FAIL("ln_round_d(%s, %.17g) = %.9g, nearest %.9g",
+                           ln_dtype_name((ln_dtype)dt), v, got, want);
+        }
+    CHECK(wrong == 0, "ln_round_d: %d of 40000 not rounded once", wrong);
+    /* The test can fail: rounding to binary32 first is wrong on many. */
+    CHECK(naive_wrong > 0, "no value where rounding twice differs: the test tests nothing");
+    CHECK(ln_round_d(LN_DTYPE_F16, 65519.99) == 65504.0f &&
+              isinf(ln_round_d(LN_DTYPE_F16, 65520.0)) &&
+              isinf(ln_round_d(LN_DTYPE_BF16, 1e300)) && ln_round_d(LN_DTYPE_BF16, 1e-300) == 0 &&
+              isnan(ln_round_d(LN_DTYPE_BF16, NAN)) && ln_round_d(LN_DTYPE_F32, 0.1) == 0.1f,
+          "ln_round_d at the ends of the range");
+}
+
 int main(void)
 {
+    test_round_once();
     test_registry();
     test_names();
     test_supports_registry();

@@ -1,33 +1,36 @@
 /*
  * test_kernel_edges.c - the ABI rules of kernels/lnbench_kernel.h, checked on
- * every available kernel of the registry:
+ * every available kernel of the registry, for every operation x dtype x
+ * cast it declares (ln_kernel_supports), each against the reference for
+ * that combination: the first portable kernel with LN_CAP_FAITHFUL,
+ * LN_CAP_EXACT_CONSTANT and LN_CAP_WIDE_RANGE that computes it.
  *
  *  - dims around every vector width (1..33, 4095..4097, 8193), rows with a
  *    stride larger than dim, base pointers of every alignment;
- *  - x, gamma and beta placed so that their last element ends exactly at a
- *    PROT_NONE guard page (and, in a second placement, x starting right
- *    after one): a read past either end faults;
- *  - y placed the same way, with canaries before it and in the gaps
- *    between its rows: a write outside the rows is caught either way;
- *  - results within a loose tolerance of the reference kernel (this is not the
+ *  - every tensor placed (tests/kernel_call.h, on the host device) so that
+ *    its last element ends exactly at a PROT_NONE guard page or, in a
+ *    second placement, its first follows one: a read or write past either
+ *    end faults; y and h have canaries before them and in the gaps between
+ *    their rows, so a write outside the rows is caught either way;
+ *  - results within a loose tolerance of the reference (this is not the
  *    accuracy test, only "did every element get the right formula");
+ *  - add_ operations: h is exactly round(x + residual) in every kernel;
  *  - the store hints (auto, cached, streaming) give bit-identical results;
  *  - asking for mean and rstd does not change y;
  *  - constant rows give exactly beta (0 without beta) in kernels that
- *    declare LN_CAP_EXACT_CONSTANT;
- *  - a NaN or Inf anywhere in a row makes the whole row NaN, and its mean
- *    and rstd too when asked for;
- *  - finite rows after a NaN, an Inf and a huge row (|x| ~ 1e30, whose
- *    squares overflow binary32) in the same call come out bit-identical to
- *    the same kernel's call on those rows alone (the SIMD kernels' fallback
- *    must hand the pipeline back intact); the huge row itself is right in
- *    kernels that declare LN_CAP_WIDE_RANGE;
- *  - mean and rstd outputs agree with the reference's (the first portable
- *    kernel with LN_CAP_FAITHFUL, LN_CAP_EXACT_CONSTANT and LN_CAP_WIDE_RANGE).
- * Kernels are chosen by what they declare (ln_caps, ln_kernel_supports()),
- * never by name.  With LNBENCH_DISABLE_ISA set, the kernels of each masked
- * ISA must say they are unavailable and why (the ctest entries run it that
- * way too).
+ *    declare LN_CAP_EXACT_CONSTANT (LayerNorm forms);
+ *  - a NaN or Inf anywhere in a row (x, or the residual) makes the whole
+ *    row NaN, and its mean and rstd too when asked for;
+ *  - finite rows after a NaN, an Inf and a huge row in the same call come
+ *    out bit-identical to the same kernel's call on those rows alone (the
+ *    SIMD kernels' fallback must hand the pipeline back intact); the huge
+ *    row itself is right in kernels that declare LN_CAP_WIDE_RANGE;
+ *  - mean and rstd outputs agree with the reference's.
+ * Data reaches every kernel through its device's ops (kernel_call.h), so a
+ * device kernel is tested by the same code.  Kernels are chosen by what
+ * they declare (ln_caps, ln_kernel_supports()), never by name.  With
+ * LNBENCH_DISABLE_ISA set, the kernels of each masked ISA must say they are
+ * unavailable and why (the ctest entries run it that way too).
  */
 #define _DEFAULT_SOURCE
 #include "check.h"
@@ -43,43 +46,21 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-static size_t page;
+/* What one pass of the tests computes: an operation, dtype and cast, and
+ * the reference kernel for it. */
+typedef struct combo {
+    ln_op op;
+    ln_dtype dt;
+    ln_cast cast;
+    const ln_kernel *ref;
+} combo;
 
-/* n floats with a PROT_NONE page on each side.  at_end: the last float
- * touches the trailing guard page; otherwise the first float follows the
- * leading one (plus `shift` floats, to vary the alignment). */
-typedef struct guarded {
-    void *base;
-    size_t len;
-    float *p;
-} guarded;
-
-static guarded guarded_alloc(size_t n, int at_end, size_t shift)
+static const char *combo_name(const combo *c)
 {
-    guarded g;
-    size_t bytes = (n + shift) * sizeof(float);
-    size_t data = (bytes + page - 1) / page * page;
-    g.len = data + 2 * page;
-    g.base = mmap(NULL, g.len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (g.base == MAP_FAILED) {
-        perror("mmap");
-        exit(1);
-    }
-    char *b = g.base;
-    if (mprotect(b, page, PROT_NONE) != 0 || mprotect(b + page + data, page, PROT_NONE) != 0) {
-        perror("mprotect");
-        exit(1);
-    }
-    if (at_end)
-        g.p = (float *)(b + page + data) - n;
-    else
-        g.p = (float *)(b + page) + shift;
-    return g;
-}
-
-static void guarded_free(guarded *g)
-{
-    munmap(g->base, g->len);
+    static char buf[64];
+    snprintf(buf, sizeof buf, "%s/%s/%s", ln_op_name(c->op), ln_dtype_name(c->dt),
+             ln_cast_name(c->cast));
+    return buf;
 }
 
 /* Deterministic values in about [-2, 2] with a small mean. */
@@ -92,47 +73,76 @@ static float rnd(void)
     return (float)((double)(rng_state >> 11) * 0x1p-53 * 4.0 - 1.9);
 }
 
-static const float CANARY = -1234.5f;
+static const float CANARY = TEST_CANARY;
+
+/* "Did every element get the right formula": |y - ref| <= tol * max|ref|,
+ * 1e-3 plus two ulps of the dtype (kernels with float statistics round
+ * (x - mean) * rstd and the result differently from the double reference). */
+static double tolerance(ln_dtype dt)
+{
+    return 1e-3 + (dt == LN_DTYPE_BF16 ? 2 * 0x1p-7 : dt == LN_DTYPE_F16 ? 2 * 0x1p-10 : 0);
+}
+
+/* h as the definition says: x + residual rounded once to the dtype.  The
+ * double sum of two dtype values of these magnitudes is exact, and exact in
+ * binary32 for bf16/f16, so one rounding follows. */
+static float exact_h(ln_dtype dt, float x, float r)
+{
+    return test_round(dt, (float)((double)x + (double)r));
+}
+
+/* Bits equal, or both NaN (a NaN's payload is not part of the contract). */
+static int same_value(float a, float b)
+{
+    return (isnan(a) && isnan(b)) || memcmp(&a, &b, sizeof a) == 0;
+}
 
 enum { MAXROWS = 4 };
 
-/* One shape: every kernel, every gamma/beta combination and store hint,
- * and once more without mean and rstd (variant 3).  A variant a kernel does
- * not declare (ln_kernel_supports) is not run. */
-static void test_shape(const ln_kernel *ref, size_t rows, size_t dim, size_t xpad,
-                       size_t ypad, int x_at_end, size_t shift)
+/* One shape of one combo: every kernel that supports it, every gamma/beta
+ * combination the operation has and every store hint, and once more
+ * without mean and rstd (variant 3).  A variant a kernel does not declare
+ * (ln_kernel_supports) is not run. */
+static void test_shape(const combo *cb, size_t rows, size_t dim, size_t xpad, size_t ypad,
+                       int front, size_t shift)
 {
+    const ln_dtype dt = cb->dt;
+    const int add = ln_op_has_residual(cb->op), rms = ln_op_is_rms(cb->op);
     size_t xs = dim + xpad, ys = dim + ypad;
-    size_t xn = (rows - 1) * xs + dim;
-    /* y gets 16 canary floats before its first row. */
-    size_t yn = (rows - 1) * ys + dim + 16;
-    guarded gx = guarded_alloc(xn, x_at_end, shift);
-    guarded gg = guarded_alloc(dim, 1, 0), gb = guarded_alloc(dim, 1, 0);
-    guarded gy = guarded_alloc(yn, 1, 0);
-    float *x = gx.p, *gamma = gg.p, *beta = gb.p, *y = gy.p + 16;
-
-    for (size_t i = 0; i < xn; i++)
-        x[i] = CANARY; /* gaps between rows: must not matter */
-    for (size_t r = 0; r < rows; r++)
-        for (size_t j = 0; j < dim; j++)
-            x[r * xs + j] = rnd() + 0.25f;
-    for (size_t j = 0; j < dim; j++) {
-        gamma[j] = 1.0f + 0.25f * rnd();
-        beta[j] = 0.5f * rnd();
-    }
-
-    size_t n = rows * dim;
-    float *yref = malloc(n * sizeof *yref), *ycached = malloc(n * sizeof *ycached);
+    size_t xn = (rows - 1) * xs + dim, yn = (rows - 1) * ys + dim, n = rows * dim;
+    float *x = malloc(xn * sizeof *x), *res = malloc(xn * sizeof *res);
+    float *gamma = malloc(dim * sizeof *gamma), *beta = malloc(dim * sizeof *beta);
+    float *y = malloc(yn * sizeof *y), *h = malloc(yn * sizeof *h);
+    float *yref = malloc(n * sizeof *yref), *href = malloc(n * sizeof *href);
+    float *ycached = malloc(n * sizeof *ycached);
     float mref[MAXROWS], rref[MAXROWS], mk[MAXROWS], rk[MAXROWS];
 
-    for (int combo = 0; combo < 4; combo++) {
-        const float *g = combo & 1 ? gamma : NULL, *b = combo & 2 ? beta : NULL;
-        test_call ra = {.rows = rows, .dim = dim, .x = x, .x_stride = xs, .y = yref,
-                      .y_stride = dim, .gamma = g, .beta = b, .eps = 1e-5f,
-                      .mean = mref, .rstd = rref};
+    for (size_t i = 0; i < xn; i++)
+        x[i] = res[i] = CANARY; /* gaps between rows: must not matter */
+    /* Signs alternating by column keep every row's variance (of x, and of
+     * h = x + residual) away from 0 even at dim 2: this test checks the
+     * formula and the edges, and ill-conditioned rows, where the one-pass
+     * kernel may lose all its digits, are test_kernel_accuracy's. */
+    for (size_t r = 0; r < rows; r++)
+        for (size_t j = 0; j < dim; j++) {
+            float mag = 0.75f + 0.25f * rnd(); /* about [0.28, 1.28] */
+            x[r * xs + j] = test_round(dt, (j & 1 ? -mag : mag) + 0.25f);
+            res[r * xs + j] = test_round(dt, 0.1f * rnd());
+        }
+    for (size_t j = 0; j < dim; j++) {
+        gamma[j] = test_round(dt, 1.0f + 0.25f * rnd());
+        beta[j] = test_round(dt, 0.5f * rnd());
+    }
+
+    for (int gb = 0; gb < (rms ? 2 : 4); gb++) {
+        const float *g = gb & 1 ? gamma : NULL, *b = gb & 2 ? beta : NULL;
+        test_call ra = {.op = cb->op, .dtype = dt, .cast = cb->cast, .rows = rows, .dim = dim,
+                        .x = x, .x_stride = xs, .y = yref, .y_stride = dim, .gamma = g,
+                        .beta = b, .eps = 1e-5f, .mean = rms ? NULL : mref, .rstd = rref,
+                        .residual = add ? res : NULL, .h = add ? href : NULL};
         const char *why = NULL;
-        if (test_call_run(ref, &ra, &why) != 0) {
-            CHECK_FAIL("reference failed: %s", why ? why : "?");
+        if (test_call_run(cb->ref, &ra, &why) != 0) {
+            CHECK_FAIL("%s: reference failed: %s", combo_name(cb), why ? why : "?");
             continue;
         }
         /* (A plain compare, not an fmax reduction: aarch64 GCC 12's
@@ -141,6 +151,15 @@ static void test_shape(const ln_kernel *ref, size_t rows, size_t dim, size_t xpa
         for (size_t i = 0; i < n; i++)
             if (fabs(yref[i]) > scale)
                 scale = fabs(yref[i]);
+        if (add) {
+            size_t wrong = 0;
+            for (size_t r = 0; r < rows; r++)
+                for (size_t j = 0; j < dim; j++)
+                    wrong += !same_value(href[r * dim + j],
+                                         exact_h(dt, x[r * xs + j], res[r * xs + j]));
+            CHECK(wrong == 0, "%s dim %zu: reference %s: %zu of h not round(x + residual)",
+                  combo_name(cb), dim, cb->ref->name, wrong);
+        }
 
         for (size_t ki = 0; ki < ln_kernel_count; ki++) {
             const ln_kernel *k = ln_kernels[ki];
@@ -150,32 +169,34 @@ static void test_shape(const ln_kernel *ref, size_t rows, size_t dim, size_t xpa
             for (int variant = 0; variant < 4; variant++) {
                 int hint = variant < 3 ? variant : LN_STORE_AUTO, stats = variant < 3;
                 for (size_t i = 0; i < yn; i++)
-                    gy.p[i] = CANARY;
+                    y[i] = h[i] = CANARY;
                 for (size_t r = 0; r < rows; r++)
                     mk[r] = rk[r] = CANARY;
                 test_call a = ra;
                 a.y = y;
                 a.y_stride = ys;
-                a.mean = stats ? mk : NULL;
+                a.h = add ? h : NULL;
+                a.mean = stats && !rms ? mk : NULL;
                 a.rstd = stats ? rk : NULL;
                 a.store = (ln_store_hint)hint;
+                a.guard_front = front;
+                a.shift = shift;
                 ln_desc d = test_call_desc(&a);
                 if (ln_kernel_supports(k, &d, NULL) != 0)
                     continue;
                 if (test_call_run(k, &a, &why) != 0) {
-                    CHECK_FAIL("%s dim %zu: run failed: %s", k->name, dim, why ? why : "?");
+                    CHECK_FAIL("%s %s dim %zu: run failed: %s", k->name, combo_name(cb), dim,
+                               why ? why : "?");
                     continue;
                 }
                 int bad = 0;
-                for (size_t i = 0; i < 16; i++)
-                    bad |= gy.p[i] != CANARY;
                 for (size_t r = 0; r + 1 < rows; r++)
                     for (size_t j = dim; j < ys; j++)
-                        bad |= y[r * ys + j] != CANARY;
-                CHECK(!bad, "%s dim %zu stride %zu hint %d: wrote outside y's rows",
-                      k->name, dim, ys, hint);
+                        bad |= y[r * ys + j] != CANARY || (add && h[r * ys + j] != CANARY);
+                CHECK(!bad, "%s %s dim %zu stride %zu hint %d: wrote between the rows of y "
+                      "or h", k->name, combo_name(cb), dim, ys, hint);
                 double worst = 0.0;
-                size_t wi = 0;
+                size_t wi = 0, hwrong = 0;
                 for (size_t r = 0; r < rows; r++)
                     for (size_t j = 0; j < dim; j++) {
                         double e = fabs((double)y[r * ys + j] - yref[r * dim + j]);
@@ -183,17 +204,21 @@ static void test_shape(const ln_kernel *ref, size_t rows, size_t dim, size_t xpa
                             worst = isnan(e) ? INFINITY : e;
                             wi = r * dim + j;
                         }
+                        if (add)
+                            hwrong += !same_value(h[r * ys + j], href[r * dim + j]);
                     }
-                CHECK(worst <= 1e-3 * scale,
-                      "%s dim %zu combo %d hint %d: |y - ref| = %g at %zu (ref %g)",
-                      k->name, dim, combo, hint, worst, wi, yref[wi]);
+                CHECK(worst <= tolerance(dt) * scale,
+                      "%s %s dim %zu gamma/beta %d hint %d: |y - ref| = %g at %zu (ref %g)",
+                      k->name, combo_name(cb), dim, gb, hint, worst, wi, yref[wi]);
+                CHECK(hwrong == 0, "%s %s dim %zu hint %d: %zu elements of h are not exactly "
+                      "round(x + residual)", k->name, combo_name(cb), dim, hint, hwrong);
                 for (size_t r = 0; r < rows && stats; r++) {
-                    CHECK(fabs(mk[r] - mref[r]) <= 1e-4 * (1.0 + fabs(mref[r])),
-                          "%s dim %zu row %zu: mean %g, reference %g", k->name, dim, r,
-                          mk[r], mref[r]);
+                    CHECK(rms || fabs(mk[r] - mref[r]) <= 1e-4 * (1.0 + fabs(mref[r])),
+                          "%s %s dim %zu row %zu: mean %g, reference %g", k->name,
+                          combo_name(cb), dim, r, mk[r], mref[r]);
                     CHECK(fabs(rk[r] / rref[r] - 1.0) <= 1e-3,
-                          "%s dim %zu row %zu: rstd %g, reference %g", k->name, dim, r,
-                          rk[r], rref[r]);
+                          "%s %s dim %zu row %zu: rstd %g, reference %g", k->name,
+                          combo_name(cb), dim, r, rk[r], rref[r]);
                 }
                 /* Every store hint computes the same numbers, with or
                  * without the statistics asked for. */
@@ -205,148 +230,182 @@ static void test_shape(const ln_kernel *ref, size_t rows, size_t dim, size_t xpa
                     int same = 1;
                     for (size_t r = 0; r < rows; r++)
                         same &= memcmp(ycached + r * dim, y + r * ys, dim * sizeof *y) == 0;
-                    CHECK(same, "%s dim %zu hint %d%s: differs from the auto hint",
-                          k->name, dim, hint, stats ? "" : " without mean/rstd");
+                    CHECK(same, "%s %s dim %zu hint %d%s: differs from the auto hint",
+                          k->name, combo_name(cb), dim, hint,
+                          stats ? "" : " without mean/rstd");
                 }
             }
         }
     }
+    free(x);
+    free(res);
+    free(gamma);
+    free(beta);
+    free(y);
+    free(h);
     free(yref);
+    free(href);
     free(ycached);
-    guarded_free(&gx);
-    guarded_free(&gg);
-    guarded_free(&gb);
-    guarded_free(&gy);
 }
 
-/* Constant rows, and rows holding a NaN or an Inf, for one kernel. */
-static void test_special_rows(const ln_kernel *k, size_t dim)
+/* Constant rows, and rows holding a NaN or an Inf (in x, or for the add_
+ * ops in the residual too), for one kernel on one combo. */
+static void test_special_rows(const combo *cb, const ln_kernel *k, size_t dim)
 {
-    enum { R = 6 };
-    guarded gx = guarded_alloc(R * dim, 1, 0), gy = guarded_alloc(R * dim, 1, 0);
-    guarded gb = guarded_alloc(dim, 1, 0), gg = guarded_alloc(dim, 1, 0);
-    float *x = gx.p, *y = gy.p, *beta = gb.p, *gamma = gg.p;
+    enum { R = 7 };
+    const ln_dtype dt = cb->dt;
+    const int add = ln_op_has_residual(cb->op), rms = ln_op_is_rms(cb->op);
+    float *x = malloc(R * dim * sizeof *x), *res = malloc(R * dim * sizeof *res);
+    float *y = malloc(R * dim * sizeof *y), *h = malloc(R * dim * sizeof *h);
+    float *beta = malloc(dim * sizeof *beta), *gamma = malloc(dim * sizeof *gamma);
     float mean[R], rstd[R];
+    /* 1e-20 underflows f16 to 0: still a constant row. */
     static const float consts[3] = {3.3f, -1234.567f, 1e-20f};
     for (size_t j = 0; j < dim; j++) {
-        gamma[j] = 1.0f + 0.25f * rnd();
-        beta[j] = 0.5f * rnd();
+        gamma[j] = test_round(dt, 1.0f + 0.25f * rnd());
+        beta[j] = test_round(dt, 0.5f * rnd());
     }
-    for (size_t r = 0; r < 3; r++)
-        for (size_t j = 0; j < dim; j++)
-            x[r * dim + j] = consts[r];
-    for (size_t r = 3; r < R; r++)
-        for (size_t j = 0; j < dim; j++)
-            x[r * dim + j] = rnd();
-    /* a NaN at the start, an Inf in the middle, a -Inf at the very end */
+    for (size_t r = 0; r < R; r++)
+        for (size_t j = 0; j < dim; j++) {
+            x[r * dim + j] = test_round(dt, r < 3 ? consts[r] : rnd());
+            /* Constant rows get a constant residual: h is constant too. */
+            res[r * dim + j] = test_round(dt, r < 3 ? 0.5f : 0.25f * rnd());
+        }
+    /* a NaN at the start, an Inf in the middle, a -Inf at the very end of
+     * x; for the add_ ops a NaN in the residual alone */
     x[3 * dim] = NAN;
     x[4 * dim + dim / 2] = INFINITY;
     x[5 * dim + dim - 1] = -INFINITY;
+    if (add)
+        res[6 * dim + dim / 3] = NAN;
+    size_t nan_rows_end = add ? R : R - 1;
 
-    for (int with_beta = 0; with_beta < 2; with_beta++) {
+    for (int with_beta = 0; with_beta < (rms ? 1 : 2); with_beta++) {
         for (int hint = 0; hint < 3; hint++) {
-            test_call a = {.rows = R, .dim = dim, .x = x, .x_stride = dim, .y = y,
-                         .y_stride = dim, .gamma = gamma, .beta = with_beta ? beta : NULL,
-                         .eps = 1e-5f, .mean = mean, .rstd = rstd,
-                         .store = (ln_store_hint)hint};
+            test_call a = {.op = cb->op, .dtype = dt, .cast = cb->cast, .rows = R, .dim = dim,
+                           .x = x, .x_stride = dim, .y = y, .y_stride = dim, .gamma = gamma,
+                           .beta = with_beta ? beta : NULL, .eps = 1e-5f,
+                           .mean = rms ? NULL : mean, .rstd = rstd,
+                           .residual = add ? res : NULL, .h = add ? h : NULL,
+                           .store = (ln_store_hint)hint};
             ln_desc d = test_call_desc(&a);
             if (ln_kernel_supports(k, &d, NULL) != 0)
                 continue;
             const char *why = NULL;
             if (test_call_run(k, &a, &why) != 0) {
-                CHECK_FAIL("%s: run failed: %s", k->name, why ? why : "?");
+                CHECK_FAIL("%s %s: run failed: %s", k->name, combo_name(cb), why ? why : "?");
                 continue;
             }
-            if (k->caps.flags & LN_CAP_EXACT_CONSTANT) {
+            /* A constant row gives exactly beta: LayerNorm's promise (the
+             * RMS forms have no mean to take away). */
+            if ((k->caps.flags & LN_CAP_EXACT_CONSTANT) && !rms) {
                 int ok = 1;
                 for (size_t r = 0; r < 3; r++)
                     for (size_t j = 0; j < dim; j++)
                         ok &= y[r * dim + j] == (with_beta ? beta[j] : 0.0f);
-                CHECK(ok, "%s dim %zu: constant row is not exactly beta", k->name, dim);
-                for (size_t r = 0; r < 3; r++)
-                    CHECK(mean[r] == consts[r], "%s dim %zu: constant row mean %.9g != %.9g",
-                          k->name, dim, mean[r], consts[r]);
+                CHECK(ok, "%s %s dim %zu: constant row is not exactly beta", k->name,
+                      combo_name(cb), dim);
+                for (size_t r = 0; r < 3; r++) {
+                    float c = add ? exact_h(dt, x[r * dim], res[r * dim]) : x[r * dim];
+                    CHECK(mean[r] == c, "%s %s dim %zu: constant row mean %.9g != %.9g",
+                          k->name, combo_name(cb), dim, mean[r], c);
+                }
             }
-            for (size_t r = 3; r < R; r++) {
+            for (size_t r = 3; r < nan_rows_end; r++) {
                 int all_nan = 1;
                 for (size_t j = 0; j < dim; j++)
                     all_nan &= isnan(y[r * dim + j]);
-                CHECK(all_nan, "%s dim %zu row %zu (%s): not all NaN", k->name, dim, r,
-                      r == 3 ? "NaN" : r == 4 ? "Inf" : "-Inf");
-                CHECK(isnan(mean[r]) && isnan(rstd[r]),
-                      "%s dim %zu row %zu: mean %g rstd %g, want NaN", k->name, dim, r,
-                      mean[r], rstd[r]);
+                CHECK(all_nan, "%s %s dim %zu row %zu (%s): not all NaN", k->name,
+                      combo_name(cb), dim, r,
+                      r == 3 ? "NaN" : r == 4 ? "Inf" : r == 5 ? "-Inf" : "NaN residual");
+                CHECK((rms || isnan(mean[r])) && isnan(rstd[r]),
+                      "%s %s dim %zu row %zu: mean %g rstd %g, want NaN", k->name,
+                      combo_name(cb), dim, r, rms ? 0.0 : mean[r], rstd[r]);
             }
+            if (add) /* the bad value itself passes into h */
+                CHECK(isnan(h[3 * dim]) && isinf(h[4 * dim + dim / 2]) &&
+                          isinf(h[5 * dim + dim - 1]) && isnan(h[6 * dim + dim / 3]),
+                      "%s %s dim %zu: NaN/Inf not carried into h", k->name, combo_name(cb),
+                      dim);
         }
     }
-    guarded_free(&gx);
-    guarded_free(&gy);
-    guarded_free(&gb);
-    guarded_free(&gg);
-}
-
-/* Bits equal, or both NaN (a NaN's payload is not part of the contract). */
-static int same_value(float a, float b)
-{
-    return (isnan(a) && isnan(b)) || memcmp(&a, &b, sizeof a) == 0;
+    free(x);
+    free(res);
+    free(y);
+    free(h);
+    free(beta);
+    free(gamma);
 }
 
 /* Finite rows after bad ones in the same call.  The block
  *   0 normal, 1 NaN, 2 normal, 3 +Inf, 4 normal, 5 huge, 6 normal, 7 normal
- * (huge: |x| in 1e29..1e30, so every float square overflows) goes through
- * the kernel in one call per store hint.  Every row must come out exactly
- * as the same kernel computes it alone (kernels are row-independent: each
- * row's passes run in a fixed order whatever its neighbours are), the
- * finite rows within the loose tolerance of ref, the NaN and Inf rows all
- * NaN.  The huge row is held to ref only in kernels that declare
- * LN_CAP_WIDE_RANGE.  Returns whether the huge row came out right (so that
- * a kernel lacking the flag but getting every huge row right is reported as
- * a candidate for it). */
-static int test_bad_rows_between(const ln_kernel *ref, const ln_kernel *k, size_t dim)
+ * (huge: |x| in 1e29..1e30, so every binary32 square overflows; in f16,
+ * whose largest value is 65504, |x| in 1e4..5e4, whose squares overflow
+ * f16 itself) goes through the kernel in one call per store hint.  Every
+ * row must come out exactly as the same kernel computes it alone (kernels
+ * are row-independent: each row's passes run in a fixed order whatever its
+ * neighbours are), the finite rows within the loose tolerance of the
+ * reference, the NaN and Inf rows all NaN.  The huge row is held to the
+ * reference only in kernels that declare LN_CAP_WIDE_RANGE.  Returns
+ * whether the huge row came out right (so that a kernel lacking the flag
+ * but getting every huge row right is reported as a candidate for it). */
+static int test_bad_rows_between(const combo *cb, const ln_kernel *k, size_t dim)
 {
     enum { R = 8, NAN_ROW = 1, INF_ROW = 3, HUGE_ROW = 5 };
-    guarded gx = guarded_alloc(R * dim, 1, 0), gy = guarded_alloc(R * dim, 1, 0);
-    guarded ga = guarded_alloc(R * dim, 1, 0), gr = guarded_alloc(R * dim, 1, 0);
-    guarded gg = guarded_alloc(dim, 1, 0), gb = guarded_alloc(dim, 1, 0);
-    float *x = gx.p, *y = gy.p, *yalone = ga.p, *yref = gr.p, *gamma = gg.p, *beta = gb.p;
+    const ln_dtype dt = cb->dt;
+    const int add = ln_op_has_residual(cb->op), rms = ln_op_is_rms(cb->op);
+    float *x = malloc(R * dim * sizeof *x), *res = malloc(R * dim * sizeof *res);
+    float *y = malloc(R * dim * sizeof *y), *yalone = malloc(R * dim * sizeof *y);
+    float *yref = malloc(R * dim * sizeof *y), *h = malloc(R * dim * sizeof *h);
+    float *gamma = malloc(dim * sizeof *gamma), *beta = malloc(dim * sizeof *beta);
     float mean[R], rstd[R], malone[R], ralone[R], mref[R], rref[R];
     int huge_right = 0;
+    float big = dt == LN_DTYPE_F16 ? 1e4f : 1e29f;
     for (size_t j = 0; j < dim; j++) {
-        gamma[j] = 1.0f + 0.25f * rnd();
-        beta[j] = 0.5f * rnd();
+        gamma[j] = test_round(dt, 1.0f + 0.25f * rnd());
+        beta[j] = test_round(dt, 0.5f * rnd());
     }
-    for (size_t i = 0; i < R * dim; i++)
-        x[i] = rnd() + 0.25f;
+    for (size_t i = 0; i < R * dim; i++) {
+        x[i] = test_round(dt, rnd() + 0.25f);
+        res[i] = test_round(dt, 0.25f * rnd());
+    }
     x[NAN_ROW * dim + dim / 3] = NAN;
     x[INF_ROW * dim + dim - 1] = INFINITY;
     for (size_t j = 0; j < dim; j++) {
         float u = rnd(); /* about [-1.9, 2.1] */
-        x[HUGE_ROW * dim + j] = (u < 0.1f ? -1e29f : 1e29f) * (1.0f + 4.0f * fabsf(u));
+        x[HUGE_ROW * dim + j] = test_round(dt, (u < 0.1f ? -big : big) * (1.0f + 2.0f * fabsf(u)));
     }
 
-    test_call a = {.rows = R, .dim = dim, .x = x, .x_stride = dim, .y = yref,
-                   .y_stride = dim, .gamma = gamma, .beta = beta, .eps = 1e-5f,
-                   .mean = mref, .rstd = rref};
+    test_call a = {.op = cb->op, .dtype = dt, .cast = cb->cast, .rows = R, .dim = dim, .x = x,
+                   .x_stride = dim, .y = yref, .y_stride = dim, .gamma = gamma,
+                   .beta = rms ? NULL : beta, .eps = 1e-5f, .mean = rms ? NULL : mref,
+                   .rstd = rref, .residual = add ? res : NULL, .h = add ? h : NULL,
+                   .guard_front = 1};
     ln_desc d = test_call_desc(&a);
     const char *why = NULL;
     if (ln_kernel_supports(k, &d, NULL) != 0)
         goto out;
-    if (test_call_run(ref, &a, &why) != 0) {
-        CHECK_FAIL("reference failed: %s", why ? why : "?");
+    if (test_call_run(cb->ref, &a, &why) != 0) {
+        CHECK_FAIL("%s: reference failed: %s", combo_name(cb), why ? why : "?");
         goto out;
     }
-    /* Each row alone, at the same address (alignment can pick the path). */
+    /* Each row alone, at the same offset from the page as in the whole
+     * call (alignment can pick a SIMD kernel's path): buffers start after
+     * the guard page, this one r rows further. */
     for (size_t r = 0; r < R; r++) {
         test_call one = a;
         one.rows = 1;
         one.x = x + r * dim;
+        one.residual = add ? res + r * dim : NULL;
         one.y = yalone + r * dim;
-        one.mean = malone + r;
+        one.h = add ? h + r * dim : NULL;
+        one.mean = rms ? NULL : malone + r;
         one.rstd = ralone + r;
         one.store = LN_STORE_CACHED;
+        one.shift = r * dim;
         if (test_call_run(k, &one, &why) != 0) {
-            CHECK_FAIL("%s dim %zu row %zu alone: run failed: %s", k->name, dim, r,
-                       why ? why : "?");
+            CHECK_FAIL("%s %s dim %zu row %zu alone: run failed: %s", k->name, combo_name(cb),
+                       dim, r, why ? why : "?");
             goto out;
         }
     }
@@ -357,12 +416,12 @@ static int test_bad_rows_between(const ln_kernel *ref, const ln_kernel *k, size_
 
     for (int hint = 0; hint < 3; hint++) {
         a.y = y;
-        a.mean = mean;
+        a.mean = rms ? NULL : mean;
         a.rstd = rstd;
         a.store = (ln_store_hint)hint;
         if (test_call_run(k, &a, &why) != 0) {
-            CHECK_FAIL("%s dim %zu hint %d: run failed: %s", k->name, dim, hint,
-                       why ? why : "?");
+            CHECK_FAIL("%s %s dim %zu hint %d: run failed: %s", k->name, combo_name(cb), dim,
+                       hint, why ? why : "?");
             continue;
         }
         for (size_t r = 0; r < R; r++) {
@@ -373,23 +432,23 @@ static int test_bad_rows_between(const ln_kernel *ref, const ln_kernel *k, size_
                 differ += !same_value(yr[j], yalone[r * dim + j]);
                 nan += isnan(yr[j]) != 0;
                 double e = fabs((double)yr[j] - yref[r * dim + j]);
-                if (!(e <= 1e-3 * scale)) { /* NaN lands here too */
+                if (!(e <= tolerance(dt) * scale)) { /* NaN lands here too */
                     off++;
                     worst = isnan(e) ? INFINITY : e > worst ? e : worst;
                 }
             }
-            CHECK(differ == 0 && same_value(mean[r], malone[r]) &&
+            CHECK(differ == 0 && (rms || same_value(mean[r], malone[r])) &&
                       same_value(rstd[r], ralone[r]),
-                  "%s dim %zu hint %d row %zu: %zu outputs (or mean/rstd) differ from the "
-                  "row computed alone", k->name, dim, hint, r, differ);
+                  "%s %s dim %zu hint %d row %zu: %zu outputs (or mean/rstd) differ from the "
+                  "row computed alone", k->name, combo_name(cb), dim, hint, r, differ);
             if (r == NAN_ROW || r == INF_ROW) {
-                CHECK(nan == dim && isnan(mean[r]) && isnan(rstd[r]),
-                      "%s dim %zu hint %d row %zu (%s): %zu of %zu NaN, mean %g rstd %g",
-                      k->name, dim, hint, r, r == NAN_ROW ? "NaN" : "Inf", nan, dim,
-                      mean[r], rstd[r]);
+                CHECK(nan == dim && (rms || isnan(mean[r])) && isnan(rstd[r]),
+                      "%s %s dim %zu hint %d row %zu (%s): %zu of %zu NaN, rstd %g", k->name,
+                      combo_name(cb), dim, hint, r, r == NAN_ROW ? "NaN" : "Inf", nan, dim,
+                      rstd[r]);
                 continue;
             }
-            int stats_ok = fabs(mean[r] - mref[r]) <= 1e-4 * fabs(mref[r]) + 1e-4 &&
+            int stats_ok = (rms || fabs(mean[r] - mref[r]) <= 1e-4 * fabs(mref[r]) + 1e-4) &&
                            fabs(rstd[r] / rref[r] - 1.0) <= 1e-3;
             if (r == HUGE_ROW) {
                 if (hint == 0)
@@ -397,20 +456,23 @@ static int test_bad_rows_between(const ln_kernel *ref, const ln_kernel *k, size_
                 if (!(k->caps.flags & LN_CAP_WIDE_RANGE))
                     continue;
             }
-            CHECK(off == 0, "%s dim %zu hint %d row %zu%s: %zu outputs off the reference "
-                  "by more than %g (worst %g)", k->name, dim, hint, r,
-                  r == HUGE_ROW ? " (huge)" : "", off, 1e-3 * scale, worst);
-            CHECK(stats_ok, "%s dim %zu hint %d row %zu: mean %g rstd %g, reference %g %g",
-                  k->name, dim, hint, r, mean[r], rstd[r], mref[r], rref[r]);
+            CHECK(off == 0, "%s %s dim %zu hint %d row %zu%s: %zu outputs off the reference "
+                  "by more than %g (worst %g)", k->name, combo_name(cb), dim, hint, r,
+                  r == HUGE_ROW ? " (huge)" : "", off, tolerance(dt) * scale, worst);
+            CHECK(stats_ok, "%s %s dim %zu hint %d row %zu: mean %g rstd %g, reference %g %g",
+                  k->name, combo_name(cb), dim, hint, r, rms ? 0.0 : mean[r], rstd[r],
+                  rms ? 0.0 : mref[r], rref[r]);
         }
     }
 out:
-    guarded_free(&gx);
-    guarded_free(&gy);
-    guarded_free(&ga);
-    guarded_free(&gr);
-    guarded_free(&gg);
-    guarded_free(&gb);
+    free(x);
+    free(res);
+    free(y);
+    free(yalone);
+    free(yref);
+    free(h);
+    free(gamma);
+    free(beta);
     return huge_right;
 }
 
@@ -452,47 +514,74 @@ static void test_masking(void)
 
 int main(void)
 {
-    page = (size_t)sysconf(_SC_PAGESIZE);
-    /* The reference: the first portable kernel that is faithful, exact on
-     * constant rows and right on rows whose squares overflow binary32. */
+    /* Every operation x dtype x cast that means something (ln_desc_valid),
+     * each with its reference: the first portable kernel that is faithful,
+     * exact on constant rows and right on rows whose squares overflow
+     * binary32, and computes the combination with every tensor. */
     const unsigned want = LN_CAP_FAITHFUL | LN_CAP_EXACT_CONSTANT | LN_CAP_WIDE_RANGE;
-    const ln_kernel *ref = NULL;
-    for (size_t ki = 0; ki < ln_kernel_count && !ref; ki++)
-        if (ln_kernels[ki]->caps.isa == LN_ISA_NONE &&
-            (ln_kernels[ki]->caps.flags & want) == want)
-            ref = ln_kernels[ki];
-    if (!ref) {
-        CHECK_FAIL("no portable faithful, exact-constant, wide-range kernel to compare with");
-        return CHECK_DONE("test_kernel_edges");
-    }
+    combo combos[LN_OP_COUNT * LN_DTYPE_COUNT * LN_CAST_COUNT];
+    size_t ncombos = 0;
+    for (int op = 0; op < LN_OP_COUNT; op++)
+        for (int dt = 0; dt < LN_DTYPE_COUNT; dt++)
+            for (int c = 0; c < LN_CAST_COUNT; c++) {
+                int rms = ln_op_is_rms((ln_op)op);
+                ln_desc d = {.op = (ln_op)op, .dtype = (ln_dtype)dt, .cast = (ln_cast)c,
+                             .rows = 1, .dim = 8, .x_stride = 8, .y_stride = 8, .eps = 1e-5f,
+                             .tensors = rms ? LN_TENSOR_GAMMA | LN_TENSOR_RSTD
+                                            : LN_TENSOR_GAMMA | LN_TENSOR_BETA |
+                                                  LN_TENSOR_MEAN | LN_TENSOR_RSTD};
+                if (ln_desc_valid(&d, NULL) != 0)
+                    continue;
+                const ln_kernel *ref = NULL, *any = NULL;
+                for (size_t ki = 0; ki < ln_kernel_count; ki++) {
+                    const ln_kernel *k = ln_kernels[ki];
+                    if (ln_kernel_unavailable(k) || ln_kernel_supports(k, &d, NULL) != 0)
+                        continue;
+                    any = any ? any : k;
+                    if (!ref && k->caps.isa == LN_ISA_NONE && k->caps.device == LN_DEVICE_HOST &&
+                        (k->caps.flags & want) == want)
+                        ref = k;
+                }
+                combo cb = {(ln_op)op, (ln_dtype)dt, (ln_cast)c, ref};
+                if (any && !ref)
+                    CHECK_FAIL("%s: %s computes it but no portable faithful, exact-constant, "
+                               "wide-range kernel does", combo_name(&cb), any->name);
+                if (ref)
+                    combos[ncombos++] = cb;
+            }
+    CHECK(ncombos > 0 && combos[0].op == LN_OP_LAYERNORM && combos[0].dt == LN_DTYPE_F32,
+          "no reference for binary32 LayerNorm");
     test_masking();
 
     static const size_t big[] = {4095, 4096, 4097, 8193};
-    for (size_t dim = 1; dim <= 33; dim++) {
-        test_shape(ref, 3, dim, 0, 0, 1, 0);
-        test_shape(ref, 4, dim, dim % 5 + 1, dim % 3 + 2, 1, 0);
-        test_shape(ref, 2, dim, 3, 1, 0, dim % 4);
-    }
-    for (size_t i = 0; i < sizeof big / sizeof big[0]; i++) {
-        test_shape(ref, 2, big[i], 0, 0, 1, 0);
-        test_shape(ref, 3, big[i], 7, 13, 0, 1);
-    }
-
     static const size_t special_dims[] = {1, 2, 7, 15, 16, 17, 31, 33, 4097};
     /* around the vector widths and the pipelined loops' 64-float step */
     static const size_t bad_row_dims[] = {1, 3, 8, 16, 17, 33, 64, 100, 4097};
-    for (size_t ki = 0; ki < ln_kernel_count; ki++) {
-        const ln_kernel *k = ln_kernels[ki];
-        if (ln_kernel_unavailable(k))
-            continue;
-        for (size_t i = 0; i < sizeof special_dims / sizeof special_dims[0]; i++)
-            test_special_rows(k, special_dims[i]);
-        int wide = 1;
-        for (size_t i = 0; i < sizeof bad_row_dims / sizeof bad_row_dims[0]; i++)
-            wide &= test_bad_rows_between(ref, k, bad_row_dims[i]);
-        if (wide && !(k->caps.flags & LN_CAP_WIDE_RANGE))
-            printf("note: %s gets every row whose squares overflow right but does not "
-                   "declare LN_CAP_WIDE_RANGE\n", k->name);
+    for (size_t ci = 0; ci < ncombos; ci++) {
+        const combo *cb = &combos[ci];
+        printf("%-28s reference %s\n", combo_name(cb), cb->ref->name);
+        for (size_t dim = 1; dim <= 33; dim++) {
+            test_shape(cb, 3, dim, 0, 0, 0, 0);
+            test_shape(cb, 4, dim, dim % 5 + 1, dim % 3 + 2, 0, 0);
+            test_shape(cb, 2, dim, 3, 1, 1, dim % 4);
+        }
+        for (size_t i = 0; i < sizeof big / sizeof big[0]; i++) {
+            test_shape(cb, 2, big[i], 0, 0, 0, 0);
+            test_shape(cb, 3, big[i], 7, 13, 1, 1);
+        }
+        for (size_t ki = 0; ki < ln_kernel_count; ki++) {
+            const ln_kernel *k = ln_kernels[ki];
+            if (ln_kernel_unavailable(k))
+                continue;
+            for (size_t i = 0; i < sizeof special_dims / sizeof special_dims[0]; i++)
+                test_special_rows(cb, k, special_dims[i]);
+            int wide = 1;
+            for (size_t i = 0; i < sizeof bad_row_dims / sizeof bad_row_dims[0]; i++)
+                wide &= test_bad_rows_between(cb, k, bad_row_dims[i]);
+            if (wide && cb->dt != LN_DTYPE_F16 && !(k->caps.flags & LN_CAP_WIDE_RANGE))
+                printf("note: %s gets every %s row whose squares overflow right but does not "
+                       "declare LN_CAP_WIDE_RANGE\n", k->name, combo_name(cb));
+        }
     }
 
     return CHECK_DONE("test_kernel_edges");

@@ -227,6 +227,57 @@ static void test_errors(void)
     expect_error(pre, "preamble");
 }
 
+/* '<f2' and '<u2' (bfloat16 bits) read as exact binary32 values, each only
+ * as its own type: the descr decides, a mismatch is one line. */
+static void test_typed(void)
+{
+    /* fp16: 1, -2, 65504, the least subnormal 2^-24, -0, inf, 0x3555 =
+     * 0.333251953125; bfloat16: 1, -2^-133 (least subnormal), 3.140625 */
+    static const unsigned char f2[14] = {0x00, 0x3c, 0x00, 0xc0, 0xff, 0x7b, 0x01, 0x00,
+                                         0x00, 0x80, 0x00, 0x7c, 0x55, 0x35};
+    static const float f2_want[7] = {1, -2, 65504, 0x1p-24f, -0.0f, INFINITY, 0.333251953125f};
+    static const unsigned char u2[6] = {0x80, 0x3f, 0x01, 0x80, 0x49, 0x40};
+    static const float u2_want[3] = {1, -0x1p-133f, 3.140625f};
+    const char *pf = craft("f2.npy", 1, "{'descr': '<f2', 'fortran_order': False, 'shape': (7,), }",
+                           0, 1);
+    const char *pu = craft("u2.npy", 1, "{'descr': '<u2', 'fortran_order': False, 'shape': (1, 3), }",
+                           0, 1);
+    FILE *f = fopen(pf, "ab");
+    fwrite(f2, 1, sizeof f2, f);
+    fclose(f);
+    f = fopen(pu, "ab");
+    fwrite(u2, 1, sizeof u2, f);
+    fclose(f);
+    float *d = NULL;
+    size_t r = 0, c = 0;
+    int nd = 0;
+    char err[256] = "";
+    if (ln_npy_read_typed(pf, LN_NPY_F16, &d, &r, &c, &nd, err, sizeof err) == 0) {
+        CHECK(r == 1 && c == 7 && nd == 1, "f2 shape %zu x %zu", r, c);
+        for (int i = 0; i < 7; i++)
+            CHECK(d[i] == f2_want[i] && !signbit(d[i]) == !signbit(f2_want[i]), "f2[%d] = %a, want %a",
+                  i, d[i], f2_want[i]);
+        free(d);
+    } else {
+        CHECK_FAIL("f2 read: %s", err);
+    }
+    if (ln_npy_read_typed(pu, LN_NPY_BF16_BITS, &d, &r, &c, &nd, err, sizeof err) == 0) {
+        CHECK(r == 1 && c == 3 && nd == 2, "u2 shape %zu x %zu", r, c);
+        for (int i = 0; i < 3; i++)
+            CHECK(d[i] == u2_want[i], "u2[%d] = %a, want %a", i, d[i], u2_want[i]);
+        free(d);
+    } else {
+        CHECK_FAIL("u2 read: %s", err);
+    }
+    CHECK(ln_npy_read_typed(pf, LN_NPY_BF16_BITS, &d, &r, &c, &nd, err, sizeof err) == -1 &&
+              strstr(err, "need '<u2'") && d == NULL,
+          "f2 read as bfloat16 bits: %s", err);
+    CHECK(ln_npy_read_typed(pu, LN_NPY_F16, &d, &r, &c, &nd, err, sizeof err) == -1 &&
+              strstr(err, "need '<f2'"),
+          "u2 read as fp16: %s", err);
+    expect_error(pf, "need '<f4'");
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/lnbench-npy-XXXXXX");
@@ -236,6 +287,7 @@ int main(void)
     }
     test_round_trip();
     test_errors();
+    test_typed();
     for (int i = 0; i < nnames; i++)
         unlink(names[i]);
     rmdir(dir);

@@ -8,10 +8,13 @@
  *    bits as equal strides;
  *  - mean/rstd outputs (forward_training) agree with a double computation;
  *  - gamma/beta NULL work; a shape mismatch between prepare and forward is
- *    refused rather than read out of bounds.
+ *    refused rather than read out of bounds;
+ *  - bf16 (where this CPU's oneDNN has it) within one bf16 ulp of the f32
+ *    primitive on the same values; RMSNorm, the add_ operations and f16
+ *    (unless this oneDNN has it) refused with a one-line reason.
  * Skipped (passes) when the build has no oneDNN.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* kernel_call.h: mmap's MAP_ANONYMOUS */
 #include "check.h"
 #include "inputs.h"
 #include "kernel_call.h"
@@ -120,6 +123,85 @@ int main(void)
                 worst = e;
         }
     CHECK(worst < 1e-4, "without gamma/beta: |y - xhat| up to %g", worst);
+
+    /* bf16 where this CPU has it: the bf16 primitive on bf16 inputs is
+     * within one bf16 ulp (plus the f32 kernel's own error) of the f32
+     * primitive on the same values; statistics the same within float
+     * rounding.  Where it does not, and for f16, RMSNorm and the add_
+     * operations: refused with a one-line reason naming oneDNN. */
+    ln_desc dbf = test_call_desc(&a);
+    dbf.dtype = LN_DTYPE_BF16;
+    why = NULL;
+    if (ln_kernel_supports(k, &dbf, &why) == 0) {
+        float *xb = malloc(ROWS * DIM * sizeof *xb), *yb = malloc(ROWS * DIM * sizeof *yb);
+        float *yf = malloc(ROWS * DIM * sizeof *yf), *gb = malloc(DIM * sizeof *gb);
+        float *bb = malloc(DIM * sizeof *bb), mb[ROWS], rb[ROWS];
+        if (!xb || !yb || !yf || !gb || !bb) {
+            fprintf(stderr, "out of memory\n");
+            return 1;
+        }
+        for (size_t i = 0; i < ROWS * DIM; i++)
+            xb[i] = test_round(LN_DTYPE_BF16, x[i]);
+        for (size_t j = 0; j < DIM; j++) {
+            gb[j] = test_round(LN_DTYPE_BF16, gamma[j]);
+            bb[j] = test_round(LN_DTYPE_BF16, beta[j]);
+        }
+        test_call f = a;
+        f.x = xb;
+        f.y = yf;
+        f.gamma = gb;
+        f.beta = bb;
+        test_call bf = f;
+        bf.dtype = LN_DTYPE_BF16;
+        bf.y = yb;
+        bf.mean = mb;
+        bf.rstd = rb;
+        CHECK(test_call_run(k, &f, &why) == 0, "f32 run on bf16 values: %s", why ? why : "?");
+        CHECK(test_call_run(k, &bf, &why) == 0, "bf16 run: %s", why ? why : "?");
+        size_t off = 0;
+        for (size_t i = 0; i < ROWS * DIM; i++) {
+            /* one bf16 ulp of |y| (2^-7 relative at worst) + 1e-5 */
+            double tol = fabs(yf[i]) * 0x1p-7 + 1e-5;
+            off += !(fabs((double)yb[i] - yf[i]) <= tol);
+        }
+        CHECK(off == 0, "bf16: %zu of %d outputs beyond one bf16 ulp of the f32 primitive", off,
+              ROWS * DIM);
+        for (size_t i = 0; i < ROWS; i++)
+            CHECK(isfinite(mb[i]) && fabs(rb[i] / rb[0]) > 0.1,
+                  "bf16 row %zu: mean %g rstd %g", i, mb[i], rb[i]);
+        free(xb);
+        free(yb);
+        free(yf);
+        free(gb);
+        free(bb);
+        printf("test_onednn: bf16 layer normalization checked\n");
+    } else {
+        CHECK(why && strstr(why, "oneDNN") && !strchr(why, '\n'), "bf16 refused: \"%s\"",
+              why ? why : "(null)");
+        printf("test_onednn: bf16 not here: %s\n", why);
+    }
+    static const struct {
+        ln_op op;
+        ln_dtype dt;
+    } refused[] = {{LN_OP_RMSNORM, LN_DTYPE_F32}, {LN_OP_ADD_LAYERNORM, LN_DTYPE_F32},
+                   {LN_OP_ADD_RMSNORM, LN_DTYPE_BF16}};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        ln_desc dr = test_call_desc(&c);
+        dr.op = refused[i].op;
+        dr.dtype = refused[i].dt;
+        dr.tensors = LN_TENSOR_GAMMA;
+        why = NULL;
+        CHECK(ln_kernel_supports(k, &dr, &why) == -1 && why && strstr(why, "oneDNN") &&
+                  !strchr(why, '\n'),
+              "%s %s: \"%s\"", ln_op_name(dr.op), ln_dtype_name(dr.dtype),
+              why ? why : "(null)");
+    }
+    ln_desc df16 = test_call_desc(&a);
+    df16.dtype = LN_DTYPE_F16;
+    why = NULL;
+    if (ln_kernel_supports(k, &df16, &why) != 0)
+        CHECK(why && strstr(why, "f16") && strstr(why, "oneDNN"), "f16 refused: \"%s\"",
+              why ? why : "(null)");
 
     /* forward with a shape other than prepare's is refused. */
     void *state = NULL;

@@ -283,6 +283,59 @@ static void test_cleanup_all(void)
     clear_base();
 }
 
+/* Special targets and leftovers: a FIFO without a reader is refused, not
+ * waited on; a symlink is written through (the link stays); a dangling one
+ * is refused; "-" is standard output; a killed run's "<t>.partial-XXXXXX" and
+ * "<t>.old-XXXXXX" go at the next open; overlapping paths are told. */
+static void test_special(void)
+{
+    char err[512];
+    CHECK(mkfifo(at("fifo"), 0644) == 0, "mkfifo");
+    ln_outfile *o = ln_outfile_open(at("fifo"), 1, err, sizeof err);
+    CHECK(o == NULL && strstr(err, "no reader"), "FIFO without a reader: %s", err);
+    struct stat st;
+    CHECK(lstat(at("fifo"), &st) == 0 && S_ISFIFO(st.st_mode), "FIFO replaced");
+
+    FILE *f = fopen(at("target.json"), "w");
+    fputs("old\n", f);
+    fclose(f);
+    CHECK(symlink("target.json", at("link.json")) == 0, "symlink");
+    o = ln_outfile_open(at("link.json"), 1, err, sizeof err);
+    CHECK(o != NULL, "open through a symlink: %s", err);
+    fputs("new\n", ln_outfile_stream(o));
+    CHECK(ln_outfile_commit(o, err, sizeof err) == 0, "commit through a symlink: %s", err);
+    CHECK(lstat(at("link.json"), &st) == 0 && S_ISLNK(st.st_mode), "the link was replaced");
+    CHECK(file_is(at("target.json"), "new\n"), "target not written through the link");
+    CHECK(symlink("nowhere/x", at("dangling")) == 0, "symlink");
+    o = ln_outfile_open(at("dangling"), 1, err, sizeof err);
+    CHECK(o == NULL && strstr(err, "symlink"), "dangling symlink: %s", err);
+
+    o = ln_outfile_open("-", 0, err, sizeof err);
+    CHECK(o != NULL && ln_outfile_stream(o) == stdout, "'-' is not stdout");
+    CHECK(ln_outfile_commit(o, err, sizeof err) == 0, "commit of stdout: %s", err);
+
+    /* Leftovers of a killed run: files and trees, removed at the next open. */
+    f = fopen(at("r.json.partial-AbCdEf"), "w");
+    fclose(f);
+    CHECK(mkdir(at("d.old-AbCdEf"), 0755) == 0 && mkdir(at("d.old-AbCdEf/sub"), 0755) == 0,
+          "mkdir");
+    f = fopen(at("d.old-AbCdEf/sub/x.npy"), "w");
+    fclose(f);
+    o = ln_outfile_open(at("r.json"), 0, err, sizeof err);
+    CHECK(o != NULL, "open: %s", err);
+    CHECK(!exists(at("r.json.partial-AbCdEf")), "a killed run's temporary file left");
+    ln_outfile_abort(o);
+    ln_outdir *d = ln_outdir_open(at("d"), 0, err, sizeof err);
+    CHECK(d != NULL, "outdir open: %s", err);
+    CHECK(!exists(at("d.old-AbCdEf")), "a killed run's old tree left");
+    ln_outdir_abort(d);
+
+    CHECK(ln_output_overlaps(at("x"), at("x/")), "x and x/ do not overlap");
+    CHECK(ln_output_overlaps(at("x"), at("x/y.json")), "x/y.json is not inside x");
+    CHECK(ln_output_overlaps(at("link.json"), at("target.json")), "a link and its target");
+    CHECK(!ln_output_overlaps(at("x"), at("xy")), "x and xy overlap");
+}
+
 int main(void)
 {
     umask(022);
@@ -294,6 +347,8 @@ int main(void)
     test_file();
     test_dir();
     test_cleanup_all();
+    clear_base();
+    test_special();
     clear_base();
     rmdir(base);
     return CHECK_DONE("test_outfile");

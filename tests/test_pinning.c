@@ -1,5 +1,5 @@
 /*
- * test_pinning.c - hwloc facts, pin plans and the binding fallback.
+ * test_pinning.c - hwloc facts, binding and the binding fallback.
  *
  * LNBENCH_PIN_FAIL=1 must make every binding fail with a reason (what a
  * container or macOS does), so the speed command's unpinned path can be
@@ -10,6 +10,7 @@
 #include "check.h"
 #include "perf_counters.h"
 #include "pinning.h"
+#include "placement.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@ int main(void)
     CHECK(lnb_pin_policy_parse("none", &p) == 0 && p == LNB_PIN_NONE, "none");
     CHECK(lnb_pin_policy_parse("Compact", &p) != 0, "policy names are case-sensitive");
     CHECK(lnb_pin_policy_parse("", &p) != 0, "empty policy accepted");
+    CHECK(lnb_pin_policy_parse("cores", &p) == 0 && p == LNB_PIN_CORES, "cores");
     CHECK(!strcmp(lnb_pin_policy_name(LNB_PIN_SCATTER), "scatter"), "name of scatter: %s",
           lnb_pin_policy_name(LNB_PIN_SCATTER));
 
@@ -47,41 +49,46 @@ int main(void)
           "cache levels 0 and 6 must have no size");
     CHECK(lnb_topo_cpu_model(t) != NULL && lnb_topo_cpu_vendor(t) != NULL, "CPU model or vendor");
 
-    /* Plans: every thread gets a valid core; compact is 0,1,..; more threads
-     * than cores wrap; scatter uses distinct cores while there are enough;
-     * none binds nothing. */
-    int n = 2 * cores + 1;
-    int *core = malloc((size_t)n * sizeof *core);
-    lnb_pin_plan(t, LNB_PIN_COMPACT, n, core);
-    for (int i = 0; i < n; i++)
-        CHECK(core[i] == i % cores, "compact: thread %d on core %d", i, core[i]);
-    lnb_pin_plan(t, LNB_PIN_SCATTER, cores, core);
-    for (int i = 0; i < cores; i++) {
-        CHECK(core[i] >= 0 && core[i] < cores, "scatter: thread %d on core %d", i, core[i]);
-        for (int j = 0; j < i; j++)
-            CHECK(core[i] != core[j], "scatter: threads %d and %d share core %d", i, j, core[i]);
-    }
-    lnb_pin_plan(t, LNB_PIN_NONE, 3, core);
-    CHECK(core[0] == -1 && core[2] == -1, "none: cores %d, %d", core[0], core[2]);
-    CHECK(lnb_pin_core_pu(t, 0) >= 0, "core 0 has no PU");
-    CHECK(lnb_pin_core_pu(t, -1) == -1, "core -1 has a PU");
+    /* Binding: PU OS indexes from the `cores` plan (placement.h; the plans
+     * themselves are test_placement's). */
+    int pus = lnb_topo_pus(t);
+    lnb_place *pl = malloc((size_t)pus * sizeof *pl);
+    int *pu = malloc((size_t)pus * sizeof *pu);
+    CHECK(lnb_place_plan(t, LNB_PIN_CORES, LNB_CPUKIND_ALL, pus, pl, err, sizeof err) == 0,
+          "plan: %s", err);
+    for (int i = 0; i < pus; i++)
+        pu[i] = pl[i].pu;
+    CHECK(pu[0] >= 0, "thread 0 on PU %d", pu[0]);
+    CHECK(lnb_topo_packages(t) >= 1, "%d packages", lnb_topo_packages(t));
 
     /* The forced failure: a reason naming the variable, for self and probe. */
     setenv("LNBENCH_PIN_FAIL", "1", 1);
     err[0] = '\0';
     CHECK(lnb_pin_self(t, 0, err, sizeof err) == -1, "pin_self bound despite LNBENCH_PIN_FAIL");
     CHECK(strstr(err, "LNBENCH_PIN_FAIL") != NULL, "reason \"%s\" does not name the variable", err);
-    lnb_pin_plan(t, LNB_PIN_COMPACT, cores, core);
     err[0] = '\0';
-    CHECK(lnb_pin_probe(t, core, cores, err, sizeof err) == -1,
+    CHECK(lnb_pin_probe(t, pu, pus, err, sizeof err) == -1,
           "pin_probe bound despite LNBENCH_PIN_FAIL");
     CHECK(strstr(err, "LNBENCH_PIN_FAIL") != NULL, "reason \"%s\" does not name the variable", err);
     setenv("LNBENCH_PIN_FAIL", "0", 1); /* "0" means off */
-    if (lnb_pin_probe(t, core, cores, err, sizeof err) != 0)
+    if (lnb_pin_probe(t, pu, pus, err, sizeof err) != 0)
         printf("note: this host refuses thread binding: %s\n", err);
     unsetenv("LNBENCH_PIN_FAIL");
     /* An out-of-range core is an error, not a crash. */
-    CHECK(lnb_pin_self(t, cores + 1000, err, sizeof err) == -1, "bound to core %d", cores + 1000);
+    CHECK(lnb_pin_self(t, 100000, err, sizeof err) == -1, "bound to PU 100000");
+    CHECK(lnb_pin_self(t, -1, err, sizeof err) == -1, "bound to PU -1");
+    /* A described machine is planned on, never bound to. */
+    lnb_topo *syn = lnb_topo_open_synthetic("pack:1 [numa] core:2 pu:1", err, sizeof err);
+    CHECK(syn != NULL, "synthetic: %s", err);
+    if (syn) {
+        CHECK(lnb_pin_self(syn, 0, err, sizeof err) == -1 && strstr(err, "not this machine"),
+              "bound to a synthetic topology's PU: \"%s\"", err);
+        lnb_topo_close(syn);
+    }
+    CHECK(lnb_topo_open_synthetic("pack:zz", err, sizeof err) == NULL && err[0],
+          "a bad synthetic description loaded");
+    CHECK(lnb_topo_open_xml("/nonexistent/topo.xml", err, sizeof err) == NULL && err[0],
+          "a missing XML file loaded");
 
     /* perf: the forced failure says why; otherwise either works or says why. */
     lnb_perf perf;
@@ -106,7 +113,8 @@ int main(void)
         printf("note: perf counters not supported here: %s\n", err);
     }
 
-    free(core);
+    free(pl);
+    free(pu);
     lnb_topo_close(t);
     return CHECK_DONE("test_pinning");
 }

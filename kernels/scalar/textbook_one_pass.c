@@ -15,13 +15,14 @@
 
 #include <math.h>
 
-static void textbook_one_pass_stats(const float *x, size_t dim, float eps,
-                                    float *mean_out, float *rstd_out)
+static inline void textbook_one_pass_stats(const void *x, ln_dtype dt, size_t dim,
+                                           float eps, float *mean_out, float *rstd_out)
 {
     float s1 = 0.0f, s2 = 0.0f;
     for (size_t j = 0; j < dim; j++) {
-        s1 += x[j];
-        s2 += x[j] * x[j];
+        float xj = ln_load(dt, x, j);
+        s1 += xj;
+        s2 += xj * xj;
     }
     float n = (float)dim;
     float mean = s1 / n;
@@ -30,4 +31,4 @@ static void textbook_one_pass_stats(const float *x, size_t dim, float eps,
     *rstd_out = 1.0f / sqrtf(var + eps);
 }
 
-LN_SCALAR_F32_KERNEL(textbook_one_pass, "float E[x^2]-E[x]^2, unclamped: the unstable formula");
+LN_SCALAR_FLOAT_KERNEL(textbook_one_pass, "float E[x^2]-E[x]^2, unclamped: the unstable formula");

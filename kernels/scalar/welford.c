@@ -12,17 +12,18 @@
 
 #include <math.h>
 
-static void welford_stats(const float *x, size_t dim, float eps,
-                          float *mean_out, float *rstd_out)
+static inline void welford_stats(const void *x, ln_dtype dt, size_t dim, float eps,
+                                 float *mean_out, float *rstd_out)
 {
     float mean = 0.0f, m2 = 0.0f;
     for (size_t j = 0; j < dim; j++) {
-        float delta = x[j] - mean;
+        float xj = ln_load(dt, x, j);
+        float delta = xj - mean;
         mean += delta / (float)(j + 1);
-        m2 += delta * (x[j] - mean);
+        m2 += delta * (xj - mean);
     }
     *mean_out = mean;
     *rstd_out = 1.0f / sqrtf(m2 / (float)dim + eps);
 }
 
-LN_SCALAR_F32_KERNEL(welford, "float Welford one-pass mean/variance update");
+LN_SCALAR_FLOAT_KERNEL(welford, "float Welford one-pass mean/variance update");

@@ -31,8 +31,8 @@ static moments merge(moments a, moments b)
     return r;
 }
 
-static void welford_pairwise_stats(const float *x, size_t dim, float eps,
-                                   float *mean_out, float *rstd_out)
+static inline void welford_pairwise_stats(const void *x, ln_dtype dt, size_t dim, float eps,
+                                          float *mean_out, float *rstd_out)
 {
     /* A binary counter of merged chunks: level l holds 2^l chunks, so
      * every merge joins two halves of equal size (a balanced tree). */
@@ -42,10 +42,11 @@ static void welford_pairwise_stats(const float *x, size_t dim, float eps,
         size_t end = dim - j0 < CHUNK ? dim : j0 + CHUNK;
         moments c = {0.0f, 0.0f, 0.0f};
         for (size_t j = j0; j < end; j++) {
+            float xj = ln_load(dt, x, j);
             c.n += 1.0f;
-            float delta = x[j] - c.mean;
+            float delta = xj - c.mean;
             c.mean += delta / c.n;
-            c.m2 += delta * (x[j] - c.mean);
+            c.m2 += delta * (xj - c.mean);
         }
         int l = 0;
         for (; occupied & (1ull << l); l++) {
@@ -64,4 +65,4 @@ static void welford_pairwise_stats(const float *x, size_t dim, float eps,
     *rstd_out = 1.0f / sqrtf(total.m2 / (float)dim + eps);
 }
 
-LN_SCALAR_F32_KERNEL(welford_pairwise, "float Welford in 64-element chunks merged pairwise (PyTorch CPU's scheme)");
+LN_SCALAR_FLOAT_KERNEL(welford_pairwise, "float Welford in 64-element chunks merged pairwise (PyTorch CPU's scheme)");

@@ -43,9 +43,12 @@ expect_error "unknown pin policy" "--pin: unknown policy 'diagonal'" --pin diago
 # A repeated option whose second value is bad: one clean error, not a crash.
 expect_error "repeated --dims, bad second" "--dims" --dims 7 --dims 0
 expect_error "repeated --kernels, bad second" "--kernels" --kernels avx2 --kernels a,,b
-expect_error "too many threads" "exceeds the [0-9]+ cores.*--oversubscribe" \
+expect_error "too many threads" "exceeds the [0-9]+ PUs.*--oversubscribe" \
   --kernels naive_two_pass --dims 64 --rows 8 --threads $((cores + 1))
 expect_error "zero threads" "--threads" --threads 0
+expect_error "unknown core kind" "--cpukind: unknown kind 'big'" --cpukind big
+expect_error "no such core kind" "--cpukind 7: hwloc reports [0-9]+ core kind" \
+  --kernels naive_two_pass --dims 64 --rows 8 --cpukind 7
 expect_error "bad dims" "--dims" --dims 12,x
 expect_error "negative rows" "--rows" --rows -5
 expect_error "empty list item" "--dims" --dims 7,,9
@@ -62,6 +65,26 @@ expect_error "value for a flag" "--force takes no value" --force=1
 expect_error "operand" "unexpected argument 'extra'" --dims 64 extra
 expect_error "option after --" "unexpected argument '--dims=7'" --dims 64 -- --dims=7
 expect_error "unknown option with =" "unknown option '--frob'" --frob=3
+# Operations, dtypes and casts: unknown names, combinations without a
+# meaning (ln_desc_valid), and a named kernel that cannot compute one.
+expect_error "unknown op" "--op: unknown operation 'layer_norm'" --op layer_norm
+expect_error "unknown dtype" "--dtype: unknown dtype 'fp16'" --dtype fp16
+expect_error "unknown cast" "--cast: unknown cast 'mistral'" --cast mistral
+expect_error "cast without meaning" "--op layernorm --dtype f32 --cast llama: casts llama and gemma" \
+  --cast llama
+expect_error "add_layernorm gemma" "cast gemma: casts llama" --op add_layernorm --dtype bf16 --cast gemma
+# A kernel that cannot compute bf16 RMSNorm, found by capability.
+nobf16=$("${LNBENCH[@]}" list --json 2>/dev/null | "$PY" -c '
+import json, sys
+for k in json.load(sys.stdin)["kernels"]:
+    c = k.get("caps", k)
+    if k.get("available", True) and "rmsnorm" not in str(c.get("ops", "")):
+        print(k["name"]); break
+' 2>/dev/null)
+if [ -n "$nobf16" ]; then
+  expect_error "kernel without the op" "kernel '$nobf16' cannot compute rmsnorm bf16" \
+    --kernels "$nobf16" --op rmsnorm --dtype bf16 --dims 64 --rows 4
+fi
 "${LNBENCH[@]}" speed "${small[@]}" --json /nonexistent-dir/x.json >/dev/null 2>"$tmp/err"
 [ $? -eq 2 ] && grep -q -- "--json" "$tmp/err" && ok || fail "unwritable --json accepted"
 
@@ -71,7 +94,8 @@ echo precious >"$tmp/keep.json"
 [ $? -eq 2 ] && grep -qx precious "$tmp/keep.json" && ok || fail "existing --json replaced"
 
 # --help documents the byte model, the name format and what sets the roofline.
-"${LNBENCH[@]}" speed --help >"$tmp/help" && grep -q "8 bytes per element" "$tmp/help" &&
+"${LNBENCH[@]}" speed --help >"$tmp/help" && grep -q "f32: 8 bytes per element" "$tmp/help" &&
+  grep -q "op:<op>/dtype:<dtype>/cast:<cast>" "$tmp/help" && grep -q -- "--dtype" "$tmp/help" &&
   grep -q "dim:<dim>/rows:<rows>" "$tmp/help" &&
   grep -q "max(memcpy, stream_copy" "$tmp/help" && grep -q "vs_memcpy" "$tmp/help" &&
   grep -q "half of the LLC" "$tmp/help" && ok || fail "--help lacks byte model / names / roofline"
@@ -131,7 +155,10 @@ for k in ("cpu_model", "cpu_vendor", "cores", "numa_nodes", "l2_bytes", "llc_byt
           "pin_status", "pin_threads", "compiler", "c_flags", "build_type", "isas",
           "git_commit", "version", "byte_model", "perf_counters"):
     assert k in c, "context lacks " + k
-assert c["pin"] == "compact", c["pin"]
+assert c["pin"] == "cores", c["pin"]          # the default
+for k in ("topology", "core_kinds", "cpukind", "placement", "memory_placement"):
+    assert k in c, "context lacks " + k
+assert c["placement"].startswith("cores, 1 thread: pu "), c["placement"]
 names = [b["name"] for b in d["benchmarks"]]
 want = []
 for rows in (4, 8):
@@ -150,12 +177,46 @@ for b in d["benchmarks"]:
     ratio = b["bytes_per_second"] / b["items_per_second"]
     assert abs(ratio - (8 * 64 * rows + extra) / (64 * rows)) < 1e-6, (b["name"], ratio)
     if c["pin_status"] == "pinned":
-        assert b["label"] == "compact:pu" + c["pin_threads"].split("/pu")[1].split(",")[0], b
+        assert b["label"] == "layernorm/f32/single " + c["pin"] + ":pu" + \
+            c["pin_threads"].split("/pu")[1].split(",")[0], b
+assert (c["op"], c["dtype"], c["cast"], c["bytes_per_element"]) == \
+    ("layernorm", "f32", "single", "8"), c
 # The store policy is recorded with the LLC it compares against.
 assert "x + y over all threads > LLC/2" in c["store_policy"], c["store_policy"]
 assert c["llc_bytes"] in c["store_policy"] or c["llc_bytes"] == "0", c["store_policy"]
 EOF
 check_refs "$tmp/run.json" && ok || fail "tiny run: references and ratios"
+
+# Another computation: names carry op, dtype and cast (and never pair with
+# binary32 LayerNorm's), the byte model counts 2-byte elements and the
+# residual and h streams, and the references move the same bytes.
+if "${LNBENCH[@]}" speed --op add_rmsnorm --dtype bf16 --cast llama \
+     --kernels naive_two_pass,two_pass_f64 --dims 64 --rows 4,8 --threads 1 \
+     --benchmark_min_time=0.01 --json "$tmp/bf16.json" >"$tmp/out" 2>"$tmp/err"; then
+  "$PY" - "$tmp/bf16.json" <<'EOF' && ok || fail "add_rmsnorm bf16 run JSON"
+import json, sys
+d = json.load(open(sys.argv[1]))
+c = d["context"]
+assert (c["op"], c["dtype"], c["cast"], c["bytes_per_element"]) == \
+    ("add_rmsnorm", "bf16", "llama", "8"), c
+assert "residual" in c["byte_model"] and "+ residual + h" in c["store_policy"], c
+names = [b["name"] for b in d["benchmarks"]]
+want = [f"{k}/op:add_rmsnorm/dtype:bf16/cast:llama/dim:64/rows:{r}/real_time/threads:1"
+        for r in (4, 8) for k in ("memcpy", "stream_copy", "naive_two_pass", "two_pass_f64")]
+assert names == want, names
+for b in d["benchmarks"]:
+    is_ref = b["name"].split("/")[0] in ("memcpy", "stream_copy")
+    assert b["label"].startswith("add_rmsnorm/bf16/llama "), b["label"]
+    rows = int(b["name"].split("rows:")[1].split("/")[0])
+    # 2 bytes x (x, y, residual, h) per element; w (2 bytes per column) once per call
+    extra = 0 if is_ref else 2 * 64
+    ratio = b["bytes_per_second"] / b["items_per_second"]
+    assert abs(ratio - (8 * 64 * rows + extra) / (64 * rows)) < 1e-6, (b["name"], ratio)
+EOF
+  check_refs "$tmp/bf16.json" && ok || fail "add_rmsnorm bf16 run: references and ratios"
+else
+  fail "add_rmsnorm bf16 run failed: $(cat "$tmp/err")"
+fi
 
 # The same run with every value after '=' and a closing `--`; masking every
 # ISA shows in the context.
@@ -195,7 +256,8 @@ if LNBENCH_PIN_FAIL=1 "${LNBENCH[@]}" speed "${small[@]}" --json "$tmp/unpinned.
 import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["context"]["pin_status"].startswith("unpinned"), d["context"]["pin_status"]
-assert all(b.get("label") == "unpinned" for b in d["benchmarks"]), d["benchmarks"]
+assert all(b.get("label") == "layernorm/f32/single unpinned" for b in d["benchmarks"]), \
+    d["benchmarks"]
 ' "$tmp/unpinned.json" && ok || fail "unpinned run JSON"
 else
   fail "unpinned run failed: $(cat "$tmp/err")"
@@ -224,6 +286,38 @@ want = [f"{k}/dim:64/rows:{r}/real_time/threads:{t}" for r in (7, 8) for t in (1
 assert names == want, names
 assert all(b["threads"] == int(b["name"][-1]) for b in d["benchmarks"])
 ' "$tmp/t2.json" && check_refs "$tmp/t2.json" && ok || fail "two-thread run: $(cat "$tmp/err")"
+fi
+
+# --threads sweep: 1, 2, 4, ... up to the cores, then the PUs; both
+# references at every count; the plan and topology in the context.
+if [ -z "${LNBENCH_TEST_NO_THREADS:-}" ]; then
+  "${LNBENCH[@]}" speed --kernels naive_two_pass --dims 64 --rows 8 --threads sweep \
+    --pin scatter --benchmark_min_time=0.001 --json "$tmp/sweep.json" >/dev/null 2>"$tmp/err" &&
+  "$PY" -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+c = d["context"]
+cores, pus = int(c["cores"]), int(c["pus"])
+want, t = [], 1
+while t <= pus:
+    if t > cores and (not want or want[-1] < cores):
+        want.append(cores)
+    if not want or t > want[-1]:
+        want.append(t)
+    t *= 2
+for extra in (cores, pus):
+    if want[-1] < extra:
+        want.append(extra)
+want = [t for t in want if t <= 8]           # rows 8: at most 8 threads
+got = sorted({b["threads"] for b in d["benchmarks"]})
+assert got == want, (got, want)
+for t in got:
+    names = [b["name"].split("/")[0] for b in d["benchmarks"] if b["threads"] == t]
+    assert names == ["memcpy", "stream_copy", "naive_two_pass"], (t, names)
+assert c["pin"] == "scatter" and c["placement"].startswith("scatter, %d thread" % max(want)), c
+assert "%d cores, %d PUs" % (cores, pus) in c["topology"], c["topology"]
+assert c["memory_placement"].startswith(("first touch", "unpinned")), c["memory_placement"]
+' "$tmp/sweep.json" && check_refs "$tmp/sweep.json" && ok || fail "sweep run: $(cat "$tmp/err")"
 fi
 
 echo "test_speed_cli: $passes passed, $fails failed"

@@ -11,7 +11,7 @@ what the gate must say.
                  [--shapes ROWSxDIM,...] [--threads 1,2] [--drop NAME]
                  [--time-unit ns] [--aggregates-only]
                  [--stream-copy SMALL,LARGE | --old-format]
-                 [--commit C] [--pin P] [--min-time S]
+                 [--commit C] [--pin P] [--min-time S] [--comp OP,DTYPE,CAST]
   gen_results.py accuracy OUT [--host H] [--cpu C] [--kernels a,b]
                  [--worsen KERNEL=FACTOR ...] [--nonfinite KERNEL=N]
                  [--drop KERNEL] [--commit C] [--eps E]
@@ -108,13 +108,19 @@ def speed(a):
     threads = [int(t) for t in a.threads.split(",")]
     scale = {"ns": 1.0, "us": 1e-3, "ms": 1e-6, "s": 1e-9}[a.time_unit]
     benches = []
+    # --comp: another computation, named as lnbench names it, with its
+    # bytes per element (dtype size x 2 streams, x 4 for the add_ ops)
+    op, dtype, cast = a.comp.split(",")
+    bpe = {"f32": 4, "bf16": 2, "f16": 2}[dtype] * (4 if op.startswith("add_") else 2)
+    prefix = "" if (op, dtype, cast) == ("layernorm", "f32", "single") else \
+        f"op:{op}/dtype:{dtype}/cast:{cast}/"
     for rows, dim in shapes:
-        nbytes = 8.0 * rows * dim
+        nbytes = float(bpe) * rows * dim
         big = nbytes > 4 * 1048576
         for t in threads:
             ref_bps = {}
             for k in kernels:
-                name = f"{k}/dim:{dim}/rows:{rows}/threads:{t}/real_time"
+                name = f"{k}/{prefix}dim:{dim}/rows:{rows}/threads:{t}/real_time"
                 if name.split("/real_time")[0] in (a.drop or []):
                     continue
                 gbps = GBPS.get(k, (25.0, 15.0))[1 if big else 0] * (1.8 if t > 1 else 1.0)
@@ -131,7 +137,7 @@ def speed(a):
                          "repetition_index": i, "threads": t, "iterations": 1000,
                          "real_time": x * scale, "cpu_time": x * scale * t,
                          "time_unit": a.time_unit, "bytes_per_second": bps,
-                         "items_per_second": bps / 8.0, "ns_per_row": x / rows,
+                         "items_per_second": bps / bpe, "ns_per_row": x / rows,
                          "cycles_per_element": float("nan")}
                     reps.append(e)
                 if k in refs:
@@ -155,7 +161,9 @@ def speed(a):
                         e["aggregate_unit"] = "percentage"
                     e.pop("repetition_index")
                     benches.append(e)
-    return {"context": context(a), "benchmarks": benches}
+    ctx = context(a)
+    ctx.update({"op": op, "dtype": dtype, "cast": cast, "bytes_per_element": str(bpe)})
+    return {"context": ctx, "benchmarks": benches}
 
 
 def accuracy(a):
@@ -215,6 +223,7 @@ def main():
     p.add_argument("--pin", default="compact")
     p.add_argument("--min-time", default="")
     p.add_argument("--eps", type=float, default=1e-05)
+    p.add_argument("--comp", default="layernorm,f32,single")
     a = p.parse_args()
     doc = speed(a) if a.kind == "speed" else accuracy(a)
     with open(a.out, "w") as f:

@@ -1,0 +1,162 @@
+/*
+ * norm_rows.h - the dtype-generic typed view a host kernel works on: the
+ * descriptor's operation, dtype, cast and shape with the tensors, and the
+ * loads, stores and roundings of one element of the dtype.
+ *
+ * Every function takes the dtype as an argument.  Called from a loop whose
+ * dtype is a constant (a kernel's forward switches on it once per call and
+ * calls an inline row driver per case), the compiler folds the switch and
+ * each dtype gets its own loop; the arithmetic is written once.
+ *
+ * Roundings (kernels/dtype_convert.h does the bits; nearest even):
+ *   ln_round_f   binary32 -> dtype, returned widened (exact) to binary32.
+ *                For bf16 and f16 a binary32 result rounded again to the
+ *                dtype is the dtype's correctly rounded sum, difference or
+ *                product of dtype operands: binary32's 24 bits hold at least
+ *                2p + 1 of the dtype's p (bf16 p = 8, f16 p = 11), which
+ *                makes the double rounding innocuous for + and - (Figueroa
+ *                1995); a product of two dtype values is exact in binary32
+ *                (16 or 22 bits) unless it leaves binary32's normal range.
+ *   ln_round_d   binary64 -> dtype in one rounding: binary64 -> binary32
+ *                rounded to odd, then to the dtype (round-to-odd at 24 >=
+ *                p + 2 bits, then to nearest, is the nearest; Boldo and
+ *                Melquiond 2008).  A plain (float) cast first could round
+ *                twice onto a dtype midpoint.
+ */
+#ifndef LNBENCH_NORM_ROWS_H
+#define LNBENCH_NORM_ROWS_H
+
+#include "dtype_convert.h"
+#include "lnbench_kernel.h"
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* One call's view.  residual rows use x_stride, h rows y_stride (the ABI). */
+typedef struct ln_norm_rows {
+    ln_op op;
+    ln_dtype dtype;
+    ln_cast cast;
+    size_t rows, dim;
+    size_t x_stride, y_stride;
+    const void *x, *residual;
+    void *y, *h;
+    const void *gamma; /* w for the RMS forms; NULL for 1 */
+    const void *beta;  /* NULL for 0 */
+    float eps;
+    float *mean, *rstd; /* NULL when not asked for */
+    ln_store_hint store;
+} ln_norm_rows;
+
+static inline ln_norm_rows ln_norm_rows_of(const ln_desc *d, const ln_tensors *t)
+{
+    ln_norm_rows r = {
+        .op = d->op, .dtype = d->dtype, .cast = d->cast,
+        .rows = d->rows, .dim = d->dim,
+        .x_stride = d->x_stride, .y_stride = d->y_stride,
+        .x = t->x, .residual = t->residual, .y = t->y, .h = t->h,
+        /* Absent tensors are NULL (ln_check_call): taken as they are, they
+         * stay plain loop invariants the compiler unswitches on. */
+        .gamma = t->gamma, .beta = t->beta,
+        .eps = d->eps, .mean = t->mean, .rstd = t->rstd,
+        .store = d->store,
+    };
+    return r;
+}
+
+/* Element j of a dtype array, widened to binary32 (exact). */
+static inline float ln_load(ln_dtype dt, const void *p, size_t j)
+{
+    switch (dt) {
+    case LN_DTYPE_BF16:
+        return ln_bf16_to_f32(((const uint16_t *)p)[j]);
+    case LN_DTYPE_F16:
+        return ln_f16_to_f32(((const uint16_t *)p)[j]);
+    default:
+        return ((const float *)p)[j];
+    }
+}
+
+/* Element j of a dtype array = v rounded to the dtype. */
+static inline void ln_store(ln_dtype dt, void *p, size_t j, float v)
+{
+    switch (dt) {
+    case LN_DTYPE_BF16:
+        ((uint16_t *)p)[j] = ln_f32_to_bf16(v);
+        break;
+    case LN_DTYPE_F16:
+        ((uint16_t *)p)[j] = ln_f32_to_f16(v);
+        break;
+    default:
+        ((float *)p)[j] = v;
+    }
+}
+
+/* v rounded to the dtype, as binary32. */
+static inline float ln_round_f(ln_dtype dt, float v)
+{
+    switch (dt) {
+    case LN_DTYPE_BF16:
+        return ln_bf16_to_f32(ln_f32_to_bf16(v));
+    case LN_DTYPE_F16:
+        return ln_f16_to_f32(ln_f32_to_f16(v));
+    default:
+        return v;
+    }
+}
+
+/* v rounded to binary32 toward zero, its last bit set when inexact. */
+static inline float ln_f64_to_f32_odd(double v)
+{
+    float f = (float)v;
+    if ((double)f != v && v == v) {
+        uint32_t u = ln_f32_bits(f);
+        if (fabs((double)f) > fabs(v))
+            u -= 1; /* one ulp toward zero (infinity becomes FLT_MAX) */
+        f = ln_f32_from_bits(u | 1u);
+    }
+    return f;
+}
+
+/* v rounded once to the dtype, as binary32. */
+static inline float ln_round_d(ln_dtype dt, double v)
+{
+    return dt == LN_DTYPE_F32 ? (float)v : ln_round_f(dt, ln_f64_to_f32_odd(v));
+}
+
+/* Bytes of one element (the registry's ln_dtype_size, inline). */
+static inline size_t ln_elem_size(ln_dtype dt)
+{
+    return dt == LN_DTYPE_F32 ? 4 : 2;
+}
+
+/* Row i of a dtype array with the given stride (elements). */
+static inline const void *ln_row_in(ln_dtype dt, const void *base, size_t i, size_t stride)
+{
+    return (const char *)base + i * stride * ln_elem_size(dt);
+}
+
+static inline void *ln_row_out(ln_dtype dt, void *base, size_t i, size_t stride)
+{
+    return (char *)base + i * stride * ln_elem_size(dt);
+}
+
+/* The add_ operations' first step, h = round(x + residual): the binary32
+ * sum rounded to the dtype is the dtype's correctly rounded sum (exact
+ * binary32 addition for f32; see ln_round_f for bf16 and f16), so every
+ * kernel writes the same h.  NaN and Inf pass into h. */
+static inline void ln_add_residual_row(ln_dtype dt, const void *x, const void *residual,
+                                       void *h, size_t dim)
+{
+    for (size_t j = 0; j < dim; j++)
+        ln_store(dt, h, j, ln_load(dt, x, j) + ln_load(dt, residual, j));
+}
+
+#if defined(__GNUC__)
+#define LN_ALWAYS_INLINE __attribute__((always_inline)) inline
+#else
+#define LN_ALWAYS_INLINE inline
+#endif
+
+#endif
