@@ -134,18 +134,6 @@ static void *alloc_bytes(size_t n)
     return aligned_alloc(64, bytes ? bytes : 64);
 }
 
-/* n binary32 values -> the dtype in dst (rounded to nearest even). */
-static void to_dtype(ln_dtype dt, void *dst, const float *src, size_t n)
-{
-    if (dt == LN_DTYPE_F32) {
-        memcpy(dst, src, n * sizeof(float));
-        return;
-    }
-    uint16_t *d = dst;
-    for (size_t i = 0; i < n; i++)
-        d[i] = dt == LN_DTYPE_BF16 ? ln_f32_to_bf16(src[i]) : ln_f32_to_f16(src[i]);
-}
-
 size_t lnb_speed_row_bytes(const ln_desc *d, size_t dim)
 {
     size_t streams = ln_op_has_residual(d->op) ? 4 : 2;
@@ -190,18 +178,18 @@ static int slot_ensure(int i, const bench_case *c, char *err, size_t errlen)
     float *gen = stage ? stage : s->x;
     ln_generate(g.dist, g.seed + s->row0, s->nrows, c->dim, gen, c->dim);
     if (stage)
-        to_dtype(dt, s->x, stage, n);
+        ln_dtype_pack(dt, s->x, stage, n);
     if (add) {
         gen = stage ? stage : s->residual;
         ln_generate(g.dist, g.seed + c->rows + s->row0, s->nrows, c->dim, gen, c->dim);
         if (stage)
-            to_dtype(dt, s->residual, stage, n);
+            ln_dtype_pack(dt, s->residual, stage, n);
         memset(s->h, 0, n * es);
     }
     memset(s->y, 0, n * es);
     ln_generate_affine(g.seed, c->dim, vecs, vecs + c->dim);
-    to_dtype(dt, s->gamma, vecs, c->dim);
-    to_dtype(dt, s->beta, vecs + c->dim, c->dim);
+    ln_dtype_pack(dt, s->gamma, vecs, c->dim);
+    ln_dtype_pack(dt, s->beta, vecs + c->dim, c->dim);
     free(stage);
     free(vecs);
     /* Where first touch put the rows, when this machine can say: off the

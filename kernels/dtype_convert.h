@@ -7,9 +7,15 @@
  * (VCVTNEPS2BF16, VCVTPS2PH with imm 0, FCVT): binary16 keeps its
  * subnormals and overflows to infinity at 65520 (65504 + half an ulp);
  * NaN stays NaN (quiet).  Widening is exact.
+ *
+ * Below the per-format conversions, the same by ln_dtype: one element
+ * (ln_dtype_load / _store / _round) and whole arrays (ln_dtype_pack /
+ * _unpack), so that no caller switches on the dtype itself.
  */
 #ifndef LNBENCH_DTYPE_CONVERT_H
 #define LNBENCH_DTYPE_CONVERT_H
+
+#include "lnbench_kernel.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -73,6 +79,69 @@ static inline uint16_t ln_f32_to_f16(float f)
     /* Normal: rebias the exponent, round the 13 bits dropped to even. */
     a += ((uint32_t)(15 - 127) << 23) + 0xfffu + ((a >> 13) & 1u);
     return (uint16_t)(sign | (uint16_t)(a >> 13));
+}
+
+/* Element j of a dtype array, widened to binary32 (exact). */
+static inline float ln_dtype_load(ln_dtype dt, const void *p, size_t j)
+{
+    switch (dt) {
+    case LN_DTYPE_BF16:
+        return ln_bf16_to_f32(((const uint16_t *)p)[j]);
+    case LN_DTYPE_F16:
+        return ln_f16_to_f32(((const uint16_t *)p)[j]);
+    default:
+        return ((const float *)p)[j];
+    }
+}
+
+/* Element j of a dtype array = v rounded to the dtype. */
+static inline void ln_dtype_store(ln_dtype dt, void *p, size_t j, float v)
+{
+    switch (dt) {
+    case LN_DTYPE_BF16:
+        ((uint16_t *)p)[j] = ln_f32_to_bf16(v);
+        break;
+    case LN_DTYPE_F16:
+        ((uint16_t *)p)[j] = ln_f32_to_f16(v);
+        break;
+    default:
+        ((float *)p)[j] = v;
+    }
+}
+
+/* v rounded to the dtype, as binary32. */
+static inline float ln_dtype_round(ln_dtype dt, float v)
+{
+    switch (dt) {
+    case LN_DTYPE_BF16:
+        return ln_bf16_to_f32(ln_f32_to_bf16(v));
+    case LN_DTYPE_F16:
+        return ln_f16_to_f32(ln_f32_to_f16(v));
+    default:
+        return v;
+    }
+}
+
+/* n binary32 values -> the dtype's bytes in dst (rounded to nearest even). */
+static inline void ln_dtype_pack(ln_dtype dt, void *dst, const float *src, size_t n)
+{
+    if (dt == LN_DTYPE_F32) {
+        memcpy(dst, src, n * sizeof *src);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        ln_dtype_store(dt, dst, i, src[i]);
+}
+
+/* n values of the dtype -> binary32 in dst (exact). */
+static inline void ln_dtype_unpack(ln_dtype dt, float *dst, const void *src, size_t n)
+{
+    if (dt == LN_DTYPE_F32) {
+        memcpy(dst, src, n * sizeof *dst);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        dst[i] = ln_dtype_load(dt, src, i);
 }
 
 #endif

@@ -65,47 +65,6 @@ static inline ln_norm_rows ln_norm_rows_of(const ln_desc *d, const ln_tensors *t
     return r;
 }
 
-/* Element j of a dtype array, widened to binary32 (exact). */
-static inline float ln_load(ln_dtype dt, const void *p, size_t j)
-{
-    switch (dt) {
-    case LN_DTYPE_BF16:
-        return ln_bf16_to_f32(((const uint16_t *)p)[j]);
-    case LN_DTYPE_F16:
-        return ln_f16_to_f32(((const uint16_t *)p)[j]);
-    default:
-        return ((const float *)p)[j];
-    }
-}
-
-/* Element j of a dtype array = v rounded to the dtype. */
-static inline void ln_store(ln_dtype dt, void *p, size_t j, float v)
-{
-    switch (dt) {
-    case LN_DTYPE_BF16:
-        ((uint16_t *)p)[j] = ln_f32_to_bf16(v);
-        break;
-    case LN_DTYPE_F16:
-        ((uint16_t *)p)[j] = ln_f32_to_f16(v);
-        break;
-    default:
-        ((float *)p)[j] = v;
-    }
-}
-
-/* v rounded to the dtype, as binary32. */
-static inline float ln_round_f(ln_dtype dt, float v)
-{
-    switch (dt) {
-    case LN_DTYPE_BF16:
-        return ln_bf16_to_f32(ln_f32_to_bf16(v));
-    case LN_DTYPE_F16:
-        return ln_f16_to_f32(ln_f32_to_f16(v));
-    default:
-        return v;
-    }
-}
-
 /* v rounded to binary32 toward zero, its last bit set when inexact. */
 static inline float ln_f64_to_f32_odd(double v)
 {
@@ -122,7 +81,7 @@ static inline float ln_f64_to_f32_odd(double v)
 /* v rounded once to the dtype, as binary32. */
 static inline float ln_round_d(ln_dtype dt, double v)
 {
-    return dt == LN_DTYPE_F32 ? (float)v : ln_round_f(dt, ln_f64_to_f32_odd(v));
+    return dt == LN_DTYPE_F32 ? (float)v : ln_dtype_round(dt, ln_f64_to_f32_odd(v));
 }
 
 /* Bytes of one element (the registry's ln_dtype_size, inline). */
@@ -144,13 +103,25 @@ static inline void *ln_row_out(ln_dtype dt, void *base, size_t i, size_t stride)
 
 /* The add_ operations' first step, h = round(x + residual): the binary32
  * sum rounded to the dtype is the dtype's correctly rounded sum (exact
- * binary32 addition for f32; see ln_round_f for bf16 and f16), so every
+ * binary32 addition for f32; see ln_dtype_round for bf16 and f16), so every
  * kernel writes the same h.  NaN and Inf pass into h. */
 static inline void ln_add_residual_row(ln_dtype dt, const void *x, const void *residual,
                                        void *h, size_t dim)
 {
     for (size_t j = 0; j < dim; j++)
-        ln_store(dt, h, j, ln_load(dt, x, j) + ln_load(dt, residual, j));
+        ln_dtype_store(dt, h, j, ln_dtype_load(dt, x, j) + ln_dtype_load(dt, residual, j));
+}
+
+/* What row i normalises: x, or for the add_ ops h = round(x + residual),
+ * written out first and read back as the rounded values. */
+static inline const void *ln_row_source(const ln_norm_rows *a, ln_dtype dt, size_t i)
+{
+    const void *x = ln_row_in(dt, a->x, i, a->x_stride);
+    if (!ln_op_has_residual(a->op))
+        return x;
+    void *h = ln_row_out(dt, a->h, i, a->y_stride);
+    ln_add_residual_row(dt, x, ln_row_in(dt, a->residual, i, a->x_stride), h, a->dim);
+    return h;
 }
 
 #if defined(__GNUC__)

@@ -42,69 +42,19 @@ ln_desc ln_acc_shape_desc(const ln_acc_shape *s)
     return d;
 }
 
-/* binary32 -> the dtype's nearest value (ties to even, fp16 overflowing to
- * infinity), kept as binary32. */
-static float round_to(ln_dtype dt, float v)
-{
-    switch (dt) {
-    case LN_DTYPE_BF16:
-        return ln_bf16_to_f32(ln_f32_to_bf16(v));
-    case LN_DTYPE_F16:
-        return ln_f16_to_f32(ln_f32_to_f16(v));
-    default:
-        return v;
-    }
-}
-
 static void round_all(ln_dtype dt, float *v, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        v[i] = round_to(dt, v[i]);
+        v[i] = ln_dtype_round(dt, v[i]);
 }
 
 /* The index of the first element of v[0..n) that is not a value of dt, or n. */
 static size_t first_off_grid(ln_dtype dt, const float *v, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (!isnan(v[i]) && round_to(dt, v[i]) != v[i])
+        if (!isnan(v[i]) && ln_dtype_round(dt, v[i]) != v[i])
             return i;
     return n;
-}
-
-/* Host binary32 values <-> the dtype's bytes (little or big endian as the
- * host: the device reads them as its own elements). */
-static void pack(ln_dtype dt, const float *src, void *dst, size_t n)
-{
-    uint16_t *d16 = dst;
-    switch (dt) {
-    case LN_DTYPE_BF16:
-        for (size_t i = 0; i < n; i++)
-            d16[i] = ln_f32_to_bf16(src[i]);
-        break;
-    case LN_DTYPE_F16:
-        for (size_t i = 0; i < n; i++)
-            d16[i] = ln_f32_to_f16(src[i]);
-        break;
-    default:
-        memcpy(dst, src, n * sizeof *src);
-    }
-}
-
-static void unpack(ln_dtype dt, const void *src, float *dst, size_t n)
-{
-    const uint16_t *s16 = src;
-    switch (dt) {
-    case LN_DTYPE_BF16:
-        for (size_t i = 0; i < n; i++)
-            dst[i] = ln_bf16_to_f32(s16[i]);
-        break;
-    case LN_DTYPE_F16:
-        for (size_t i = 0; i < n; i++)
-            dst[i] = ln_f16_to_f32(s16[i]);
-        break;
-    default:
-        memcpy(dst, src, n * sizeof *dst);
-    }
 }
 
 void ln_acc_case_free(ln_acc_case *c)
@@ -207,8 +157,8 @@ int ln_acc_case_make(ln_acc_case *c, const ln_acc_shape *s, unsigned threads, ch
              * describes what is normalised. */
             for (size_t i = 0; i < n; i++) {
                 float v = c->own_x[i];
-                c->own_res[i] = round_to(dt, 0.75f * v);
-                c->own_x[i] = round_to(dt, v - c->own_res[i]);
+                c->own_res[i] = ln_dtype_round(dt, 0.75f * v);
+                c->own_x[i] = ln_dtype_round(dt, v - c->own_res[i]);
             }
         } else {
             round_all(dt, c->own_x, n);
@@ -290,7 +240,7 @@ int ln_acc_measure(const ln_acc_case *c, const ln_kernel *k, ln_acc_output *out,
      * set may return before the copy is done. */
 #define COPY_IN(dst, src, count, nbytes)                                                 \
     do {                                                                                 \
-        pack(d->dtype, (src), host, (count));                                            \
+        ln_dtype_pack(d->dtype, host, (src), (count));                                   \
         if (dev->set((dst), host, (nbytes)) != 0 || dev->synchronize() != 0) {           \
             snprintf(err, errlen, "copy to %s failed", dev->name);                       \
             goto out;                                                                    \
@@ -316,13 +266,13 @@ int ln_acc_measure(const ln_acc_case *c, const ln_kernel *k, ln_acc_output *out,
         snprintf(err, errlen, "copy from %s failed", dev->name);
         goto out;
     }
-    unpack(d->dtype, host, out->y, n);
+    ln_dtype_unpack(d->dtype, out->y, host, n);
     if (add) {
         if (dev->get(host, dh, bytes) != 0 || dev->synchronize() != 0) {
             snprintf(err, errlen, "copy from %s failed", dev->name);
             goto out;
         }
-        unpack(d->dtype, host, out->h, n);
+        ln_dtype_unpack(d->dtype, out->h, host, n);
     }
     if (ln_error_measure_fmt(out->y, d->dim, c->hi, c->lo, d->dim, d->rows, d->dim, d->dtype,
                              st) != 0) {

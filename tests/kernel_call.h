@@ -24,7 +24,7 @@
  * reason.  Include after defining _DEFAULT_SOURCE (mmap's MAP_ANONYMOUS).
  *
  * Values a test compares exactly must be exact in the dtype: round them
- * first with test_round().  TEST_CANARY is exact in every dtype.
+ * first with ln_dtype_round().  TEST_CANARY is exact in every dtype.
  */
 #ifndef LNBENCH_TEST_KERNEL_CALL_H
 #define LNBENCH_TEST_KERNEL_CALL_H
@@ -83,20 +83,10 @@ static inline ln_desc test_call_desc(const test_call *c)
     return d;
 }
 
-/* v rounded to the dtype (nearest even), as binary32. */
-static inline float test_round(ln_dtype dt, float v)
-{
-    if (dt == LN_DTYPE_BF16)
-        return ln_bf16_to_f32(ln_f32_to_bf16(v));
-    if (dt == LN_DTYPE_F16)
-        return ln_f16_to_f32(ln_f32_to_f16(v));
-    return v;
-}
-
 static inline void test_round_array(ln_dtype dt, float *p, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        p[i] = test_round(dt, p[i]);
+        p[i] = ln_dtype_round(dt, p[i]);
 }
 
 /* One tensor on the device: `n` elements of `size` bytes handed to the

@@ -26,8 +26,11 @@
  *    cast (LayerNorm forms: without beta, where x_i - mean does not itself
  *    cancel; the RMS forms everywhere).
  *
- * usage: test_kernel_accuracy [BOUNDS_FILE]
- * (default LNBENCH_BOUNDS_FILE, this architecture's file in the source tree)
+ * usage: test_kernel_accuracy [--op NAME] [BOUNDS_FILE]
+ * (default LNBENCH_BOUNDS_FILE, this architecture's file in the source tree).
+ * --op measures and judges one operation only, so that ctest can run the
+ * operations side by side (tests/accuracy.cmake); the stale-entry check
+ * needs no measurement and always covers the whole file.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "accuracy.h"
@@ -313,9 +316,11 @@ static agg *agg_of(size_t ki, ln_op op, ln_dtype dt, ln_cast c, size_t di)
 /* Does k's capability cover op x dtype x cast (whatever the tensors)? */
 static int covers(const ln_kernel *k, ln_op op, ln_dtype dt, ln_cast c)
 {
-    return (k->caps.ops & LN_BIT(op)) && (k->caps.dtypes & LN_BIT(dt)) &&
-           (c == LN_CAST_SINGLE || (k->caps.casts & LN_BIT(c))) &&
-           (c == LN_CAST_SINGLE || ln_op_is_rms(op));
+    /* The caps and the kernel's own supports() (oneDNN declares every op
+     * and dtype so that it can say why it refuses some). */
+    ln_desc d = {.op = op, .dtype = dt, .cast = c, .rows = 8, .dim = 64, .x_stride = 64,
+                 .y_stride = 64, .eps = 1e-5f, .tensors = LN_TENSOR_GAMMA};
+    return ln_kernel_supports(k, &d, NULL) == 0;
 }
 
 static size_t kernel_index(const ln_kernel *k)
@@ -487,8 +492,11 @@ static void check_entry(size_t ki, ln_op op, ln_dtype dt, ln_cast cast, size_t d
                    cn, dist, bounds_path);
         return;
     }
-    /* The promises in the capabilities hold whatever the entry says. */
-    if ((k->caps.flags & LN_CAP_EXACT_CONSTANT) && !strcmp(dist, "constant") && a->shapes)
+    /* The promises in the capabilities hold whatever the entry says.  An
+     * exact constant row is LayerNorm's (x - mean = 0 exactly); an RMS
+     * form of a constant row is c / sqrt(c^2 + eps), rounded like any other. */
+    if ((k->caps.flags & LN_CAP_EXACT_CONSTANT) && !strcmp(dist, "constant") && a->shapes &&
+        !ln_op_is_rms(op))
         CHECK(a->max_ulp == 0, "%s promises LN_CAP_EXACT_CONSTANT but is %.3g ulp off on "
               "constant rows (%s %s %s)", k->name, a->max_ulp, on, dn, cn);
     if ((k->caps.flags & LN_CAP_FAITHFUL) && a->faithful_checked)
@@ -549,8 +557,19 @@ int main(int argc, char **argv)
 {
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    bounds_path = argc > 1 ? argv[1] : LNBENCH_BOUNDS_FILE;
-    printf("bounds: %s\n", bounds_path);
+    int only_op = -1;
+    int a = 1;
+    if (argc > 2 && !strcmp(argv[1], "--op")) {
+        only_op = ln_op_from_name(argv[2]);
+        if (only_op < 0) {
+            fprintf(stderr, "test_kernel_accuracy: unknown operation '%s'\n", argv[2]);
+            return 2;
+        }
+        a = 3;
+    }
+    bounds_path = argc > a ? argv[a] : LNBENCH_BOUNDS_FILE;
+    printf("bounds: %s%s%s\n", bounds_path, only_op >= 0 ? ", operation " : "",
+           only_op >= 0 ? argv[2] : "");
     check_measure();
     if (read_bounds(bounds_path) != 0)
         return CHECK_DONE("test_kernel_accuracy");
@@ -570,6 +589,8 @@ int main(int argc, char **argv)
         if (!cfg.variant_on[v])
             continue;
         for (int op = 0; op < LN_OP_COUNT; op++) {
+            if (only_op >= 0 && op != only_op)
+                continue;
             if (ln_op_is_rms((ln_op)op) && variants[v].bias) {
                 size_t twin = 0;
                 while (twin < NVARIANTS && (variants[twin].affine != variants[v].affine ||
@@ -611,7 +632,8 @@ int main(int argc, char **argv)
         for (int op = 0; op < LN_OP_COUNT; op++)
             for (int dt = 0; dt < LN_DTYPE_COUNT; dt++)
                 for (int c = 0; c < LN_CAST_COUNT; c++) {
-                    if (!covers(k, (ln_op)op, (ln_dtype)dt, (ln_cast)c))
+                    if ((only_op >= 0 && op != only_op) ||
+                        !covers(k, (ln_op)op, (ln_dtype)dt, (ln_cast)c))
                         continue;
                     for (size_t di = 0; di < ln_dist_count; di++) {
                         if (ln_dist_refuses(&ln_dists[di], ln_acc_format((ln_dtype)dt)))

@@ -88,7 +88,7 @@ static double tolerance(ln_dtype dt)
  * binary32 for bf16/f16, so one rounding follows. */
 static float exact_h(ln_dtype dt, float x, float r)
 {
-    return test_round(dt, (float)((double)x + (double)r));
+    return ln_dtype_round(dt, (float)((double)x + (double)r));
 }
 
 /* Bits equal, or both NaN (a NaN's payload is not part of the contract). */
@@ -126,12 +126,12 @@ static void test_shape(const combo *cb, size_t rows, size_t dim, size_t xpad, si
     for (size_t r = 0; r < rows; r++)
         for (size_t j = 0; j < dim; j++) {
             float mag = 0.75f + 0.25f * rnd(); /* about [0.28, 1.28] */
-            x[r * xs + j] = test_round(dt, (j & 1 ? -mag : mag) + 0.25f);
-            res[r * xs + j] = test_round(dt, 0.1f * rnd());
+            x[r * xs + j] = ln_dtype_round(dt, (j & 1 ? -mag : mag) + 0.25f);
+            res[r * xs + j] = ln_dtype_round(dt, 0.1f * rnd());
         }
     for (size_t j = 0; j < dim; j++) {
-        gamma[j] = test_round(dt, 1.0f + 0.25f * rnd());
-        beta[j] = test_round(dt, 0.5f * rnd());
+        gamma[j] = ln_dtype_round(dt, 1.0f + 0.25f * rnd());
+        beta[j] = ln_dtype_round(dt, 0.5f * rnd());
     }
 
     for (int gb = 0; gb < (rms ? 2 : 4); gb++) {
@@ -262,14 +262,14 @@ static void test_special_rows(const combo *cb, const ln_kernel *k, size_t dim)
     /* 1e-20 underflows f16 to 0: still a constant row. */
     static const float consts[3] = {3.3f, -1234.567f, 1e-20f};
     for (size_t j = 0; j < dim; j++) {
-        gamma[j] = test_round(dt, 1.0f + 0.25f * rnd());
-        beta[j] = test_round(dt, 0.5f * rnd());
+        gamma[j] = ln_dtype_round(dt, 1.0f + 0.25f * rnd());
+        beta[j] = ln_dtype_round(dt, 0.5f * rnd());
     }
     for (size_t r = 0; r < R; r++)
         for (size_t j = 0; j < dim; j++) {
-            x[r * dim + j] = test_round(dt, r < 3 ? consts[r] : rnd());
+            x[r * dim + j] = ln_dtype_round(dt, r < 3 ? consts[r] : rnd());
             /* Constant rows get a constant residual: h is constant too. */
-            res[r * dim + j] = test_round(dt, r < 3 ? 0.5f : 0.25f * rnd());
+            res[r * dim + j] = ln_dtype_round(dt, r < 3 ? 0.5f : 0.25f * rnd());
         }
     /* a NaN at the start, an Inf in the middle, a -Inf at the very end of
      * x; for the add_ ops a NaN in the residual alone */
@@ -362,18 +362,18 @@ static int test_bad_rows_between(const combo *cb, const ln_kernel *k, size_t dim
     int huge_right = 0;
     float big = dt == LN_DTYPE_F16 ? 1e4f : 1e29f;
     for (size_t j = 0; j < dim; j++) {
-        gamma[j] = test_round(dt, 1.0f + 0.25f * rnd());
-        beta[j] = test_round(dt, 0.5f * rnd());
+        gamma[j] = ln_dtype_round(dt, 1.0f + 0.25f * rnd());
+        beta[j] = ln_dtype_round(dt, 0.5f * rnd());
     }
     for (size_t i = 0; i < R * dim; i++) {
-        x[i] = test_round(dt, rnd() + 0.25f);
-        res[i] = test_round(dt, 0.25f * rnd());
+        x[i] = ln_dtype_round(dt, rnd() + 0.25f);
+        res[i] = ln_dtype_round(dt, 0.25f * rnd());
     }
     x[NAN_ROW * dim + dim / 3] = NAN;
     x[INF_ROW * dim + dim - 1] = INFINITY;
     for (size_t j = 0; j < dim; j++) {
         float u = rnd(); /* about [-1.9, 2.1] */
-        x[HUGE_ROW * dim + j] = test_round(dt, (u < 0.1f ? -big : big) * (1.0f + 2.0f * fabsf(u)));
+        x[HUGE_ROW * dim + j] = ln_dtype_round(dt, (u < 0.1f ? -big : big) * (1.0f + 2.0f * fabsf(u)));
     }
 
     test_call a = {.op = cb->op, .dtype = dt, .cast = cb->cast, .rows = R, .dim = dim, .x = x,

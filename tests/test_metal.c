@@ -62,13 +62,13 @@ static void test_listed_unavailable(const ln_kernel **ks, size_t n)
 {
     CHECK(n == 3, "%zu Metal kernels listed, want 3 (metal, accurate, fastmath)", n);
     CHECK(ln_device_get(LN_DEVICE_METAL) == NULL, "Metal device ops in a build without Metal");
-    size_t faithful = 0;
+    size_t exact = 0;
     for (size_t i = 0; i < n; i++) {
         const ln_kernel *k = ks[i];
         const char *why = ln_kernel_unavailable(k);
         CHECK(why && !strcmp(why, OFF_APPLE_REASON), "%s: unavailable reason \"%s\", want \"%s\"",
               k->name, why ? why : "(available)", OFF_APPLE_REASON);
-        faithful += (k->caps.flags & LN_CAP_FAITHFUL) != 0;
+        exact += (k->caps.flags & LN_CAP_EXACT_CONSTANT) != 0;
         /* Listed with what it computes on a Mac. */
         CHECK(k->caps.ops & LN_BIT(LN_OP_RMSNORM) && k->caps.dtypes & LN_BIT(LN_DTYPE_BF16),
               "%s: capabilities lost off Apple", k->name);
@@ -92,7 +92,7 @@ static void test_listed_unavailable(const ln_kernel **ks, size_t n)
         CHECK(ln_kernel_run(k, &d, &t, &rwhy) == -1 && rwhy && !strcmp(rwhy, OFF_APPLE_REASON),
               "running %s: \"%s\"", k->name, rwhy ? rwhy : "(ran)");
     }
-    CHECK(faithful == 1, "%zu faithful Metal kernels, want 1 (metal_accurate)", faithful);
+    CHECK(exact == 1, "%zu exact-constant Metal kernels, want 1 (metal_accurate)", exact);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -133,45 +133,6 @@ static double float_bound(size_t dim)
 /* ------------------------------------------------------------------------ */
 /* With Metal: exact-sum rows against a double reference                    */
 /* ------------------------------------------------------------------------ */
-
-static float to_float(ln_dtype dt, const void *p, size_t i)
-{
-    switch (dt) {
-    case LN_DTYPE_BF16:
-        return ln_bf16_to_f32(((const uint16_t *)p)[i]);
-    case LN_DTYPE_F16:
-        return ln_f16_to_f32(((const uint16_t *)p)[i]);
-    default:
-        return ((const float *)p)[i];
-    }
-}
-
-/* v rounded to the dtype, as a float. */
-static float round_to(ln_dtype dt, float v)
-{
-    switch (dt) {
-    case LN_DTYPE_BF16:
-        return ln_bf16_to_f32(ln_f32_to_bf16(v));
-    case LN_DTYPE_F16:
-        return ln_f16_to_f32(ln_f32_to_f16(v));
-    default:
-        return v;
-    }
-}
-
-static void store(ln_dtype dt, void *p, size_t i, float v)
-{
-    switch (dt) {
-    case LN_DTYPE_BF16:
-        ((uint16_t *)p)[i] = ln_f32_to_bf16(v);
-        break;
-    case LN_DTYPE_F16:
-        ((uint16_t *)p)[i] = ln_f32_to_f16(v);
-        break;
-    default:
-        ((float *)p)[i] = v;
-    }
-}
 
 static int dtype_bits(ln_dtype dt)
 {
@@ -240,7 +201,7 @@ static void reference_row(const ln_desc *d, const float *xin, const float *g, co
     for (size_t j = 0; j < n; j++) {
         double nv = ((double)h[j] - mean) * rstd, w = g ? g[j] : 1.0;
         if (d->cast == LN_CAST_LLAMA)
-            t[j] = w * (double)round_to(d->dtype, (float)nv);
+            t[j] = w * (double)ln_dtype_round(d->dtype, (float)nv);
         else if (d->cast == LN_CAST_GEMMA)
             t[j] = nv * (double)(g ? 1.0f + g[j] : 1.0f);
         else
@@ -301,15 +262,15 @@ static int run_case(const ln_kernel *k, ln_op op, ln_dtype dt, ln_cast cast, int
         exact_row(&seed, in, dim, (int)r);
         for (size_t j = 0; j < dim; j++) {
             float res = add ? (float)next_int(&seed, 16) / 8 : 0.0f;
-            store(dt, hx, 1 + r * xs + j, in[j] - res);
-            store(dt, hr, 1 + r * xs + j, res);
+            ln_dtype_store(dt, hx, 1 + r * xs + j, in[j] - res);
+            ln_dtype_store(dt, hr, 1 + r * xs + j, res);
         }
     }
     for (size_t j = 0; j < dim; j++) {
-        store(dt, hg, 1 + j, 1.0f + (float)next_int(&seed, 8) / 64);
-        store(dt, hb, 1 + j, (float)next_int(&seed, 8) / 64);
-        g[j] = to_float(dt, hg, 1 + j);
-        b[j] = to_float(dt, hb, 1 + j);
+        ln_dtype_store(dt, hg, 1 + j, 1.0f + (float)next_int(&seed, 8) / 64);
+        ln_dtype_store(dt, hb, 1 + j, (float)next_int(&seed, 8) / 64);
+        g[j] = ln_dtype_load(dt, hg, 1 + j);
+        b[j] = ln_dtype_load(dt, hb, 1 + j);
     }
     B.x = dev->alloc(xn * es);
     B.res = dev->alloc(xn * es);
@@ -367,8 +328,8 @@ static int run_case(const ln_kernel *k, ln_op op, ln_dtype dt, ln_cast cast, int
     double bound = 2.0 + (cast == LN_CAST_LLAMA ? 1.2 : 0.0) + stat;
     for (size_t r = 0; r < rows; r++) {
         for (size_t j = 0; j < dim; j++) {
-            float v = to_float(dt, hx, 1 + r * xs + j);
-            in[j] = add ? round_to(dt, v + to_float(dt, hr, 1 + r * xs + j)) : v;
+            float v = ln_dtype_load(dt, hx, 1 + r * xs + j);
+            in[j] = add ? ln_dtype_round(dt, v + ln_dtype_load(dt, hr, 1 + r * xs + j)) : v;
         }
         double m, rs;
         reference_row(&d, in, tensors & LN_TENSOR_GAMMA ? g : NULL,
@@ -377,13 +338,13 @@ static int run_case(const ln_kernel *k, ln_op op, ln_dtype dt, ln_cast cast, int
         size_t where = 0;
         int bad_h = -1;
         for (size_t j = 0; j < dim; j++) {
-            double e = fabs((double)to_float(dt, hy, 1 + r * ys + j) - t[j]);
+            double e = fabs((double)ln_dtype_load(dt, hy, 1 + r * ys + j) - t[j]);
             if (!(e <= emax)) { /* NaN included */
                 emax = e;
                 where = j;
             }
             tmax = fmax(tmax, fabs(t[j]));
-            if (add && bad_h < 0 && to_float(dt, hh, 1 + r * ys + j) != href[j])
+            if (add && bad_h < 0 && ln_dtype_load(dt, hh, 1 + r * ys + j) != href[j])
                 bad_h = (int)j;
         }
         /* An all-zero exact row (dim 1 without beta) must come out zero. */
@@ -391,7 +352,7 @@ static int run_case(const ln_kernel *k, ln_op op, ln_dtype dt, ln_cast cast, int
         CHECK(nw <= bound, "%s %s %s cast %s %s dim %zu row %zu: normwise %.3g > %.3g "
               "(col %zu: %.9g, want %.9g)", k->name, ln_op_name(op), ln_dtype_name(dt),
               ln_cast_name(cast), full ? "affine" : "plain", dim, r, nw, bound, where,
-              (double)to_float(dt, hy, 1 + r * ys + where), t[where]);
+              (double)ln_dtype_load(dt, hy, 1 + r * ys + where), t[where]);
         CHECK(bad_h < 0, "%s %s %s dim %zu row %zu: h[%d] is not x + residual rounded",
               k->name, ln_op_name(op), ln_dtype_name(dt), dim, r, bad_h);
         /* rstd and mean: within 1 ulp for float-float statistics, 16 units

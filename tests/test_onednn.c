@@ -141,10 +141,10 @@ int main(void)
             return 1;
         }
         for (size_t i = 0; i < ROWS * DIM; i++)
-            xb[i] = test_round(LN_DTYPE_BF16, x[i]);
+            xb[i] = ln_dtype_round(LN_DTYPE_BF16, x[i]);
         for (size_t j = 0; j < DIM; j++) {
-            gb[j] = test_round(LN_DTYPE_BF16, gamma[j]);
-            bb[j] = test_round(LN_DTYPE_BF16, beta[j]);
+            gb[j] = ln_dtype_round(LN_DTYPE_BF16, gamma[j]);
+            bb[j] = ln_dtype_round(LN_DTYPE_BF16, beta[j]);
         }
         test_call f = a;
         f.x = xb;

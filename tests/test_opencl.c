@@ -56,28 +56,20 @@ static double normal01(void)
 
 /* ---------------------------------------------------------- dtypes */
 
-static float round_dt(ln_dtype dt, float v)
-{
-    if (dt == LN_DTYPE_BF16)
-        return ln_bf16_to_f32(ln_f32_to_bf16(v));
-    if (dt == LN_DTYPE_F16)
-        return ln_f16_to_f32(ln_f32_to_f16(v));
-    return v;
-}
-
 /* v (a float) rounded from double to the dtype: once, not via binary32
  * (round to binary32 with round-to-odd would do; double -> float -> dtype
  * differs only at exact ties of the second rounding, so step off those). */
 static float round_dt_d(ln_dtype dt, double v)
 {
     float f = (float)v;
-    if (dt == LN_DTYPE_F32 || f == round_dt(dt, f))
-        return round_dt(dt, f);
+    if (dt == LN_DTYPE_F32 || f == ln_dtype_round(dt, f))
+        return ln_dtype_round(dt, f);
     /* Nudge f one binary32 ulp towards v when it landed on the tie. */
-    float lo = round_dt(dt, nextafterf(f, -INFINITY)), hi = round_dt(dt, nextafterf(f, INFINITY));
+    float lo = ln_dtype_round(dt, nextafterf(f, -INFINITY));
+    float hi = ln_dtype_round(dt, nextafterf(f, INFINITY));
     if (lo != hi && (double)f != v)
         return (double)f < v ? hi : lo;
-    return round_dt(dt, f);
+    return ln_dtype_round(dt, f);
 }
 
 /* ulp of the dtype at |t| (binary32's definition with the dtype's
@@ -154,12 +146,12 @@ static void call_make(call *c, ln_op op, ln_dtype dt, ln_cast cast, size_t rows,
     c->x = malloc(nx * sizeof(float));
     c->y = malloc(ny * sizeof(float));
     for (size_t i = 0; i < nx; i++)
-        c->x[i] = round_dt(dt, (float)(offset + normal01()));
+        c->x[i] = ln_dtype_round(dt, (float)(offset + normal01()));
     if (ln_op_has_residual(op)) {
         c->res = malloc(nx * sizeof(float));
         c->h = malloc(ny * sizeof(float));
         for (size_t i = 0; i < nx; i++)
-            c->res[i] = round_dt(dt, (float)normal01());
+            c->res[i] = ln_dtype_round(dt, (float)normal01());
     }
     c->has_gamma = !!(tensors & LN_TENSOR_GAMMA);
     c->has_beta = !!(tensors & LN_TENSOR_BETA);
@@ -168,8 +160,8 @@ static void call_make(call *c, ln_op op, ln_dtype dt, ln_cast cast, size_t rows,
     c->gamma = malloc(dim * sizeof(float));
     c->beta = malloc(dim * sizeof(float));
     for (size_t j = 0; j < dim; j++) {
-        c->gamma[j] = round_dt(dt, (float)(1.0 + 0.1 * normal01()));
-        c->beta[j] = round_dt(dt, (float)(0.1 * normal01()));
+        c->gamma[j] = ln_dtype_round(dt, (float)(1.0 + 0.1 * normal01()));
+        c->beta[j] = ln_dtype_round(dt, (float)(0.1 * normal01()));
     }
     c->mean = malloc(rows * sizeof(float));
     c->rstd = malloc(rows * sizeof(float));
@@ -277,7 +269,7 @@ static void call_check(const ln_kernel *k, const call *c, const char *what)
         const float *y = c->y + i * d->y_stride;
         int bad = 0;
         for (size_t j = 0; j < d->dim; j++) {
-            float hv = add ? round_dt(dt, x[j] + c->res[i * d->x_stride + j]) : x[j];
+            float hv = add ? ln_dtype_round(dt, x[j] + c->res[i * d->x_stride + j]) : x[j];
             v[j] = hv;
             bad |= !isfinite(hv);
             if (add)
@@ -304,7 +296,7 @@ static void call_check(const ln_kernel *k, const call *c, const char *what)
             float want;
             double tol, slack = ldexp(fabs(n * g) + fabs(b), -40);
             if (d->cast == LN_CAST_LLAMA) {
-                want = round_dt(dt, (float)g * round_dt_d(dt, n));
+                want = ln_dtype_round(dt, (float)g * round_dt_d(dt, n));
                 /* round(n) may fall either side where n is a near-tie. */
                 tol = ulp_dt(dt, want) + fabs(g) * ulp_dt(dt, n);
             } else {

@@ -541,12 +541,19 @@ LN_GPU_FN void ln_gpu_row_accurate(ln_gpu_params p, ln_gpu_row r, uint tid, uint
         /* A scaled-up row has outputs near or below binary32's subnormals,
          * where the float-float products lose their low parts: form the
          * output 2^64 larger and round once on the way down. */
-        if (s > 1.0f && p.cast != LN_GPU_CAST_LLAMA) {
+        if (s > 1.0f) {
             float b = ln_gpu_has(p, LN_GPU_TENSOR_BETA) ? ln_gpu_load(r.beta, j) * 0x1p64f : 0.0f;
+            ln_ff up = ln_ff_make(rstd.hi * 0x1p64f, rstd.lo * 0x1p64f);
+            ln_ff nu = ln_ff_mul(rms ? ln_ff_make(vs, 0.0f) : ln_ff_sub_from(vs, mean), up);
+            if (p.cast == LN_GPU_CAST_LLAMA) {
+                /* RN(n) itself may be subnormal: rounded on the way down,
+                 * then w * RN(n), binary32's own correctly rounded product. */
+                ln_gpu_store(r.y, j, w * ln_gpu_narrow_down64(nu));
+                continue;
+            }
             if (p.cast == LN_GPU_CAST_GEMMA && ln_gpu_has(p, LN_GPU_TENSOR_GAMMA))
                 w = 1.0f + w;
-            ln_ff up = ln_ff_make(rstd.hi * 0x1p64f, rstd.lo * 0x1p64f);
-            o = ln_ff_mul_f(ln_ff_mul(rms ? ln_ff_make(vs, 0.0f) : ln_ff_sub_from(vs, mean), up), w);
+            o = ln_ff_mul_f(nu, w);
             if (ln_gpu_finite(b)) {
                 ln_gpu_store(r.y, j, ln_gpu_narrow_down64(ln_ff_add_f(o, b)));
                 continue;

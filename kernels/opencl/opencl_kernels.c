@@ -194,13 +194,15 @@ const ln_kernel ln_kernel_opencl = {
 };
 
 /* Exact constant rows: a constant row takes its first element as the mean
- * (norm_body.h).  Faithful: float-float statistics, one rounding.  Wide
- * range: a row whose sums overflow binary32 is redone scaled by 2^-90. */
+ * (norm_body.h).  Wide range: a row whose sums overflow binary32 is redone
+ * scaled by 2^-90.  Not LN_CAP_FAITHFUL: within 1 ulp everywhere measured,
+ * but on tiny_var rows with gamma and without beta only 99.43 % of outputs
+ * are correctly rounded (the promise is 99.9 %; test_kernel_accuracy). */
 const ln_kernel ln_kernel_opencl_accurate = {
     .name = "opencl_accurate",
     .family = "opencl",
     .description = "OpenCL, float-float corrected two-pass, one rounding, no fp64",
-    .caps = OPENCL_CAPS(LN_CAP_EXACT_CONSTANT | LN_CAP_FAITHFUL | LN_CAP_WIDE_RANGE),
+    .caps = OPENCL_CAPS(LN_CAP_EXACT_CONSTANT | LN_CAP_WIDE_RANGE),
     .unavailable = opencl_unavailable,
     .supports = opencl_supports,
     .prepare = prepare_accurate,

@@ -21,11 +21,11 @@ static inline void naive_two_pass_stats(const void *x, ln_dtype dt, size_t dim, 
 {
     float sum = 0.0f;
     for (size_t j = 0; j < dim; j++)
-        sum += ln_load(dt, x, j);
+        sum += ln_dtype_load(dt, x, j);
     float mean = sum / (float)dim;
     float ssq = 0.0f;
     for (size_t j = 0; j < dim; j++) {
-        float dev = ln_load(dt, x, j) - mean;
+        float dev = ln_dtype_load(dt, x, j) - mean;
         ssq += dev * dev;
     }
     *mean_out = mean;
@@ -41,7 +41,7 @@ static inline void naive_two_pass_rms(const void *x, ln_dtype dt, size_t dim, fl
 {
     float ssq = 0.0f;
     for (size_t j = 0; j < dim; j++) {
-        float v = ln_load(dt, x, j);
+        float v = ln_dtype_load(dt, x, j);
         ssq += v * v;
     }
     *rstd_out = isinf(ssq) ? NAN : 1.0f / sqrtf(ssq / (float)dim + eps);

@@ -44,19 +44,19 @@ static LN_ALWAYS_INLINE void ln_apply_row(const ln_norm_rows *a, ln_dtype dt, co
 {
     const void *gamma = a->gamma, *beta = a->beta;
     for (size_t j = 0; j < a->dim; j++) {
-        float n = (ln_load(dt, x, j) - mean) * rstd, v;
+        float n = (ln_dtype_load(dt, x, j) - mean) * rstd, v;
         if (a->cast == LN_CAST_LLAMA)
-            v = gamma ? ln_round_f(dt, n) * ln_load(dt, gamma, j) : n;
+            v = gamma ? ln_dtype_round(dt, n) * ln_dtype_load(dt, gamma, j) : n;
         else if (a->cast == LN_CAST_GEMMA)
-            v = gamma ? n * (1.0f + ln_load(dt, gamma, j)) : n;
+            v = gamma ? n * (1.0f + ln_dtype_load(dt, gamma, j)) : n;
         else {
             v = n;
             if (gamma)
-                v *= ln_load(dt, gamma, j);
+                v *= ln_dtype_load(dt, gamma, j);
             if (beta)
-                v += ln_load(dt, beta, j);
+                v += ln_dtype_load(dt, beta, j);
         }
-        ln_store(dt, y, j, v);
+        ln_dtype_store(dt, y, j, v);
     }
 }
 
@@ -66,15 +66,10 @@ static LN_ALWAYS_INLINE int ln_rows_float_dt(const ln_desc *d, const ln_tensors 
                                              ln_row_stats *stats, ln_row_rms *rms)
 {
     const ln_norm_rows view = ln_norm_rows_of(d, t), *a = &view;
-    int add = ln_op_has_residual(a->op), is_rms = ln_op_is_rms(a->op);
+    int is_rms = ln_op_is_rms(a->op);
     for (size_t i = 0; i < a->rows; i++) {
-        const void *x = ln_row_in(dt, a->x, i, a->x_stride);
+        const void *x = ln_row_source(a, dt, i);
         void *y = ln_row_out(dt, a->y, i, a->y_stride);
-        if (add) {
-            void *h = ln_row_out(dt, a->h, i, a->y_stride);
-            ln_add_residual_row(dt, x, ln_row_in(dt, a->residual, i, a->x_stride), h, a->dim);
-            x = h;
-        }
         float mean = 0.0f, rstd;
         if (is_rms)
             rms(x, dt, a->dim, a->eps, &rstd);

@@ -20,7 +20,7 @@ static inline void textbook_one_pass_stats(const void *x, ln_dtype dt, size_t di
 {
     float s1 = 0.0f, s2 = 0.0f;
     for (size_t j = 0; j < dim; j++) {
-        float xj = ln_load(dt, x, j);
+        float xj = ln_dtype_load(dt, x, j);
         s1 += xj;
         s2 += xj * xj;
     }

@@ -33,24 +33,19 @@ static LN_ALWAYS_INLINE void two_pass_f64_rows(const ln_desc *d, const ln_tensor
                                                ln_dtype dt)
 {
     const ln_norm_rows view = ln_norm_rows_of(d, t), *a = &view;
-    int add = ln_op_has_residual(a->op), rms = ln_op_is_rms(a->op);
+    int rms = ln_op_is_rms(a->op);
     for (size_t i = 0; i < a->rows; i++) {
-        const void *x = ln_row_in(dt, a->x, i, a->x_stride);
+        const void *x = ln_row_source(a, dt, i);
         void *y = ln_row_out(dt, a->y, i, a->y_stride);
-        if (add) {
-            void *h = ln_row_out(dt, a->h, i, a->y_stride);
-            ln_add_residual_row(dt, x, ln_row_in(dt, a->residual, i, a->x_stride), h, a->dim);
-            x = h;
-        }
         double mean = 0.0, ssq = 0.0;
         if (!rms) {
             double sum = 0.0;
             for (size_t j = 0; j < a->dim; j++)
-                sum += ln_load(dt, x, j);
+                sum += ln_dtype_load(dt, x, j);
             mean = sum / (double)a->dim;
         }
         for (size_t j = 0; j < a->dim; j++) {
-            double dev = ln_load(dt, x, j) - mean;
+            double dev = ln_dtype_load(dt, x, j) - mean;
             ssq += dev * dev;
         }
         double rstd = 1.0 / sqrt(ssq / (double)a->dim + (double)a->eps);
@@ -60,19 +55,19 @@ static LN_ALWAYS_INLINE void two_pass_f64_rows(const ln_desc *d, const ln_tensor
         if (!isfinite(ssq))
             rstd = NAN;
         for (size_t j = 0; j < a->dim; j++) {
-            double n = (ln_load(dt, x, j) - mean) * rstd, v;
+            double n = (ln_dtype_load(dt, x, j) - mean) * rstd, v;
             if (a->cast == LN_CAST_LLAMA)
-                v = a->gamma ? (double)ln_round_d(dt, n) * ln_load(dt, a->gamma, j) : n;
+                v = a->gamma ? (double)ln_round_d(dt, n) * ln_dtype_load(dt, a->gamma, j) : n;
             else if (a->cast == LN_CAST_GEMMA)
-                v = a->gamma ? n * (double)(1.0f + ln_load(dt, a->gamma, j)) : n;
+                v = a->gamma ? n * (double)(1.0f + ln_dtype_load(dt, a->gamma, j)) : n;
             else {
                 v = n;
                 if (a->gamma)
-                    v *= ln_load(dt, a->gamma, j);
+                    v *= ln_dtype_load(dt, a->gamma, j);
                 if (a->beta)
-                    v += ln_load(dt, a->beta, j);
+                    v += ln_dtype_load(dt, a->beta, j);
             }
-            ln_store(dt, y, j, ln_round_d(dt, v));
+            ln_dtype_store(dt, y, j, ln_round_d(dt, v));
         }
         if (a->mean)
             a->mean[i] = isnan(rstd) ? NAN : (float)mean; /* Inf rows: NaN, not Inf */

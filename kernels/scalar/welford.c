@@ -17,7 +17,7 @@ static inline void welford_stats(const void *x, ln_dtype dt, size_t dim, float e
 {
     float mean = 0.0f, m2 = 0.0f;
     for (size_t j = 0; j < dim; j++) {
-        float xj = ln_load(dt, x, j);
+        float xj = ln_dtype_load(dt, x, j);
         float delta = xj - mean;
         mean += delta / (float)(j + 1);
         m2 += delta * (xj - mean);

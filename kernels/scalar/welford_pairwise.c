@@ -42,7 +42,7 @@ static inline void welford_pairwise_stats(const void *x, ln_dtype dt, size_t dim
         size_t end = dim - j0 < CHUNK ? dim : j0 + CHUNK;
         moments c = {0.0f, 0.0f, 0.0f};
         for (size_t j = j0; j < end; j++) {
-            float xj = ln_load(dt, x, j);
+            float xj = ln_dtype_load(dt, x, j);
             c.n += 1.0f;
             float delta = xj - c.mean;
             c.mean += delta / c.n;

@@ -292,7 +292,7 @@ fi
 # references at every count; the plan and topology in the context.
 if [ -z "${LNBENCH_TEST_NO_THREADS:-}" ]; then
   "${LNBENCH[@]}" speed --kernels naive_two_pass --dims 64 --rows 8 --threads sweep \
-    --pin scatter --benchmark_min_time=0.001 --json "$tmp/sweep.json" >/dev/null 2>"$tmp/err" &&
+    --pin scatter --benchmark_min_time=0.01 --json "$tmp/sweep.json" >/dev/null 2>"$tmp/err" &&
   "$PY" -c '
 import json, sys
 d = json.load(open(sys.argv[1]))

@@ -19,12 +19,11 @@ import shutil
 import stat
 import subprocess
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from test_scripts import (SKIP, Fail, check, expect_exit2, gen,  # noqa: E402
-                          load_script, run)
+from test_scripts import (SKIP, check, expect_exit2, gen,  # noqa: E402
+                          load_script, run, run_tests)
 
 ROOT = os.path.dirname(os.path.dirname(HERE))
 PY = sys.executable or "/usr/bin/python3"
@@ -355,27 +354,7 @@ TESTS = {n[5:]: f for n, f in sorted(globals().items()) if n.startswith("test_")
 
 
 def main():
-    names = sys.argv[1:] or ["all"]
-    if names == ["all"]:
-        names = list(TESTS)
-    rc = 0
-    for name in names:
-        if name not in TESTS:
-            print(f"unknown test {name}; have: {', '.join(TESTS)}")
-            return 2
-        with tempfile.TemporaryDirectory(prefix=f"lnbench-ci-{name}-") as tmp:
-            try:
-                r = TESTS[name](tmp)
-            except Fail as e:
-                print(f"FAIL {name}: {e}")
-                rc = 1
-                continue
-        if r == SKIP:
-            print(f"SKIP {name}")
-            rc = rc or (SKIP if len(names) == 1 else 0)
-        else:
-            print(f"ok   {name}")
-    return rc
+    return run_tests(TESTS, "lnbench-ci")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -174,27 +173,7 @@ TESTS = {
 
 
 def main():
-    names = sys.argv[1:] or ["all"]
-    if names == ["all"]:
-        names = list(TESTS)
-    rc = 0
-    for name in names:
-        if name not in TESTS:
-            print(f"unknown test {name}; have: {', '.join(TESTS)}")
-            return 2
-        with tempfile.TemporaryDirectory(prefix=f"lnbench-{name}-") as tmp:
-            try:
-                r = TESTS[name](tmp)
-            except Fail as e:
-                print(f"FAIL {name}: {e}")
-                rc = 1
-                continue
-        if r == SKIP:
-            print(f"SKIP {name}")
-            rc = rc or (SKIP if len(names) == 1 else 0)
-        else:
-            print(f"ok   {name}")
-    return rc
+    return T.run_tests(TESTS)
 
 
 if __name__ == "__main__":

@@ -1007,18 +1007,22 @@ def test_accuracy_ops(tmp):
 TESTS = {n[5:]: f for n, f in sorted(globals().items()) if n.startswith("test_")}
 
 
-def main():
+def run_tests(tests, prefix="lnbench"):
+    """Runs the tests named on the command line (all by default), each in a
+    fresh temporary directory: 0 all passed, 1 one failed, 2 an unknown
+    name, SKIP when the one test asked for skipped.  The other test scripts
+    share it."""
     names = sys.argv[1:] or ["all"]
     if names == ["all"]:
-        names = list(TESTS)
+        names = list(tests)
     rc = 0
     for name in names:
-        if name not in TESTS:
-            print(f"unknown test {name}; have: {', '.join(TESTS)}")
+        if name not in tests:
+            print(f"unknown test {name}; have: {', '.join(tests)}")
             return 2
-        with tempfile.TemporaryDirectory(prefix=f"lnbench-{name}-") as tmp:
+        with tempfile.TemporaryDirectory(prefix=f"{prefix}-{name}-") as tmp:
             try:
-                r = TESTS[name](tmp)
+                r = tests[name](tmp)
             except Fail as e:
                 print(f"FAIL {name}: {e}")
                 rc = 1
@@ -1029,6 +1033,10 @@ def main():
         else:
             print(f"ok   {name}")
     return rc
+
+
+def main():
+    return run_tests(TESTS)
 
 
 if __name__ == "__main__":
