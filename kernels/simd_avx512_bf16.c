@@ -15,5 +15,5 @@ int ln_avx512bf16_forward(const ln_desc *d, const ln_tensors *t, void *state, in
 
 int ln_avx512bf16_forward(const ln_desc *d, const ln_tensors *t, void *state, int accurate)
 {
-    return accurate ? accurate_forward(d, t, state) : fast_forward(d, t);
+    return accurate ? kinds_accurate_forward(d, t, state) : kinds_fast_forward(d, t);
 }

@@ -19,26 +19,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-static inline float ln_wide_ld(ln_dtype dt, const void *p, size_t j)
-{
-    if (dt == LN_DTYPE_BF16)
-        return ln_bf16_to_f32(((const uint16_t *)p)[j]);
-    if (dt == LN_DTYPE_F16)
-        return ln_f16_to_f32(((const uint16_t *)p)[j]);
-    return ((const float *)p)[j];
-}
-
-/* A float rounded to nearest-even stored as the dtype. */
-static inline void ln_wide_st(ln_dtype dt, void *p, size_t j, float v)
-{
-    if (dt == LN_DTYPE_BF16)
-        ((uint16_t *)p)[j] = ln_f32_to_bf16(v);
-    else if (dt == LN_DTYPE_F16)
-        ((uint16_t *)p)[j] = ln_f32_to_f16(v);
-    else
-        ((float *)p)[j] = v;
-}
-
 /* v as a float rounded to odd: toward zero, last bit set when inexact.
  * Rounding it once more to bf16 or f16 rounds v correctly. */
 static inline float ln_wide_odd(double v)
@@ -55,17 +35,7 @@ static inline float ln_wide_odd(double v)
 /* v rounded once to the dtype, stored. */
 static inline void ln_wide_st_d(ln_dtype dt, void *p, size_t j, double v)
 {
-    ln_wide_st(dt, p, j, dt == LN_DTYPE_F32 ? (float)v : ln_wide_odd(v));
-}
-
-/* A float rounded to the dtype, as a float. */
-static inline float ln_wide_rnd(ln_dtype dt, float v)
-{
-    if (dt == LN_DTYPE_BF16)
-        return ln_bf16_to_f32(ln_f32_to_bf16(v));
-    if (dt == LN_DTYPE_F16)
-        return ln_f16_to_f32(ln_f32_to_f16(v));
-    return v;
+    ln_dtype_store(dt, p, j, dt == LN_DTYPE_F32 ? (float)v : ln_wide_odd(v));
 }
 
 /* Row x (h for the add_ ops, already formed) of dim values into y. */
@@ -77,12 +47,12 @@ ln_row_wide(ln_dtype dt, int rms, ln_cast cast, const void *x, void *y, size_t d
     if (!rms) {
         double sum = 0.0;
         for (size_t j = 0; j < dim; j++)
-            sum += ln_wide_ld(dt, x, j);
+            sum += ln_dtype_load(dt, x, j);
         mean = sum / (double)dim;
     }
     double ssq = 0.0;
     for (size_t j = 0; j < dim; j++) {
-        double d = ln_wide_ld(dt, x, j) - mean;
+        double d = ln_dtype_load(dt, x, j) - mean;
         ssq += d * d;
     }
     double rstd = 1.0 / sqrt(ssq / (double)dim + (double)eps);
@@ -92,21 +62,21 @@ ln_row_wide(ln_dtype dt, int rms, ln_cast cast, const void *x, void *y, size_t d
     if (!(ssq <= DBL_MAX))
         mean = rstd = NAN;
     for (size_t j = 0; j < dim; j++) {
-        double n = (ln_wide_ld(dt, x, j) - mean) * rstd;
+        double n = (ln_dtype_load(dt, x, j) - mean) * rstd;
         if (gamma && cast == LN_CAST_LLAMA) {
             /* round(w * round(n)): the float product of two values of the
              * dtype is exact for bf16/f16, the definition's rounding for
              * binary32. */
-            float t = ln_wide_rnd(dt, dt == LN_DTYPE_F32 ? (float)n : ln_wide_odd(n));
-            ln_wide_st(dt, y, j, t * ln_wide_ld(dt, gamma, j));
+            float t = ln_dtype_round(dt, dt == LN_DTYPE_F32 ? (float)n : ln_wide_odd(n));
+            ln_dtype_store(dt, y, j, t * ln_dtype_load(dt, gamma, j));
             continue;
         }
         if (gamma) {
-            float w = ln_wide_ld(dt, gamma, j);
+            float w = ln_dtype_load(dt, gamma, j);
             n *= cast == LN_CAST_GEMMA ? (double)(1.0f + w) : (double)w;
         }
         if (beta)
-            n += ln_wide_ld(dt, beta, j);
+            n += ln_dtype_load(dt, beta, j);
         ln_wide_st_d(dt, y, j, n);
     }
     if (mean_out)
@@ -127,7 +97,7 @@ static __attribute__((unused)) void ln_rows_wide(const ln_desc *d, const ln_tens
             const char *r = (const char *)t->residual + i * d->x_stride * es;
             char *h = (char *)t->h + i * d->y_stride * es;
             for (size_t j = 0; j < d->dim; j++)
-                ln_wide_st(d->dtype, h, j, ln_wide_ld(d->dtype, x, j) + ln_wide_ld(d->dtype, r, j));
+                ln_dtype_store(d->dtype, h, j, ln_dtype_load(d->dtype, x, j) + ln_dtype_load(d->dtype, r, j));
             x = h;
         }
         ln_row_wide(d->dtype, rms, d->cast, x, y, d->dim, t->gamma, t->beta, d->eps,
