@@ -230,10 +230,11 @@ LN_INLINE void kind_acc_p2(unsigned f, const void *x, size_t n, double m, double
     for (; j < n; j += W) {
         size_t r = n - j < W ? n - j : W;
         vf a = r < W ? ld_part(f, x, j, r) : ld(f, x, j);
-        vd_mask k0 = vd_first(r < LN_HALF ? r : LN_HALF);
-        vd_mask k1 = vd_first(r > LN_HALF ? r - LN_HALF : 0);
-        acc_step(&e0, &q0, vd_keep(k0, vd_sub(vd_from_vh(vf_lo(a)), vm)));
-        acc_step(&e1, &q1, vd_keep(k1, vd_sub(vd_from_vh(vf_hi(a)), vm)));
+        /* Lanes past n would add e = -m: kept out. */
+        acc_step(&e0, &q0, vd_keep(vd_first(r < LN_HALF ? r : LN_HALF),
+                                   vd_sub(vd_from_vh(vf_lo(a)), vm)));
+        if (r > LN_HALF)
+            acc_step(&e1, &q1, vd_keep(vd_first(r - LN_HALF), vd_sub(vd_from_vh(vf_hi(a)), vm)));
     }
     *se = vd_hsum(vd_add(vd_add(e0, e1), vd_add(e2, e3)));
     *sq = vd_hsum(vd_add(vd_add(q0, q1), vd_add(q2, q3)));

@@ -90,7 +90,10 @@ LN_INLINE vd vd_load_part(const double *p, vd_mask n)
     return vld1q_f64(t);
 }
 
-LN_INLINE vd vd_keep(vd_mask n, vd v) { return n >= 2 ? v : vsetq_lane_f64(0.0, v, 1); }
+LN_INLINE vd vd_keep(vd_mask n, vd v)
+{
+    return n >= 2 ? v : n == 1 ? vsetq_lane_f64(0.0, v, 1) : vdupq_n_f64(0.0);
+}
 LN_INLINE vd vd_widen(const float *p) { return vcvt_f64_f32(vld1_f32(p)); }
 
 LN_INLINE vd vd_widen_part(const float *p, vd_mask n)
