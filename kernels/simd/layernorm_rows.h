@@ -6,7 +6,8 @@
  * layernorm_fast.h, the accurate one's in layernorm_accurate.h; this file
  * holds what they share: pass 1, the loop over a row's columns, the
  * pipeline over rows, and the specialisation of every loop for gamma, beta
- * and streaming stores.
+ * and streaming stores, for binary32 LayerNorm.  Every other operation,
+ * dtype and cast runs through norm_kinds.h, included at the end.
  *
  * The vocabulary (each vec_<isa>.h defines all of it, with these names):
  *   vf, vd, vh          VF_LANES floats, VF_LANES/2 doubles, VF_LANES/2 floats
@@ -23,6 +24,12 @@
  *   vf_hsum, vd_hsum    horizontal sums
  *   vf_stream           non-temporal store to an address aligned to a vf;
  *                       VEC_HAS_STREAM is 0 where the ISA has none
+ *   and for norm_kinds.h: vb (VF_LANES bf16/f16 values) with vb_loadu,
+ *                       vb_storeu, vb_stream, vb_load_first, vb_store_first;
+ *                       vf_from_bf16, vf_from_f16 (exact), vb_from_f32_bf16,
+ *                       vb_from_f32_f16 (nearest even); vf_lo, vf_hi,
+ *                       vd_from_vh; vh_narrow_odd (doubles to floats
+ *                       rounded to odd)
  *   ln_prefetch, ln_store_fence
  *
  * Every loop below is an always-inline function whose unsigned f is a
