@@ -20,6 +20,11 @@ const char *ln_isa_name(ln_isa isa);
  * one-line reason. */
 const char *ln_isa_unavailable(ln_isa isa);
 
+/* 1 when the host has AVX512_BF16 (and LNBENCH_DISABLE_ISA does not name
+ * "avx512bf16"): the avx512 kernels then narrow bf16 with VCVTNEPS2BF16.
+ * Probed once per process. */
+int ln_x86_avx512bf16(void);
+
 /* Size in bytes of the last-level data cache (a sane default if unknown).
  * Kernels use it to choose streaming stores for outputs that cannot stay in
  * cache. */

@@ -169,13 +169,13 @@ typedef struct accurate_state {
     double *gb; /* 2 * dim doubles, 64-byte aligned */
 } accurate_state;
 
-static double *accurate_alloc(size_t dim)
+static __attribute__((unused)) double *accurate_alloc(size_t dim)
 {
     size_t bytes = (2 * dim * sizeof(double) + 63) & ~(size_t)63;
     return aligned_alloc(64, bytes);
 }
 
-static int accurate_prepare(const ln_desc *d, void **state, const char **why)
+static __attribute__((unused)) int accurate_prepare(const ln_desc *d, void **state, const char **why)
 {
     accurate_state *st = malloc(sizeof *st);
     double *gb = accurate_alloc(d->dim);
@@ -191,7 +191,7 @@ static int accurate_prepare(const ln_desc *d, void **state, const char **why)
     return 0;
 }
 
-static void accurate_release(void *state)
+static __attribute__((unused)) void accurate_release(void *state)
 {
     accurate_state *st = state;
     if (st) {

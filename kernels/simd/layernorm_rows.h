@@ -6,7 +6,8 @@
  * layernorm_fast.h, the accurate one's in layernorm_accurate.h; this file
  * holds what they share: pass 1, the loop over a row's columns, the
  * pipeline over rows, and the specialisation of every loop for gamma, beta
- * and streaming stores.
+ * and streaming stores, for binary32 LayerNorm.  Every other operation,
+ * dtype and cast runs through norm_kinds.h, included at the end.
  *
  * The vocabulary (each vec_<isa>.h defines all of it, with these names):
  *   vf, vd, vh          VF_LANES floats, VF_LANES/2 doubles, VF_LANES/2 floats
@@ -23,6 +24,12 @@
  *   vf_hsum, vd_hsum    horizontal sums
  *   vf_stream           non-temporal store to an address aligned to a vf;
  *                       VEC_HAS_STREAM is 0 where the ISA has none
+ *   and for norm_kinds.h: vb (VF_LANES bf16/f16 values) with vb_loadu,
+ *                       vb_storeu, vb_stream, vb_load_first, vb_store_first;
+ *                       vf_from_bf16, vf_from_f16 (exact), vb_from_f32_bf16,
+ *                       vb_from_f32_f16 (nearest even); vf_lo, vf_hi,
+ *                       vd_from_vh; vh_narrow_odd (doubles to floats
+ *                       rounded to odd)
  *   ln_prefetch, ln_store_fence
  *
  * Every loop below is an always-inline function whose unsigned f is a
@@ -38,9 +45,11 @@
 #define LNBENCH_LAYERNORM_ROWS_H
 
 #include "cpu_features.h"
+#include "dtype_convert.h"
 #include "f32_rows.h"
 #include "lnbench_kernel.h"
 #include "row_f64.h"
+#include "row_wide.h"
 
 #include <float.h>
 #include <math.h>
@@ -402,25 +411,51 @@ LN_INLINE int accurate_forward(const ln_desc *d, const ln_tensors *t, void *stat
     return 0;
 }
 
+/* Every other operation, dtype and cast: norm_kinds.h. */
+#include "norm_kinds.h"
+
 /* The two kernels of one ISA: ln_kernel_<isa> (fast) and
  * ln_kernel_<isa>_accurate, whose forward functions are named
  * <isa>_forward and <isa>_accurate_forward (scripts/icount finds them by
- * those names). */
+ * those names).  Every operation, dtype and cast: binary32 layernorm
+ * through the pipeline above, the rest through norm_kinds.h. */
 #define LN_SIMD_CAPS(isa_id, cap_flags)                                                   \
-    {.ops = LN_BIT(LN_OP_LAYERNORM), .dtypes = LN_BIT(LN_DTYPE_F32),                     \
+    {.ops = LN_BIT(LN_OP_LAYERNORM) | LN_BIT(LN_OP_RMSNORM) | LN_BIT(LN_OP_ADD_LAYERNORM) | \
+            LN_BIT(LN_OP_ADD_RMSNORM),                                                    \
+     .dtypes = LN_BIT(LN_DTYPE_F32) | LN_BIT(LN_DTYPE_BF16) | LN_BIT(LN_DTYPE_F16),       \
+     .casts = LN_BIT(LN_CAST_LLAMA) | LN_BIT(LN_CAST_GEMMA),                              \
      .device = LN_DEVICE_HOST, .isa = isa_id,                                             \
      .tensors = LN_TENSOR_GAMMA | LN_TENSOR_BETA | LN_TENSOR_MEAN | LN_TENSOR_RSTD,       \
      .flags = cap_flags}
 
+LN_INLINE int is_f32_layernorm(const ln_desc *d)
+{
+    return d->dtype == LN_DTYPE_F32 && d->op == LN_OP_LAYERNORM;
+}
+
+/* A file may first hand a descriptor to another build of the same source
+ * (simd_avx512.c: the bf16 kinds built with AVX512_BF16): LN_SIMD_DISPATCH
+ * is that call's result, or -1 to run here. */
+#ifndef LN_SIMD_DISPATCH
+#define LN_SIMD_DISPATCH(d, t, state, accurate) (-1)
+#endif
+
 #define LN_SIMD_KERNELS(isa, isa_id, cap_flags, fast_description, accurate_description)  \
     static int isa##_forward(const ln_desc *d, const ln_tensors *t, void *state)          \
     {                                                                                     \
+        int rc = LN_SIMD_DISPATCH(d, t, state, 0);                                        \
         (void)state;                                                                      \
-        return fast_forward(d, t);                                                        \
+        if (rc >= 0)                                                                      \
+            return rc;                                                                    \
+        return is_f32_layernorm(d) ? fast_forward(d, t) : kinds_fast_forward(d, t);       \
     }                                                                                     \
     static int isa##_accurate_forward(const ln_desc *d, const ln_tensors *t, void *state) \
     {                                                                                     \
-        return accurate_forward(d, t, state);                                             \
+        int rc = LN_SIMD_DISPATCH(d, t, state, 1);                                        \
+        if (rc >= 0)                                                                      \
+            return rc;                                                                    \
+        return is_f32_layernorm(d) ? accurate_forward(d, t, state)                        \
+                                   : kinds_accurate_forward(d, t, state);                 \
     }                                                                                     \
     const ln_kernel ln_kernel_##isa = {                                                   \
         .name = #isa,                                                                     \

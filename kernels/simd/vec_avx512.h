@@ -1,20 +1,26 @@
 /*
- * vec_avx512.h - the vector vocabulary on AVX-512F (+ VL, DQ, FMA): 16
- * floats, 8 doubles.  Tails use k-masks, whose masked-out lanes are neither
- * read nor written (nor fault).  Include only from a file built with the
- * AVX-512 flags (kernels/CMakeLists.txt gives them per file).
+ * vec_avx512.h - the vector vocabulary on AVX-512F (+ VL, DQ, BW, FMA): 16
+ * floats, 8 doubles, 16 bf16/f16 values in a vb.  Tails use k-masks, whose
+ * masked-out lanes are neither read nor written (nor fault).  f16 converts
+ * with VCVTPH2PS/VCVTPS2PH; bf16 widens by a shift and narrows with
+ * VCVTNEPS2BF16 where the file is built with AVX512_BF16 (fixing the lanes
+ * the instruction flushes: it treats binary32 subnormals as zero), else
+ * with integer adds.  Include only from a file built with the AVX-512
+ * flags (kernels/CMakeLists.txt gives them per file).
  */
 #ifndef LNBENCH_VEC_AVX512_H
 #define LNBENCH_VEC_AVX512_H
 
 #include <immintrin.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef __m512 vf;
 typedef __m512d vd;
 typedef __m256 vh;
 typedef __mmask16 vf_mask;
 typedef __mmask8 vd_mask;
+typedef __m256i vb; /* 16 bf16 or f16 values */
 #define VF_LANES 16
 #define LN_X86(op) _mm512_##op
 #include "vec_x86.h"
@@ -40,5 +46,70 @@ LN_INLINE vf vf_join(vh lo, vh hi)
     return _mm512_insertf32x8(_mm512_castps256_ps512(lo), hi, 1);
 }
 LN_INLINE void vh_store_part(float *p, vd_mask k, vh v) { _mm256_mask_storeu_ps(p, k, v); }
+
+LN_INLINE vh vf_lo(vf v) { return _mm512_castps512_ps256(v); }
+LN_INLINE vh vf_hi(vf v) { return _mm512_extractf32x8_ps(v, 1); }
+LN_INLINE vd vd_from_vh(vh v) { return _mm512_cvtps_pd(v); }
+
+/* doubles -> floats rounded to odd (truncated, last bit set when inexact):
+ * rounding that float once more to bf16 or f16 gives the double's
+ * correctly rounded value, without double rounding. */
+LN_INLINE vh vh_narrow_odd(vd v)
+{
+    __m256 t = _mm512_cvt_roundpd_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    __mmask8 inexact = _mm512_cmp_pd_mask(_mm512_cvtps_pd(t), v, _CMP_NEQ_UQ);
+    __m256i u = _mm256_castps_si256(t);
+    return _mm256_castsi256_ps(_mm256_mask_or_epi32(u, inexact, u, _mm256_set1_epi32(1)));
+}
+
+LN_INLINE vb vb_loadu(const uint16_t *p) { return _mm256_loadu_si256((const __m256i *)p); }
+LN_INLINE void vb_storeu(uint16_t *p, vb v) { _mm256_storeu_si256((__m256i *)p, v); }
+LN_INLINE void vb_stream(uint16_t *p, vb v) { _mm256_stream_si256((__m256i *)p, v); }
+/* The first n < 16 values, zeros after them. */
+LN_INLINE vb vb_load_first(const uint16_t *p, size_t n)
+{
+    return _mm256_maskz_loadu_epi16((__mmask16)((1u << n) - 1u), p);
+}
+LN_INLINE void vb_store_first(uint16_t *p, size_t n, vb v)
+{
+    _mm256_mask_storeu_epi16(p, (__mmask16)((1u << n) - 1u), v);
+}
+
+LN_INLINE vf vf_from_bf16(vb b)
+{
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(b), 16));
+}
+/* Round to nearest even on the 16 bits dropped (dtype_convert.h's rule; a
+ * NaN here comes from bf16 operands or the default NaN, whose low 16 bits
+ * are zero, so the carry cannot turn it into an infinity). */
+LN_INLINE vb vb_from_f32_bf16_int(vf v)
+{
+    __m512i u = _mm512_castps_si512(v);
+    __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+    u = _mm512_add_epi32(u, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff)));
+    return _mm512_cvtepi32_epi16(_mm512_srli_epi32(u, 16));
+}
+#ifdef __AVX512BF16__
+/* VCVTNEPS2BF16 rounds to nearest even too, but flushes binary32
+ * subnormals to zero: lanes below 2^-126 (and not zero) take the integer
+ * path, a branch not taken on ordinary rows. */
+LN_INLINE vb vb_from_f32_bf16(vf v)
+{
+    vb r = (vb)_mm512_cvtneps_pbh(v);
+    __m512i a = _mm512_and_si512(_mm512_castps_si512(v), _mm512_set1_epi32(0x7fffffff));
+    __mmask16 sub = _mm512_cmplt_epu32_mask(_mm512_sub_epi32(a, _mm512_set1_epi32(1)),
+                                            _mm512_set1_epi32(0x007fffff));
+    if (sub)
+        r = _mm256_mask_mov_epi16(r, sub, vb_from_f32_bf16_int(v));
+    return r;
+}
+#else
+LN_INLINE vb vb_from_f32_bf16(vf v) { return vb_from_f32_bf16_int(v); }
+#endif
+LN_INLINE vf vf_from_f16(vb b) { return _mm512_cvtph_ps(b); }
+LN_INLINE vb vb_from_f32_f16(vf v)
+{
+    return _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
 
 #endif

@@ -1,6 +1,9 @@
 /*
  * vec_neon.h - the vector vocabulary on AArch64 Advanced SIMD: 4 floats,
- * 2 doubles.  NEON has no masked loads or stores: a partial one goes
+ * 2 doubles, 4 bf16/f16 values in a vb.  f16 converts with FCVTL/FCVTN
+ * (base AArch64); bf16 by integer widening (a shift) and integer round to
+ * nearest even, so no BF16 extension is needed; doubles narrow to odd with
+ * FCVTXN.  NEON has no masked loads or stores: a partial one goes
  * through a small zeroed buffer on the stack and memcpy, which touches only
  * the lanes asked for; a mask is the number of leading lanes.
  * No non-temporal stores (VEC_HAS_STREAM 0): AArch64 has only the STNP pair
@@ -24,6 +27,7 @@ typedef float64x2_t vd;
 typedef float32x2_t vh;
 typedef size_t vf_mask; /* the first n lanes */
 typedef size_t vd_mask;
+typedef uint16x4_t vb; /* 4 bf16 or f16 values */
 
 LN_INLINE vf vf_zero(void) { return vdupq_n_f32(0.0f); }
 LN_INLINE vd vd_zero(void) { return vdupq_n_f64(0.0); }
@@ -86,7 +90,10 @@ LN_INLINE vd vd_load_part(const double *p, vd_mask n)
     return vld1q_f64(t);
 }
 
-LN_INLINE vd vd_keep(vd_mask n, vd v) { return n >= 2 ? v : vsetq_lane_f64(0.0, v, 1); }
+LN_INLINE vd vd_keep(vd_mask n, vd v)
+{
+    return n >= 2 ? v : n == 1 ? vsetq_lane_f64(0.0, v, 1) : vdupq_n_f64(0.0);
+}
 LN_INLINE vd vd_widen(const float *p) { return vcvt_f64_f32(vld1_f32(p)); }
 
 LN_INLINE vd vd_widen_part(const float *p, vd_mask n)
@@ -106,7 +113,43 @@ LN_INLINE void vh_store_part(float *p, vd_mask n, vh v)
     memcpy(p, t, n * sizeof *p);
 }
 
-LN_INLINE void ln_prefetch(const float *p) { __builtin_prefetch(p); }
+LN_INLINE vh vf_lo(vf v) { return vget_low_f32(v); }
+LN_INLINE vh vf_hi(vf v) { return vget_high_f32(v); }
+LN_INLINE vd vd_from_vh(vh v) { return vcvt_f64_f32(v); }
+/* doubles -> floats rounded to odd (FCVTXN): rounding that float once more
+ * to bf16 or f16 gives the double's correctly rounded value. */
+LN_INLINE vh vh_narrow_odd(vd v) { return vcvtx_f32_f64(v); }
+
+LN_INLINE vb vb_loadu(const uint16_t *p) { return vld1_u16(p); }
+LN_INLINE void vb_storeu(uint16_t *p, vb v) { vst1_u16(p, v); }
+LN_INLINE void vb_stream(uint16_t *p, vb v) { vst1_u16(p, v); }
+LN_INLINE vb vb_load_first(const uint16_t *p, size_t n)
+{
+    uint16_t t[4] = {0, 0, 0, 0};
+    memcpy(t, p, n * sizeof *p);
+    return vld1_u16(t);
+}
+LN_INLINE void vb_store_first(uint16_t *p, size_t n, vb v)
+{
+    uint16_t t[4];
+    vst1_u16(t, v);
+    memcpy(p, t, n * sizeof *p);
+}
+LN_INLINE vf vf_from_bf16(vb b) { return vreinterpretq_f32_u32(vshll_n_u16(b, 16)); }
+/* Round to nearest even on the 16 bits dropped (dtype_convert.h's rule; a
+ * NaN here comes from bf16 operands or the default NaN, whose low 16 bits
+ * are zero, so the carry cannot turn it into an infinity). */
+LN_INLINE vb vb_from_f32_bf16(vf v)
+{
+    uint32x4_t u = vreinterpretq_u32_f32(v);
+    uint32x4_t lsb = vandq_u32(vshrq_n_u32(u, 16), vdupq_n_u32(1));
+    u = vaddq_u32(u, vaddq_u32(lsb, vdupq_n_u32(0x7fff)));
+    return vshrn_n_u32(u, 16);
+}
+LN_INLINE vf vf_from_f16(vb b) { return vcvt_f32_f16(vreinterpret_f16_u16(b)); }
+LN_INLINE vb vb_from_f32_f16(vf v) { return vreinterpret_u16_f16(vcvt_f16_f32(v)); }
+
+LN_INLINE void ln_prefetch(const void *p) { __builtin_prefetch(p); }
 LN_INLINE void ln_store_fence(void) {}
 
 #endif
