@@ -33,7 +33,7 @@ static struct {
     pthread_once_t once;
     const char *unavailable; /* NULL, or a reason (often `why` below) */
     char why[256];
-    char describe[256];
+    char describe[2 * 128 + 3]; /* "<platform>: <device>", each name below 128 */
     int correct_sqrt; /* CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT */
     cl_device_id device;
     cl_context context;
