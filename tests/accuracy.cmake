@@ -18,6 +18,11 @@ foreach(_op layernorm rmsnorm add_layernorm add_rmsnorm)
   add_test(NAME test_kernel_accuracy_${_op} COMMAND test_kernel_accuracy --op ${_op})
   set_tests_properties(test_kernel_accuracy_${_op} PROPERTIES TIMEOUT 900)
 endforeach()
+# Under ASan the engine and the kernels' memory use are covered by the
+# layernorm run, test_kernel_edges (guard pages, every op) and
+# test_accuracy_engine; the other operations repeat the same calls.
+set_tests_properties(test_kernel_accuracy_rmsnorm test_kernel_accuracy_add_layernorm
+                     test_kernel_accuracy_add_rmsnorm PROPERTIES LABELS nosanitize)
 
 # The engine itself on every op x dtype x cast, through a double-precision
 # kernel defined in the test (no registry kernel needs the new ops for it).
