@@ -609,6 +609,62 @@ def _date(res):
     return str(c.get("date") or c.get("lnbench_date") or "")
 
 
+def build_dir(out, prefix, build):
+    """Build a directory in a temporary beside `out`, then rename it into
+    place, replacing `out` only once the new one is complete; returns what
+    build(tmp) returns.  A terminating signal removes the unfinished
+    temporary in the handler and then kills the process by that same
+    signal: raising from the handler instead could land inside a library
+    that catches it or prints it as "Exception ignored" and carries on.
+    Signals are blocked while the temporary is created and while the result
+    is renamed into place, so the handler always knows what exists."""
+    import shutil
+    import signal
+    import tempfile
+    parent = os.path.dirname(out)
+    sigs = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
+            signal.SIGUSR2, signal.SIGALRM)
+    unfinished = []
+
+    def _terminate(sig, _frame):
+        signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
+        for path in unfinished:
+            shutil.rmtree(path, ignore_errors=True)
+        signal.signal(sig, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, sigs)
+        os.kill(os.getpid(), sig)
+
+    for sig in sigs:
+        if signal.getsignal(sig) != signal.SIG_IGN:
+            signal.signal(sig, _terminate)
+    signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
+    tmp = tempfile.mkdtemp(prefix=prefix, dir=parent)
+    unfinished.append(tmp)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, sigs)
+    try:
+        # mkdtemp makes it 0700; an output directory gets what the umask gives.
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o777 & ~mask)
+        result = build(tmp)
+        signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
+        old = None
+        if os.path.exists(out):
+            # The old directory goes only once the new one is in place.
+            old = tempfile.mkdtemp(prefix=prefix + "old-", dir=parent)
+            os.rename(out, old)
+        os.rename(tmp, out)
+        unfinished.clear()
+        if old:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, sigs)
+    return result
+
+
 def run_main(prog, main):
     """Run main(); bad input -> one line on stderr, exit 2; never a traceback."""
     import sys

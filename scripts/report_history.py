@@ -21,8 +21,6 @@ import base64
 import html
 import math
 import os
-import shutil
-import tempfile
 
 import lnbench_results as L
 
@@ -184,8 +182,7 @@ def write(store, output, title, force):
     parent = os.path.dirname(out)
     if not os.path.isdir(parent):
         raise L.InputError(f"{parent}: no such directory")
-    tmp = tempfile.mkdtemp(prefix=".history-", dir=parent)
-    try:
+    def _build(tmp):
         plots = os.path.join(tmp, "plots")
         os.makedirs(plots)
         md = [f"# {title}: history", "",
@@ -220,12 +217,9 @@ def write(store, output, title, force):
             f.write("<!DOCTYPE html><html><head><meta charset='utf-8'><title>"
                     + html.escape(title) + "</title></head><body>" + "\n".join(body)
                     + "</body></html>\n")
-        if os.path.exists(out):
-            shutil.rmtree(out)
-        os.rename(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        return total
+
+    total = L.build_dir(out, ".history-", _build)
     nruns = sum(len(r) for r in legs.values())
     print(f"report: {output}/history.md, history.html and {total} trend chart(s) over "
           f"{nruns} run(s) of {len(legs)} leg(s): {', '.join(sorted(legs))}")
