@@ -29,7 +29,7 @@
  * Store hint: each kernel gets LN_STORE_STREAMING or LN_STORE_CACHED from
  * the whole benchmark's working set, x + y (+ residual + h) over all its
  * threads, against the LLC hwloc reports (ln_streaming_pays,
- * kernels/row_f64.h: stream above half of it).  A kernel left on
+ * kernels/store_policy.h: stream above half of it).  A kernel left on
  * LN_STORE_AUTO would see only its thread's share and keep cached stores
  * on a working set that no longer fits.
  */
@@ -42,7 +42,7 @@
 #include "inputs.h"
 #include "perf_counters.h"
 #include "provenance.h"
-#include "row_f64.h"
+#include "store_policy.h"
 #include "stream_copy.h"
 
 #include "dtype_convert.h"

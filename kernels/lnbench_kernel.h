@@ -139,7 +139,7 @@ enum {
 };
 
 /* What the caller wants done with the stores of y.  The rule, for AUTO and
- * for callers that choose (kernels/row_f64.h, ln_streaming_pays): stream
+ * for callers that choose (kernels/store_policy.h, ln_streaming_pays): stream
  * when the working set, x + y (rows * dim * 8 bytes for binary32), exceeds
  * half of the last-level cache.  A kernel sees one call's rows only; a
  * caller running calls side by side on threads that share the LLC should

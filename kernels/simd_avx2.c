@@ -1,7 +1,7 @@
 /*
  * simd_avx2.c - the AVX2 + FMA kernels ln_kernel_avx2 and
- * ln_kernel_avx2_accurate: the algorithms of simd/layernorm_fast.h and
- * simd/layernorm_accurate.h on 8 float / 4 double lanes.
+ * ln_kernel_avx2_accurate: the algorithms of simd/norm_fast.h and
+ * simd/norm_accurate.h on 8 float / 4 double lanes.
  *
  * Built with -mavx2 -mfma for this file only; the kernels run only after
  * the ISA probe (cpu_features.c, honouring LNBENCH_DISABLE_ISA) says the
@@ -9,7 +9,7 @@
  * cache line.
  */
 #include "simd/vec_avx2.h"
-#include "simd/layernorm_rows.h"
+#include "simd/norm_pipeline.h"
 
 LN_SIMD_KERNELS(avx2, LN_ISA_AVX2_FMA,
                 LN_CAP_EXACT_CONSTANT | LN_CAP_STREAMING_STORES | LN_CAP_WIDE_RANGE,

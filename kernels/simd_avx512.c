@@ -1,7 +1,7 @@
 /*
  * simd_avx512.c - the AVX-512F kernels ln_kernel_avx512 and
- * ln_kernel_avx512_accurate: the algorithms of simd/layernorm_fast.h and
- * simd/layernorm_accurate.h on 16 float / 8 double lanes.
+ * ln_kernel_avx512_accurate: the algorithms of simd/norm_fast.h and
+ * simd/norm_accurate.h on 16 float / 8 double lanes.
  *
  * Built with -mavx512f -mavx512vl -mavx512dq -mavx512bw -mfma for this file only; the
  * kernels run only after the ISA probe (cpu_features.c, honouring
@@ -20,7 +20,7 @@ int ln_avx512bf16_forward(const ln_desc *d, const ln_tensors *t, void *state, in
          ? ln_avx512bf16_forward(d, t, state, accurate)                          \
          : -1)
 
-#include "simd/layernorm_rows.h"
+#include "simd/norm_pipeline.h"
 
 LN_SIMD_KERNELS(avx512, LN_ISA_AVX512F,
                 LN_CAP_EXACT_CONSTANT | LN_CAP_STREAMING_STORES | LN_CAP_WIDE_RANGE,

@@ -9,11 +9,11 @@
  */
 #define LN_SIMD_BF16_ONLY
 #include "simd/vec_avx512.h"
-#include "simd/layernorm_rows.h"
+#include "simd/norm_pipeline.h"
 
 int ln_avx512bf16_forward(const ln_desc *d, const ln_tensors *t, void *state, int accurate);
 
 int ln_avx512bf16_forward(const ln_desc *d, const ln_tensors *t, void *state, int accurate)
 {
-    return accurate ? kinds_accurate_forward(d, t, state) : kinds_fast_forward(d, t);
+    return accurate ? accurate_forward(d, t, state) : fast_forward(d, t);
 }

@@ -1,7 +1,7 @@
 /*
  * simd_neon.c - the AArch64 Advanced SIMD kernels ln_kernel_neon and
- * ln_kernel_neon_accurate: the algorithms of simd/layernorm_fast.h and
- * simd/layernorm_accurate.h on 4 float / 2 double lanes.
+ * ln_kernel_neon_accurate: the algorithms of simd/norm_fast.h and
+ * simd/norm_accurate.h on 4 float / 2 double lanes.
  *
  * Advanced SIMD is part of the base AArch64 ISA, so no extra flags; the
  * probe still honours LNBENCH_DISABLE_ISA=neon.  Stores are ordinary (the
@@ -12,7 +12,7 @@
 #endif
 
 #include "simd/vec_neon.h"
-#include "simd/layernorm_rows.h"
+#include "simd/norm_pipeline.h"
 
 LN_SIMD_KERNELS(neon, LN_ISA_NEON, LN_CAP_EXACT_CONSTANT | LN_CAP_WIDE_RANGE,
                 "AArch64 NEON, binary32 two-pass (shifted, split mean), FMA, 4 lanes",

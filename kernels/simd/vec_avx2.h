@@ -71,7 +71,6 @@ LN_INLINE vd vd_widen_part(const float *p, vd_mask k)
     return _mm256_cvtps_pd(_mm_maskload_ps(p, k));
 }
 LN_INLINE vf vf_join(vh lo, vh hi) { return _mm256_set_m128(hi, lo); }
-LN_INLINE void vh_store_part(float *p, vd_mask k, vh v) { _mm_maskstore_ps(p, k, v); }
 
 LN_INLINE vh vf_lo(vf v) { return _mm256_castps256_ps128(v); }
 LN_INLINE vh vf_hi(vf v) { return _mm256_extractf128_ps(v, 1); }

@@ -45,7 +45,6 @@ LN_INLINE vf vf_join(vh lo, vh hi)
 {
     return _mm512_insertf32x8(_mm512_castps256_ps512(lo), hi, 1);
 }
-LN_INLINE void vh_store_part(float *p, vd_mask k, vh v) { _mm256_mask_storeu_ps(p, k, v); }
 
 LN_INLINE vh vf_lo(vf v) { return _mm512_castps512_ps256(v); }
 LN_INLINE vh vf_hi(vf v) { return _mm512_extractf32x8_ps(v, 1); }
@@ -96,10 +95,8 @@ LN_INLINE vb vb_from_f32_bf16_int(vf v)
 LN_INLINE vb vb_from_f32_bf16(vf v)
 {
     vb r = (vb)_mm512_cvtneps_pbh(v);
-    __m512i a = _mm512_and_si512(_mm512_castps_si512(v), _mm512_set1_epi32(0x7fffffff));
-    __mmask16 sub = _mm512_cmplt_epu32_mask(_mm512_sub_epi32(a, _mm512_set1_epi32(1)),
-                                            _mm512_set1_epi32(0x007fffff));
-    if (sub)
+    __mmask16 sub = _mm512_fpclass_ps_mask(v, 0x20); /* the denormal class */
+    if (__builtin_expect(sub != 0, 0)) /* out of the hot path */
         r = _mm256_mask_mov_epi16(r, sub, vb_from_f32_bf16_int(v));
     return r;
 }

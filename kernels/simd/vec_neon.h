@@ -106,13 +106,6 @@ LN_INLINE vd vd_widen_part(const float *p, vd_mask n)
 LN_INLINE vh vh_narrow(vd v) { return vcvt_f32_f64(v); }
 LN_INLINE vf vf_join(vh lo, vh hi) { return vcombine_f32(lo, hi); }
 
-LN_INLINE void vh_store_part(float *p, vd_mask n, vh v)
-{
-    float t[2];
-    vst1_f32(t, v);
-    memcpy(p, t, n * sizeof *p);
-}
-
 LN_INLINE vh vf_lo(vf v) { return vget_low_f32(v); }
 LN_INLINE vh vf_hi(vf v) { return vget_high_f32(v); }
 LN_INLINE vd vd_from_vh(vh v) { return vcvt_f64_f32(v); }

@@ -3,7 +3,7 @@
  * alike: one intrinsic, with _mm256_ or _mm512_ in front.  Included by
  * vec_avx2.h and vec_avx512.h once they have defined the types vf (floats),
  * vd (doubles) and LN_X86(op), the intrinsic's full name.
- * The vocabulary itself is described in layernorm_rows.h.
+ * The vocabulary itself is described in norm_pipeline.h.
  */
 #ifndef LNBENCH_VEC_X86_H
 #define LNBENCH_VEC_X86_H

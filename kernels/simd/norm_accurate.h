@@ -1,0 +1,230 @@
+/*
+ * norm_accurate.h - the accurate algorithm's arithmetic (kernels
+ * avx2_accurate, avx512_accurate, neon_accurate): every operation within
+ * 1 ulp, statistics and the normalisation in double, one rounding to the
+ * dtype at the end.  norm_pipeline.h runs it over the rows, pipelined as
+ * the fast one, on the vocabulary of vec_<isa>.h.
+ *
+ * Why it stays within 1 ulp: every binary32 is exact in double, the double
+ * sums of n <= 12288 terms lose ~2^-40 relatively, and the deviation
+ * x - mean is taken in double against a mean good to ~2^-45 sigma, so
+ * (x - mean) * rstd * gamma + beta reaches the final rounding (0.5 ulp) with
+ * an error near 2^-30 ulp - unless gamma * xhat and beta cancel to within
+ * ~2^-25 of each other, which no standard distribution does on its rows.
+ *
+ * Per row, the row staying in L1/L2 between passes:
+ *   1. md = sum(x - x0) / n in float (cheap, exact for a constant row):
+ *      only a first guess m = x0 + md of the mean.
+ *   2. e = x - m in double: sum(e) and sum(e^2); mean = m + E[e] and
+ *      var = E[e^2] - E[e]^2 (the corrected two-pass: E[e] is tiny next to
+ *      sigma, so nothing cancels).  A constant row gives e = 0 exactly.
+ *   3. y = fma(((x - m) - E[e]) * rstd, gamma, beta) in double, rounded
+ *      once.  x - m is exact for offset rows (Sterbenz) and E[e] is small,
+ *      so the deviation carries an error of 2^-53 of itself, not of the
+ *      mean: subtracting a rounded double mean would cost up to ~2^-53 |mean|
+ *      and break the 1-ulp promise where gamma*xhat + beta is small.
+ * RMSNorm takes passes 2 and 3 with m = c = 0: sum(x^2), then x * rstd.
+ * VF_LANES/2 floats are converted to as many doubles at a time.  A row whose
+ * double sums are not finite holds NaN or Inf (or its float sum of x - x0
+ * overflowed): ln_row_wide sorts out which.  bf16/f16 outputs narrow the
+ * doubles to floats rounded to odd, so that the store's rounding to the
+ * dtype is the one rounding of the double value (13 or more spare bits).
+ * Include from norm_pipeline.h only.
+ */
+
+/* Pass 2 of a row around its first guess m: sum(e) in e0..e3, sum(e^2) in
+ * q0..q3, e = x - m in double (exact: m is x0 plus a float). */
+typedef struct acc_p2 {
+    vd vm, e0, e1, e2, e3, q0, q1, q2, q3;
+} acc_p2;
+
+LN_INLINE void acc_p2_init(acc_p2 *s, double m)
+{
+    s->vm = vd_set1(m);
+    s->e0 = s->e1 = s->e2 = s->e3 = s->q0 = s->q1 = s->q2 = s->q3 = vd_zero();
+}
+
+LN_INLINE void acc_step(vd *e, vd *q, vd d)
+{
+    *e = vd_add(*e, d);
+    *q = vd_fma(d, d, *q);
+}
+
+#define LN_HALF (VF_LANES / 2)
+
+/* A vector of the row as two halves of doubles, lo and hi (see
+ * norm_pipeline.h's ld_halves). */
+typedef struct vd2 {
+    vd lo, hi;
+} vd2;
+
+/* Four vectors of the row, VF_LANES/2 elements at a time, into the four
+ * accumulator pairs in turn. */
+LN_INLINE void acc_p2_block(acc_p2 *s, vd2 x0, vd2 x1, vd2 x2, vd2 x3)
+{
+    acc_step(&s->e0, &s->q0, vd_sub(x0.lo, s->vm));
+    acc_step(&s->e1, &s->q1, vd_sub(x0.hi, s->vm));
+    acc_step(&s->e2, &s->q2, vd_sub(x1.lo, s->vm));
+    acc_step(&s->e3, &s->q3, vd_sub(x1.hi, s->vm));
+    acc_step(&s->e0, &s->q0, vd_sub(x2.lo, s->vm));
+    acc_step(&s->e1, &s->q1, vd_sub(x2.hi, s->vm));
+    acc_step(&s->e2, &s->q2, vd_sub(x3.lo, s->vm));
+    acc_step(&s->e3, &s->q3, vd_sub(x3.hi, s->vm));
+}
+
+/* RMSNorm's steady loops: only sum(x^2) (e = x, and sum(e) unused). */
+LN_INLINE void acc_p2_sq_block(acc_p2 *s, vd2 x0, vd2 x1, vd2 x2, vd2 x3)
+{
+    s->q0 = vd_fma(x0.lo, x0.lo, s->q0);
+    s->q1 = vd_fma(x0.hi, x0.hi, s->q1);
+    s->q2 = vd_fma(x1.lo, x1.lo, s->q2);
+    s->q3 = vd_fma(x1.hi, x1.hi, s->q3);
+    s->q0 = vd_fma(x2.lo, x2.lo, s->q0);
+    s->q1 = vd_fma(x2.hi, x2.hi, s->q1);
+    s->q2 = vd_fma(x3.lo, x3.lo, s->q2);
+    s->q3 = vd_fma(x3.hi, x3.hi, s->q3);
+}
+
+LN_INLINE void acc_p2_vec(acc_p2 *s, vd2 x)
+{
+    acc_step(&s->e0, &s->q0, vd_sub(x.lo, s->vm));
+    acc_step(&s->e1, &s->q1, vd_sub(x.hi, s->vm));
+}
+
+/* The row's last r < VF_LANES elements: lanes past r would add e = -m,
+ * so they are kept out. */
+LN_INLINE void acc_p2_tail(acc_p2 *s, vd2 x, size_t r)
+{
+    acc_step(&s->e2, &s->q2, vd_keep(vd_first(r < LN_HALF ? r : LN_HALF), vd_sub(x.lo, s->vm)));
+    if (r > LN_HALF)
+        acc_step(&s->e3, &s->q3, vd_keep(vd_first(r - LN_HALF), vd_sub(x.hi, s->vm)));
+}
+
+LN_INLINE void acc_p2_sums(const acc_p2 *s, double *se, double *sq)
+{
+    *se = vd_hsum(vd_add(vd_add(s->e0, s->e1), vd_add(s->e2, s->e3)));
+    *sq = vd_hsum(vd_add(vd_add(s->q0, s->q1), vd_add(s->q2, s->q3)));
+}
+
+/* From the first guess m and pass 2's sums: c = E[e], the mean m + c and
+ * rstd, in double.  Returns 0 for a row that must take the double path. */
+LN_INLINE int acc_finish(double m, double se, double sq, double inv_n, float eps, ln_norm *nm)
+{
+    if (!(sq <= DBL_MAX))
+        return 0;
+    double c = se * inv_n;
+    double var = sq * inv_n - c * c;
+    double rstd = 1.0 / sqrt((var > 0.0 ? var : 0.0) + (double)eps);
+    nm->m = m;
+    nm->c = c;
+    nm->rstd = rstd;
+    nm->mean_out = (float)(m + c);
+    nm->rstd_out = (float)rstd;
+    return 1;
+}
+
+/* gamma and beta widened to double once per call (see accurate_state):
+ * g = gamma (for the gemma cast fl32(1 + gamma)), or 1 when absent; b =
+ * beta, or -0 when absent.  Then fma(t, g, b) is exact for what is absent:
+ * t * 1 + -0 = t, signed zeros kept. */
+typedef struct ln_wide {
+    const double *g, *b;
+} ln_wide;
+
+static inline void acc_widen(ln_dtype dt, ln_cast cast, size_t dim, const void *gamma,
+                             const void *beta, double *g, double *b)
+{
+    for (size_t j = 0; j < dim; j++) {
+        float v = gamma ? ln_dtype_load(dt, gamma, j) : 0.0f;
+        g[j] = !gamma ? 1.0 : cast == LN_CAST_GEMMA ? (double)(1.0f + v) : (double)v;
+        b[j] = beta ? (double)ln_dtype_load(dt, beta, j) : -0.0;
+    }
+}
+
+/* Pass 3's constants: t = fma(x - m, rstd, -c*rstd). */
+typedef struct acc_p3 {
+    vd vm, vr, vnc;
+} acc_p3;
+
+LN_INLINE void acc_p3_init(acc_p3 *p, const ln_norm *nm)
+{
+    /* ((x - m) - c) * rstd as fma(x - m, rstd, -c*rstd): c is tiny, so the
+     * rounding of c*rstd is far below the deviation's. */
+    p->vm = vd_set1(nm->m);
+    p->vr = vd_set1(nm->rstd);
+    p->vnc = vd_set1(-(nm->c * nm->rstd));
+}
+
+/* A half of doubles narrowed for the store: to nearest for binary32, to
+ * odd for bf16/f16 (the store then rounds once). */
+LN_INLINE vh acc_narrow(unsigned f, vd v)
+{
+    return (f & LN_NARROW) ? vh_narrow_odd(v) : vh_narrow(v);
+}
+
+/* The outputs of x (elements j.. of its row; cnt > 0: only the first cnt
+ * lanes): t, then fma(t, g, b), rounded once.  llama: round(w * round(t)),
+ * the float product exact for bf16/f16 and the definition's own rounding
+ * for binary32. */
+LN_INLINE vf acc_out(unsigned f, const acc_p3 *p, ln_cast cast, const void *gamma,
+                     const ln_wide *w, vd2 x, size_t j, size_t cnt)
+{
+    /* RMS (LN_RMS): fma(x - 0, rstd, -0) is x * rstd. */
+    vd lo = (f & LN_RMS) ? vd_mul(x.lo, p->vr) : vd_fma(vd_sub(x.lo, p->vm), p->vr, p->vnc);
+    vd hi = (f & LN_RMS) ? vd_mul(x.hi, p->vr) : vd_fma(vd_sub(x.hi, p->vm), p->vr, p->vnc);
+    if (gamma && cast == LN_CAST_LLAMA) {
+        vf u = rnd(f, vf_join(acc_narrow(f, lo), acc_narrow(f, hi)));
+        return vf_mul(u, ld_at(f, gamma, j, cnt));
+    }
+    if (cnt) {
+        vd_mask k0 = vd_first(cnt < LN_HALF ? cnt : LN_HALF);
+        vd_mask k1 = vd_first(cnt > LN_HALF ? cnt - LN_HALF : 0);
+        lo = vd_fma(lo, vd_load_part(w->g + j, k0), vd_load_part(w->b + j, k0));
+        hi = vd_fma(hi, vd_load_part(w->g + j + LN_HALF, k1),
+                    vd_load_part(w->b + j + LN_HALF, k1));
+    } else {
+        lo = vd_fma(lo, vd_loadu(w->g + j), vd_loadu(w->b + j));
+        hi = vd_fma(hi, vd_loadu(w->g + j + LN_HALF), vd_loadu(w->b + j + LN_HALF));
+    }
+    return vf_join(acc_narrow(f, lo), acc_narrow(f, hi));
+}
+
+/* Per-shape state: room for gamma and beta widened to double, so that the
+ * output pass loads them instead of converting them again on every row
+ * (the conversions were a third of its work).  forward writes into it, so
+ * each calling thread prepares its own (as lnbench speed does). */
+typedef struct accurate_state {
+    size_t dim;
+    double *gb; /* 2 * dim doubles, 64-byte aligned */
+} accurate_state;
+
+static __attribute__((unused)) double *accurate_alloc(size_t dim)
+{
+    size_t bytes = (2 * dim * sizeof(double) + 63) & ~(size_t)63;
+    return aligned_alloc(64, bytes);
+}
+
+static __attribute__((unused)) int accurate_prepare(const ln_desc *d, void **state, const char **why)
+{
+    accurate_state *st = malloc(sizeof *st);
+    double *gb = accurate_alloc(d->dim);
+    if (!st || !gb) {
+        free(st);
+        free(gb);
+        *why = "out of memory";
+        return -1;
+    }
+    st->dim = d->dim;
+    st->gb = gb;
+    *state = st;
+    return 0;
+}
+
+static __attribute__((unused)) void accurate_release(void *state)
+{
+    accurate_state *st = state;
+    if (st) {
+        free(st->gb);
+        free(st);
+    }
+}

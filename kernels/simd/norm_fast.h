@@ -1,0 +1,180 @@
+/*
+ * norm_fast.h - the fast algorithm's arithmetic (kernels avx2, avx512,
+ * neon): binary32 statistics and output, FMA, for every operation and
+ * dtype (bf16/f16 elements are widened exactly to binary32 on load).
+ * norm_pipeline.h runs it over the rows on the vocabulary of vec_<isa>.h.
+ *
+ * LayerNorm, per row, three passes over x (h for the add_ operations), the
+ * row staying in L1/L2 between them:
+ *   1. m = x0 + sum(x - x0) / n, four accumulators (norm_pipeline.h).
+ *      Shifting by the row's first element makes a constant row sum to
+ *      exactly 0, so m = x0 exactly and the output is exactly beta; on an
+ *      offset row (x ~ 1e4 +- 1) every x - x0 is exact (Sterbenz) and the
+ *      sum carries errors of the size of sigma, not of the offset.
+ *   2. d = x - m (exact on offset rows): sum(d^2) by FMA and sum(d), the
+ *      corrected two-pass of Chan, Golub and LeVeque: mean = m + E[d],
+ *      var = E[d^2] - E[d]^2, nothing cancelling since E[d] is a few ulps
+ *      of sigma.
+ *   3. y = fma(((x - mh) - ml) * rstd, gamma, beta), mh + ml the mean as a
+ *      float pair, rstd = 1/sqrt(var + eps) computed once per row in double
+ *      (an exact sqrt and divide, no rsqrt estimate).  Rows with mean^2 <=
+ *      var (normal-like) have ml folded into the constant (see fast_out).
+ * RMSNorm takes passes 2 and 3 with m = 0 and no scale: pass 2 sums x^2,
+ * pass 3 computes x * rstd exactly as fma(x - 0, rstd, -0 * rstd).
+ * Include from norm_pipeline.h only.
+ */
+
+/* Pass 2 sums the scaled deviations s*(x - m), s = 1/phi (24 significant
+ * bits), and divides s out in double at the end.  Why: on offset rows
+ * (x ~ 1e4, ulp 2^-10) every x - m is a multiple of 2^-10 with ~11 bits,
+ * so its square k^2 2^-20 has k^2 = 1 mod 8 for odd k and lands just above
+ * the accumulator's grid: every such square rounded down, a systematic
+ * -6 u bias in the variance (measured; 3 ulp in every output).  The scaled
+ * deviations have full mantissas, their roundings are unbiased, and a
+ * constant row still sums exactly 0. */
+#define DEV_SCALE 0.618034005f
+
+/* Pass 2 of a row around its first guess m: sum(d^2) in q0..q3, sum(d) in
+ * e0, e1, d = scale * (x - m) (RMS: m = 0, scale = 1, d = x exactly). */
+typedef struct fast_p2 {
+    vf vm, vs, q0, q1, q2, q3, e0, e1;
+} fast_p2;
+
+LN_INLINE void fast_p2_init(fast_p2 *s, float m, float scale)
+{
+    s->vm = vf_set1(m);
+    s->vs = vf_set1(scale);
+    s->q0 = s->q1 = s->q2 = s->q3 = s->e0 = s->e1 = vf_zero();
+}
+
+LN_INLINE vf fast_dev(const fast_p2 *s, vf x) { return vf_mul(vf_sub(x, s->vm), s->vs); }
+
+/* Four vectors of the row. */
+LN_INLINE void fast_p2_block(fast_p2 *s, vf x0, vf x1, vf x2, vf x3)
+{
+    vf d0 = fast_dev(s, x0), d1 = fast_dev(s, x1), d2 = fast_dev(s, x2), d3 = fast_dev(s, x3);
+    s->q0 = vf_fma(d0, d0, s->q0);
+    s->q1 = vf_fma(d1, d1, s->q1);
+    s->q2 = vf_fma(d2, d2, s->q2);
+    s->q3 = vf_fma(d3, d3, s->q3);
+    s->e0 = vf_add(s->e0, vf_add(d0, d1));
+    s->e1 = vf_add(s->e1, vf_add(d2, d3));
+}
+
+/* RMSNorm's steady loops: only sum(x^2) (d = x, and sum(d) unused). */
+LN_INLINE void fast_p2_sq_block(fast_p2 *s, vf x0, vf x1, vf x2, vf x3)
+{
+    s->q0 = vf_fma(x0, x0, s->q0);
+    s->q1 = vf_fma(x1, x1, s->q1);
+    s->q2 = vf_fma(x2, x2, s->q2);
+    s->q3 = vf_fma(x3, x3, s->q3);
+}
+
+LN_INLINE void fast_p2_vec(fast_p2 *s, vf x)
+{
+    vf d = fast_dev(s, x);
+    s->q0 = vf_fma(d, d, s->q0);
+    s->e0 = vf_add(s->e0, d);
+}
+
+/* The row's last lanes, those of k (the others would add d = -m * scale). */
+LN_INLINE void fast_p2_tail(fast_p2 *s, vf x, vf_mask k)
+{
+    vf d = fast_dev(s, x);
+    s->q1 = vf_fma_part(d, d, s->q1, k);
+    s->e1 = vf_add_part(s->e1, k, d);
+}
+
+LN_INLINE void fast_p2_sums(const fast_p2 *s, double *sdev, double *ssq)
+{
+    *sdev = vf_hsum(vf_add(s->e0, s->e1));
+    *ssq = vf_hsum(vf_add(vf_add(s->q0, s->q1), vf_add(s->q2, s->q3)));
+}
+
+/* LayerNorm: from a row's first guess m and its pass-2 sums (floats), the
+ * mean as a float pair mh + ml and rstd.  Returns 0 when the sums are not
+ * finite (NaN/Inf in the row, or squares beyond binary32's range): the row
+ * then takes the double path. */
+LN_INLINE int fast_finish(float m, double sdev, double ssq, double inv_n, float eps,
+                          ln_norm *nm)
+{
+    if (!(ssq <= FLT_MAX) || !(fabs(sdev) <= FLT_MAX))
+        return 0;
+    /* var = E[d^2] - E[d]^2: E[d] is tiny next to sigma (pass 1 got the
+     * mean right to a few ulps of sigma), so nothing cancels. */
+    const double inv_s = 1.0 / (double)DEV_SCALE;
+    double cs = sdev * inv_n; /* E[s d] */
+    double var = (ssq * inv_n - cs * cs) * (inv_s * inv_s);
+    double c = cs * inv_s;
+    float rstd = (float)(1.0 / sqrt((var > 0.0 ? var : 0.0) + (double)eps));
+    /* The mean, now to a few ulps of sigma, as a float pair mh + ml.  When
+     * |mean| <= sigma (normal-like rows) a single float mean costs no more
+     * than those ulps and pass 3 folds it into one constant (!split);
+     * offset rows (and constant rows, sigma 0) keep the low part. */
+    double mean = (double)m + c;
+    float mh = (float)mean, ml = 0.0f;
+    nm->split = mean * mean > var;
+    if (nm->split)
+        ml = (float)(mean - (double)mh);
+    nm->mh = mh;
+    nm->ml = ml;
+    nm->rstd_f = rstd;
+    nm->mean_out = mh;
+    nm->rstd_out = rstd;
+    return 1;
+}
+
+/* RMSNorm: rstd from sum(x^2); 0 when the squares left binary32's range. */
+LN_INLINE int fast_finish_rms(double ssq, double inv_n, float eps, ln_norm *nm)
+{
+    if (!(ssq <= FLT_MAX))
+        return 0;
+    float rstd = (float)(1.0 / sqrt(ssq * inv_n + (double)eps));
+    nm->mh = nm->ml = nm->mean_out = 0.0f;
+    nm->split = 0;
+    nm->rstd_f = nm->rstd_out = rstd;
+    return 1;
+}
+
+/* Pass 3's constants: v = fma(x - sub, rstd, add). */
+typedef struct fast_p3 {
+    vf sub, rstd, add;
+} fast_p3;
+
+LN_INLINE void fast_p3_init(fast_p3 *p, const ln_norm *nm)
+{
+    /* split (offset and constant rows, |mean| > sigma): ((x - mh) - ml) *
+     * rstd as fma(x - mh, rstd, -ml*rstd); ml is below half an ulp of mh,
+     * so rounding ml*rstd costs nothing visible, and x - mh is exact near
+     * the mean (Sterbenz), which keeps constant rows exactly beta.
+     * Otherwise (|mean| <= sigma) (x - mh) * rstd as fma(x - 0, rstd,
+     * -mh*rstd): x*rstd is exact inside the fma and -mh*rstd is rounded
+     * once at |mean|/sigma <= 1, no worse than rounding x - mh (measured:
+     * mean error 0.97 -> 0.95 ulp on normal rows).  An all-zero row lands
+     * here and still gives fma(0, gamma, beta) = beta. */
+    const float r = nm->rstd_f;
+    p->sub = vf_set1(nm->split ? nm->mh : 0.0f);
+    p->rstd = vf_set1(r);
+    p->add = vf_set1(nm->split ? -(nm->ml * r) : -(nm->mh * r));
+}
+
+/* The normalised vector of x (elements j.. of its row; cnt > 0: only the
+ * first cnt lanes), then the cast's gamma and beta, each NULL when absent.
+ * llama rounds the normalised value to the dtype before the product with w
+ * (in binary32, exact for bf16 and f16 operands); gemma multiplies by
+ * 1 + w formed in binary32. */
+LN_INLINE vf fast_out(unsigned f, const fast_p3 *p, ln_cast cast, vf x, const void *gamma,
+                      const void *beta, size_t j, size_t cnt)
+{
+    /* RMS (LN_RMS): fma(x - 0, rstd, -0) is x * rstd. */
+    vf v = (f & LN_RMS) ? vf_mul(x, p->rstd) : vf_fma(vf_sub(x, p->sub), p->rstd, p->add);
+    if (gamma) {
+        vf w = ld_at(f, gamma, j, cnt);
+        if (cast == LN_CAST_GEMMA)
+            w = vf_add(w, vf_set1(1.0f));
+        else if (cast == LN_CAST_LLAMA)
+            v = rnd(f, v);
+        return beta ? vf_fma(v, w, ld_at(f, beta, j, cnt)) : vf_mul(v, w);
+    }
+    return beta ? vf_add(v, ld_at(f, beta, j, cnt)) : v;
+}

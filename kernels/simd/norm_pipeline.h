@@ -1,0 +1,681 @@
+/*
+ * norm_pipeline.h - the SIMD norm kernels (every operation, dtype and cast),
+ * written once over a vector vocabulary and compiled once per ISA:
+ * kernels/simd_<isa>.c includes its vec_<isa>.h, then this file, and names
+ * its two kernels with LN_SIMD_KERNELS.  The fast algorithm's arithmetic
+ * is in norm_fast.h, the accurate one's in norm_accurate.h; this file holds
+ * what they share: element loads and stores per dtype, pass 1, the loop
+ * over a row's columns and the pipeline over rows.
+ *
+ * The vocabulary (each vec_<isa>.h defines all of it, with these names):
+ *   vf, vd, vh          VF_LANES floats, VF_LANES/2 doubles, VF_LANES/2 floats
+ *   vf_zero set1 loadu storeu add sub mul fma(a, b, c) = a*b + c, and the
+ *                       same for vd (vd_loadu from doubles)
+ *   vf_mask, vd_mask    the first n lanes of a vf / of a vd or vh (vf_first,
+ *                       vd_first); *_load_part gives zeros outside the mask
+ *                       and never touches memory there, *_store_part leaves
+ *                       it alone
+ *   vf_add_part, vf_fma_part   update only the lanes of a mask
+ *   vd_keep             zero outside a mask
+ *   vf_lo, vf_hi        a vf's halves as vh; vd_from_vh widens one to a vd,
+ *                       vh_narrow rounds a vd to floats, vf_join(lo, hi)
+ *   vd_widen(p)         VF_LANES/2 floats at p as doubles (and _part)
+ *   vf_hsum, vd_hsum    horizontal sums
+ *   vf_stream           non-temporal store to an address aligned to a vf;
+ *                       VEC_HAS_STREAM is 0 where the ISA has none
+ *   vb (VF_LANES bf16/f16 values) with vb_loadu,
+ *                       vb_storeu, vb_stream, vb_load_first, vb_store_first;
+ *                       vf_from_bf16, vf_from_f16 (exact), vb_from_f32_bf16,
+ *                       vb_from_f32_f16 (nearest even); vh_narrow_odd
+ *                       (doubles to floats rounded to odd)
+ *   ln_prefetch, ln_store_fence
+ *
+ * Each loop is compiled once per algorithm and element type (bf16 and f16
+ * widen exactly to floats on load and round to nearest even on store, bit
+ * for bit as dtype_convert.h); everything else is a run-time test.
+ *
+ * Rules kept for kernels/lnbench_kernel.h: tails use masked or partial
+ * loads and stores, which never touch memory past dim; a row whose
+ * statistics come out non-finite is redone by ln_row_wide (row_wide.h) and
+ * the rows after it are computed as if it were not there.
+ */
+#ifndef LNBENCH_NORM_PIPELINE_H
+#define LNBENCH_NORM_PIPELINE_H
+
+#include "cpu_features.h"
+#include "dtype_convert.h"
+#include "lnbench_kernel.h"
+#include "store_policy.h"
+#include "row_wide.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+/* The compile-time part of a loop: the algorithm and the element type. */
+enum {
+    LN_ACCURATE = 1u << 0, /* the accurate algorithm (else the fast one) */
+    LN_BF16 = 1u << 1,     /* elements are bf16 */
+    LN_F16 = 1u << 2,      /* elements are IEEE binary16 (else binary32) */
+    LN_FIXED = 1u << 3,    /* the passes a loop runs are in f (LN_STAGES), */
+    LN_GAMMA = 1u << 8,    /* ... whether gamma and beta are present */
+    LN_BETA = 1u << 9,     /* (for the single cast, no residual) */
+    LN_RMS = 1u << 10      /* ... and that the operation is RMSNorm */
+};
+#define LN_NARROW (LN_BF16 | LN_F16)
+/* Bytes per element. */
+#define LN_ES(f) (((f) & LN_NARROW) ? sizeof(uint16_t) : sizeof(float))
+
+/* One call's rows, untyped (the element type is in the flags). */
+typedef struct ln_rows {
+    size_t rows, dim, x_stride, y_stride; /* strides in elements */
+    const void *x, *res;                  /* res: the residual (add_ ops) */
+    void *y, *h;                          /* h: x + residual rounded (add_ ops) */
+    const void *gamma, *beta;             /* NULL when absent */
+    float eps;
+    float *mean, *rstd; /* NULL when not asked for */
+    ln_store_hint store;
+    ln_cast cast;
+    ln_dtype dtype;
+    int rms, add; /* the operation */
+} ln_rows;
+
+static inline ln_rows ln_rows_of(const ln_desc *d, const ln_tensors *t)
+{
+    ln_rows r = {
+        .rows = d->rows, .dim = d->dim, .x_stride = d->x_stride, .y_stride = d->y_stride,
+        .x = t->x, .res = t->residual, .y = t->y, .h = t->h,
+        .gamma = t->gamma, .beta = t->beta,
+        .eps = d->eps, .mean = t->mean, .rstd = t->rstd,
+        .store = d->store, .cast = d->cast, .dtype = d->dtype,
+        .rms = ln_op_is_rms(d->op), .add = ln_op_has_residual(d->op),
+    };
+    return r;
+}
+
+/* Element j of p. */
+LN_INLINE const void *at(unsigned f, const void *p, size_t j)
+{
+    return (const char *)p + j * LN_ES(f);
+}
+LN_INLINE void *at_w(unsigned f, void *p, size_t j) { return (char *)p + j * LN_ES(f); }
+
+/* VF_LANES elements at p[j..] as floats (exact); cnt > 0: only the first
+ * cnt of them, zeros in the other lanes, no memory touched past them. */
+LN_INLINE vf ld_at(unsigned f, const void *p, size_t j, size_t cnt)
+{
+    if (f & LN_NARROW) {
+        const uint16_t *q = (const uint16_t *)p + j;
+        vb b = cnt ? vb_load_first(q, cnt) : vb_loadu(q);
+        return (f & LN_BF16) ? vf_from_bf16(b) : vf_from_f16(b);
+    }
+    return cnt ? vf_load_part((const float *)p + j, vf_first(cnt)) : vf_loadu((const float *)p + j);
+}
+
+LN_INLINE vb to_vb(unsigned f, vf v)
+{
+    return (f & LN_BF16) ? vb_from_f32_bf16(v) : vb_from_f32_f16(v);
+}
+
+LN_INLINE vf from_vb(unsigned f, vb b) { return (f & LN_BF16) ? vf_from_bf16(b) : vf_from_f16(b); }
+
+/* v rounded to the element type at p[j..]; cnt > 0: only its first cnt
+ * lanes; stream: non-temporal (whole vectors, p + j aligned to one). */
+LN_INLINE void st_at(unsigned f, void *p, size_t j, size_t cnt, vf v, int stream)
+{
+    if (f & LN_NARROW) {
+        uint16_t *q = (uint16_t *)p + j;
+        if (cnt)
+            vb_store_first(q, cnt, to_vb(f, v));
+        else if (stream)
+            vb_stream(q, to_vb(f, v));
+        else
+            vb_storeu(q, to_vb(f, v));
+    } else if (cnt) {
+        vf_store_part((float *)p + j, vf_first(cnt), v);
+    } else if (stream) {
+        vf_stream((float *)p + j, v);
+    } else {
+        vf_storeu((float *)p + j, v);
+    }
+}
+
+/* v rounded to the element type and widened back (nearest even). */
+LN_INLINE vf rnd(unsigned f, vf v) { return (f & LN_NARROW) ? from_vb(f, to_vb(f, v)) : v; }
+
+LN_INLINE ln_dtype dtype_of(unsigned f)
+{
+    return (f & LN_BF16) ? LN_DTYPE_BF16 : (f & LN_F16) ? LN_DTYPE_F16 : LN_DTYPE_F32;
+}
+
+/* A row's first guess of the mean, from pass 1: a float for the fast
+ * algorithm, a double for the accurate one. */
+typedef struct ln_guess {
+    float f;
+    double d;
+} ln_guess;
+
+/* A row's normalisation, made from its pass-2 sums. */
+typedef struct ln_norm {
+    float mh, ml, rstd_f;     /* fast: the mean as the float pair mh + ml */
+    int split;                /* fast: pass 3 keeps ml */
+    double m, c, rstd;        /* accurate: the mean m + c */
+    float mean_out, rstd_out; /* the row's mean and rstd outputs */
+} ln_norm;
+
+#include "norm_fast.h"
+#include "norm_accurate.h"
+
+/* A row read by a pass.  For the add_ operations the row's first pass
+ * forms h = x + residual rounded to the dtype and writes it (res, h
+ * non-NULL), and later passes read h.  The binary32 sum of two bf16 or f16
+ * values is exact unless they lie so many binades apart that it stays
+ * within a small fraction of an ulp of the larger, far from any rounding
+ * boundary of the dtype: rounding that float to the dtype rounds the exact
+ * sum once. */
+typedef struct ln_src {
+    const void *x, *res;
+    void *h;
+} ln_src;
+
+LN_INLINE vf src_at(unsigned f, const ln_src *s, size_t j, size_t cnt)
+{
+    vf v = ld_at(f, s->x, j, cnt);
+    if (!s->res)
+        return v;
+    v = vf_add(v, ld_at(f, s->res, j, cnt));
+    if (f & LN_NARROW) {
+        vb b = to_vb(f, v);
+        if (cnt)
+            vb_store_first((uint16_t *)s->h + j, cnt, b);
+        else
+            vb_storeu((uint16_t *)s->h + j, b);
+        return from_vb(f, b);
+    }
+    st_at(f, s->h, j, cnt, v, 0);
+    return v;
+}
+
+/* A vector of the row as doubles, for the accurate algorithm.  binary32
+ * rows widen straight from memory (no shuffle to split a float vector:
+ * port 5 is what the accurate loops wait on). */
+LN_INLINE vd2 halves(vf v)
+{
+    vd2 h = {vd_from_vh(vf_lo(v)), vd_from_vh(vf_hi(v))};
+    return h;
+}
+
+LN_INLINE vd2 ld_halves(unsigned f, const void *p, size_t j, size_t cnt)
+{
+    if (f & LN_NARROW)
+        return halves(ld_at(f, p, j, cnt));
+    const float *q = (const float *)p + j;
+    vd2 h;
+    if (cnt) {
+        h.lo = vd_widen_part(q, vd_first(cnt < LN_HALF ? cnt : LN_HALF));
+        h.hi = vd_widen_part(q + LN_HALF, vd_first(cnt > LN_HALF ? cnt - LN_HALF : 0));
+    } else {
+        h.lo = vd_widen(q);
+        h.hi = vd_widen(q + LN_HALF);
+    }
+    return h;
+}
+
+LN_INLINE vd2 src_halves(unsigned f, const ln_src *s, size_t j, size_t cnt)
+{
+    return s->res ? halves(src_at(f, s, j, cnt)) : ld_halves(f, s->x, j, cnt);
+}
+
+/* Which passes one loop over the columns runs (see cols): at run time, or
+ * fixed at compile time by LN_STAGES(run) in f. */
+enum { LN_DO_OUT = 1u << 0, LN_DO_P2 = 1u << 1, LN_DO_P1 = 1u << 2 };
+#define LN_STAGES(run) (LN_FIXED | ((unsigned)(run) << 4))
+
+/* One loop over the columns: pass 3 of row xo into y (with nm), pass 2 of
+ * row s1 around m1 (into sdev1, ssq1) and pass 1 of row s2 around x2_0
+ * (into sum2), each when do asks for it. */
+typedef struct ln_cols {
+    unsigned do_;
+    const void *xo;
+    void *y;
+    ln_norm nm;
+    ln_src s1;
+    ln_guess m1;
+    double sdev1, ssq1;
+    ln_src s2;
+    float x2_0, sum2;
+    const char *pf, *pfr; /* prefetched during pass 3 (NULL: nothing) */
+} ln_cols;
+
+/* What pass 3 applies after the normalisation: gamma, beta (NULL when
+ * absent) and the cast; fixed by f in the steady state's loops. */
+typedef struct ln_affine {
+    const void *gamma, *beta;
+    ln_cast cast;
+} ln_affine;
+
+/* Pass 3 of either algorithm: the output vector of elements j.. (cnt > 0:
+ * its first cnt). */
+LN_INLINE vf out_at(unsigned f, const ln_affine *af, const ln_wide *w, const fast_p3 *fp,
+                    const acc_p3 *ap, const void *x, size_t j, size_t cnt)
+{
+    if (f & LN_ACCURATE)
+        return acc_out(f, ap, af->cast, af->gamma, w, ld_halves(f, x, j, cnt), j, cnt);
+    return fast_out(f, fp, af->cast, ld_at(f, x, j, cnt), af->gamma, af->beta, j, cnt);
+}
+
+/* The one loop over a row's columns: 4 * VF_LANES at a time, then one
+ * vector at a time, then the tail.  The algorithm and element type in f
+ * are compile-time; so are, in the steady state's loops (LN_FIXED), the
+ * passes that run and gamma and beta.  The rest is tested at run time. */
+LN_INLINE void cols(unsigned f, const ln_rows *a, const ln_wide *w, ln_cols *c, int stream)
+{
+    const size_t n = a->dim, W = VF_LANES, es = LN_ES(f);
+    const unsigned run = (f & LN_FIXED) ? (f >> 4) & 7u : c->do_;
+    ln_affine af = {a->gamma, a->beta, a->cast};
+    if (f & LN_FIXED) {
+        af.cast = LN_CAST_SINGLE;
+        af.gamma = (f & LN_GAMMA) ? a->gamma : NULL;
+        af.beta = (f & LN_BETA) ? a->beta : NULL;
+        if (((f & LN_GAMMA) && !af.gamma) || ((f & LN_BETA) && !af.beta))
+            __builtin_unreachable(); /* rows_run chose f from them */
+    }
+    /* Everything the loop reads, in locals: a vector store may alias any
+     * memory, so fields read through a pointer would be reloaded after
+     * every store of y. */
+    const void *xo = c->xo;
+    void *y = c->y;
+    ln_src s1c = c->s1, s2c = c->s2;
+    if (f & LN_FIXED) /* the add_ operations take the run-time loop */
+        s1c.res = s2c.res = NULL;
+    const char *pf = c->pf, *pfr = c->pfr;
+    const ln_wide wl = w ? *w : (ln_wide){NULL, NULL};
+    fast_p3 fp;
+    acc_p3 ap;
+    fast_p2 f2;
+    acc_p2 a2;
+    if (f & LN_ACCURATE) {
+        acc_p3_init(&ap, &c->nm);
+        acc_p2_init(&a2, c->m1.d);
+    } else {
+        fast_p3_init(&fp, &c->nm);
+        /* RMS: d = x exactly (m = 0, scale 1). */
+        fast_p2_init(&f2, c->m1.f, a->rms ? 1.0f : DEV_SCALE);
+    }
+    /* Pass 1: sum(x - x0) in four accumulators, in the same order on every
+     * path, so that every path gives the same bits. */
+    const vf vx0 = vf_set1(c->x2_0);
+    vf s0 = vf_zero(), s1 = s0, s2 = s0, s3 = s0;
+#define OUT(j, cnt) out_at(f, &af, &wl, &fp, &ap, xo, (j), (cnt))
+#define SRC1(j, cnt) src_at(f, &s1c, (j), (cnt))
+#define SRC1D(j, cnt) src_halves(f, &s1c, (j), (cnt))
+#define SRC2(j, cnt) src_at(f, &s2c, (j), (cnt))
+    size_t j = 0;
+    for (; j + 4 * W <= n; j += 4 * W) {
+        if (run & LN_DO_OUT) {
+            /* The four outputs first, then one test of the store kind for
+             * all four (a test per store cost the L2 shapes ~10%). */
+            vf o0 = OUT(j, 0), o1 = OUT(j + W, 0), o2 = OUT(j + 2 * W, 0), o3 = OUT(j + 3 * W, 0);
+            if (stream) {
+                st_at(f, y, j, 0, o0, 1);
+                st_at(f, y, j + W, 0, o1, 1);
+                st_at(f, y, j + 2 * W, 0, o2, 1);
+                st_at(f, y, j + 3 * W, 0, o3, 1);
+            } else {
+                st_at(f, y, j, 0, o0, 0);
+                st_at(f, y, j + W, 0, o1, 0);
+                st_at(f, y, j + 2 * W, 0, o2, 0);
+                st_at(f, y, j + 3 * W, 0, o3, 0);
+            }
+            if (pf) /* one cache line at a time */
+                for (size_t l = j * es; l < (j + 4 * W) * es; l += 64) {
+                    ln_prefetch(pf + l);
+                    if (pfr)
+                        ln_prefetch(pfr + l);
+                }
+        }
+        if ((run & LN_DO_P2) && (f & LN_RMS) && (f & LN_ACCURATE))
+            acc_p2_sq_block(&a2, SRC1D(j, 0), SRC1D(j + W, 0), SRC1D(j + 2 * W, 0),
+                            SRC1D(j + 3 * W, 0));
+        else if ((run & LN_DO_P2) && (f & LN_RMS))
+            fast_p2_sq_block(&f2, SRC1(j, 0), SRC1(j + W, 0), SRC1(j + 2 * W, 0),
+                             SRC1(j + 3 * W, 0));
+        else if ((run & LN_DO_P2) && (f & LN_ACCURATE))
+            acc_p2_block(&a2, SRC1D(j, 0), SRC1D(j + W, 0), SRC1D(j + 2 * W, 0),
+                         SRC1D(j + 3 * W, 0));
+        else if (run & LN_DO_P2)
+            fast_p2_block(&f2, SRC1(j, 0), SRC1(j + W, 0), SRC1(j + 2 * W, 0),
+                          SRC1(j + 3 * W, 0));
+        if (run & LN_DO_P1) {
+            s0 = vf_add(s0, vf_sub(SRC2(j, 0), vx0));
+            s1 = vf_add(s1, vf_sub(SRC2(j + W, 0), vx0));
+            s2 = vf_add(s2, vf_sub(SRC2(j + 2 * W, 0), vx0));
+            s3 = vf_add(s3, vf_sub(SRC2(j + 3 * W, 0), vx0));
+        }
+    }
+    for (; j + W <= n; j += W) {
+        if (run & LN_DO_OUT)
+            st_at(f, y, j, 0, OUT(j, 0), stream);
+        if ((run & LN_DO_P2) && (f & LN_ACCURATE))
+            acc_p2_vec(&a2, SRC1D(j, 0));
+        else if (run & LN_DO_P2)
+            fast_p2_vec(&f2, SRC1(j, 0));
+        if (run & LN_DO_P1)
+            s0 = vf_add(s0, vf_sub(SRC2(j, 0), vx0));
+    }
+    if (j < n) {
+        const size_t r = n - j;
+        if (run & LN_DO_OUT)
+            st_at(f, y, j, r, OUT(j, r), 0);
+        if ((run & LN_DO_P2) && (f & LN_ACCURATE))
+            acc_p2_tail(&a2, SRC1D(j, r), r);
+        else if (run & LN_DO_P2)
+            fast_p2_tail(&f2, SRC1(j, r), vf_first(r));
+        if (run & LN_DO_P1) {
+            vf_mask k = vf_first(r);
+            s1 = vf_add_part(s1, k, vf_sub(SRC2(j, r), vx0));
+        }
+    }
+#undef OUT
+#undef SRC1
+#undef SRC1D
+#undef SRC2
+    if ((run & LN_DO_P2) && (f & LN_ACCURATE))
+        acc_p2_sums(&a2, &c->sdev1, &c->ssq1);
+    else if (run & LN_DO_P2)
+        fast_p2_sums(&f2, &c->sdev1, &c->ssq1);
+    if (run & LN_DO_P1)
+        c->sum2 = vf_hsum(vf_add(vf_add(s0, s1), vf_add(s2, s3)));
+}
+
+/* Row i's pointers: where its first pass reads (forming h for the add_
+ * operations) and where later passes read. */
+LN_INLINE ln_src row_first(unsigned f, const ln_rows *a, size_t i)
+{
+    ln_src s = {at(f, a->x, i * a->x_stride), NULL, NULL};
+    if (a->add) {
+        s.res = at(f, a->res, i * a->x_stride);
+        s.h = at_w(f, a->h, i * a->y_stride);
+    }
+    return s;
+}
+
+LN_INLINE const void *row_later(unsigned f, const ln_rows *a, size_t i)
+{
+    return a->add ? at(f, a->h, i * a->y_stride) : at(f, a->x, i * a->x_stride);
+}
+
+/* A row's first element as its first pass sees it (h[0] for add_ ops). */
+LN_INLINE float first_elem(unsigned f, const ln_src *s)
+{
+    float v = ln_dtype_load(dtype_of(f), s->x, 0);
+    if (s->res)
+        v = ln_dtype_round(dtype_of(f), v + ln_dtype_load(dtype_of(f), s->res, 0));
+    return v;
+}
+
+/* A row's first guess of the mean from pass 1's s = sum(x - x0): exactly
+ * x0 for a constant row.  Multiplying by 1/n instead of dividing shortens
+ * the per-row chain between the passes (1/n's rounding is far below the
+ * float statistics' own). */
+LN_INLINE ln_guess first_guess(unsigned f, float x0, float s, double inv_n)
+{
+    ln_guess g = {0.0f, 0.0};
+    if (f & LN_ACCURATE)
+        g.d = (double)x0 + (double)(s * (float)inv_n);
+    else
+        g.f = x0 + s * (float)inv_n;
+    return g;
+}
+
+/* Row i's normalisation from its pass 2 into *nm, and its mean and rstd
+ * outputs.  Returns 0 when the statistics are not finite (NaN/Inf in the
+ * row, or squares beyond the accumulators' range): the row has then been
+ * done whole by ln_row_wide. */
+LN_INLINE int row_stats(unsigned f, const ln_rows *a, size_t i, ln_guess m, double sdev,
+                        double ssq, double inv_n, ln_norm *nm)
+{
+    int ok;
+    if (f & LN_ACCURATE) /* RMS: no mean, so no E[e] either (sdev = sum(x)) */
+        ok = acc_finish(m.d, a->rms ? 0.0 : sdev, ssq, inv_n, a->eps, nm);
+    else if (a->rms)
+        ok = fast_finish_rms(ssq, inv_n, a->eps, nm);
+    else
+        ok = fast_finish(m.f, sdev, ssq, inv_n, a->eps, nm);
+    float *mean = a->mean ? a->mean + i : NULL, *rstd = a->rstd ? a->rstd + i : NULL;
+    if (!ok) {
+        ln_row_wide(a->dtype, a->rms, a->cast, row_later(f, a, i),
+                    at_w(f, a->y, i * a->y_stride), a->dim, a->gamma, a->beta, a->eps, mean,
+                    rstd);
+        return 0;
+    }
+    if (mean)
+        *mean = nm->mean_out;
+    if (rstd)
+        *rstd = nm->rstd_out;
+    return 1;
+}
+
+/* The steady state's loops: one per set of passes, for LayerNorm and
+ * RMSNorm and, for the fast algorithm, per presence of gamma and beta (the
+ * accurate one loads both as doubles either way); without a residual (the
+ * add_ operations take the run-time loop). */
+LN_INLINE void steady(unsigned f, unsigned run, const ln_rows *a, const ln_wide *w,
+                      ln_cols *c, int stream)
+{
+    const unsigned gb = (f & LN_ACCURATE) ? 0u
+                                          : (a->gamma ? LN_GAMMA : 0u) | (a->beta ? LN_BETA : 0u);
+    /* the add_ ops: the run-time loop */
+    const unsigned k = a->add ? ~0u : gb | (a->rms ? LN_RMS : 0u);
+#define LN_STEADY(stages, kind)                                                    \
+    if (run == (stages) && k == (kind))                                            \
+        return cols(f | LN_STAGES(stages) | (kind), a, w, c, stream);
+#define LN_STEADY_ALL(kind)                                                        \
+    LN_STEADY(LN_DO_OUT | LN_DO_P2 | LN_DO_P1, kind)                               \
+    LN_STEADY(LN_DO_OUT | LN_DO_P2, kind)                                          \
+    LN_STEADY(LN_DO_OUT | LN_DO_P2, (kind) | LN_RMS)
+    LN_STEADY_ALL(0)
+    if (!(f & LN_ACCURATE)) {
+        LN_STEADY_ALL(LN_GAMMA)
+        LN_STEADY_ALL(LN_BETA)
+        LN_STEADY_ALL(LN_GAMMA | LN_BETA)
+    }
+#undef LN_STEADY_ALL
+#undef LN_STEADY
+    cols(f, a, w, c, stream); /* any other: the run-time loop */
+}
+
+/* Every row of a, software-pipelined: step k writes row k (pass 3), takes
+ * pass 2 of row k+1 and, for LayerNorm, pass 1 of row k+2, in one loop
+ * over the columns.  The per-row chain (horizontal sums, the square root
+ * and divide) then overlaps the next rows' loads, and reads of rows not
+ * yet in cache overlap the stores of y: about 10% faster than one row at
+ * a time on L2-resident shapes, and what lets DRAM reads and writes run
+ * together.  A row's first pass forms h for the add_ operations.  Rows
+ * ahead + 1 past the one written are prefetched where the loop would
+ * otherwise wait on them.  Returns whether y was streamed (the caller
+ * then fences). */
+LN_INLINE int rows_run(unsigned f, const ln_rows *a, const ln_wide *w)
+{
+    const size_t R = a->rows, es = LN_ES(f);
+    /* The store policy on this call's working set (x and y, and for the
+     * add_ ops the residual and h); streamed rows must start on cache
+     * lines, else the stores would go through the cache anyway. */
+    const size_t set = (a->add ? 4 : 2) * a->rows * a->dim * es;
+    int stream = VEC_HAS_STREAM &&
+                 (a->store == LN_STORE_STREAMING ||
+                  (a->store != LN_STORE_CACHED && ln_streaming_pays(set, ln_llc_bytes())));
+    stream = stream && (uintptr_t)a->y % 64 == 0 && (a->y_stride * es) % 64 == 0;
+    /* The fast kernel prefetches only ahead of streaming stores (cached
+     * stores leave the next rows' reads to the first pass); the accurate
+     * one, with more work per element, always. */
+    const int prefetch = (f & LN_ACCURATE) || stream;
+    const double inv_n = 1.0 / (double)a->dim;
+    const size_t ahead = a->rms ? 1 : 2; /* rows between pass 3 and the first pass */
+    ln_cols c = {0};
+    float x0_next = 0.0f; /* first element of row k + 1, for its first guess */
+    for (size_t k0 = 0; k0 < R + ahead; k0++) {
+        /* Step k = k0 - ahead: rows k (pass 3), k + 1 (pass 2), k + 2
+         * (pass 1, LayerNorm), each when it exists. */
+        const size_t io = k0 - ahead, i2 = k0 + 1 - ahead, i1 = k0;
+        const int has_out = k0 >= ahead, has_p2 = i2 < R && k0 + 1 >= ahead;
+        const int has_p1 = !a->rms && i1 < R;
+        unsigned run = 0;
+        const ln_guess m = c.m1;
+        const double sdev = c.sdev1, ssq = c.ssq1;
+        if (has_p2) {
+            c.s1.x = row_later(f, a, i2);
+            c.s1.res = NULL;
+            c.m1 = (ln_guess){0.0f, 0.0};
+            if (a->rms) /* its first pass */
+                c.s1 = row_first(f, a, i2);
+            else
+                c.m1 = first_guess(f, x0_next, c.sum2, inv_n);
+            run |= LN_DO_P2;
+        }
+        if (has_p1) {
+            c.s2 = row_first(f, a, i1);
+            c.x2_0 = x0_next = first_elem(f, &c.s2);
+            run |= LN_DO_P1;
+        }
+        c.pf = c.pfr = NULL;
+        if (has_out && row_stats(f, a, io, m, sdev, ssq, inv_n, &c.nm)) {
+            c.xo = row_later(f, a, io);
+            c.y = at_w(f, a->y, io * a->y_stride);
+            if (prefetch && io + ahead + 1 < R) {
+                const ln_src p = row_first(f, a, io + ahead + 1);
+                c.pf = p.x;
+                c.pfr = p.res;
+            }
+            run |= LN_DO_OUT;
+        }
+        /* The steady state's passes get loops of their own: run-time tests
+         * of which passes run cost the L2-resident shapes a quarter of
+         * their speed (registers kept for passes that do not run). */
+        c.do_ = run;
+        if ((run == (LN_DO_OUT | LN_DO_P2 | LN_DO_P1) || run == (LN_DO_OUT | LN_DO_P2)) &&
+            (a->cast == LN_CAST_SINGLE || !a->gamma))
+            steady(f, run, a, w, &c, stream);
+        else if (run)
+            cols(f, a, w, &c, stream);
+    }
+    return stream;
+}
+
+/* One out-of-line function per algorithm and element type. */
+#define LN_ROWS_FN(alg, name, flags)                                                       \
+    static __attribute__((noinline, unused)) int rows_##alg##_##name(const ln_rows *a,    \
+                                                                      const ln_wide *w)    \
+    {                                                                                      \
+        return rows_run((flags), a, w);                                                    \
+    }
+LN_ROWS_FN(fast, bf16, LN_BF16)
+LN_ROWS_FN(accurate, bf16, LN_ACCURATE | LN_BF16)
+#ifndef LN_SIMD_BF16_ONLY
+LN_ROWS_FN(fast, f32, 0)
+LN_ROWS_FN(accurate, f32, LN_ACCURATE)
+LN_ROWS_FN(fast, f16, LN_F16)
+LN_ROWS_FN(accurate, f16, LN_ACCURATE | LN_F16)
+#endif
+
+/* The forward functions: the rows function for the descriptor's dtype. */
+static __attribute__((unused)) int fast_forward(const ln_desc *d, const ln_tensors *t)
+{
+    const ln_rows a = ln_rows_of(d, t);
+    int stream;
+#ifdef LN_SIMD_BF16_ONLY
+    stream = rows_fast_bf16(&a, NULL);
+#else
+    stream = d->dtype == LN_DTYPE_BF16  ? rows_fast_bf16(&a, NULL)
+             : d->dtype == LN_DTYPE_F16 ? rows_fast_f16(&a, NULL)
+                                        : rows_fast_f32(&a, NULL);
+#endif
+    if (stream)
+        ln_store_fence();
+    return 0;
+}
+
+static __attribute__((unused)) int accurate_forward(const ln_desc *d, const ln_tensors *t,
+                                                     void *state)
+{
+    const ln_rows a = ln_rows_of(d, t);
+    accurate_state *st = state;
+    /* Without prepare (or for a larger dim) the buffer is made here: one
+     * allocation per call, amortised over the rows. */
+    double *gb = st && st->dim >= a.dim ? st->gb : accurate_alloc(a.dim);
+    if (!gb) {
+        ln_rows_wide(d, t); /* no memory: the scalar double path needs none */
+        return 0;
+    }
+    const ln_wide w = {gb, gb + a.dim};
+    acc_widen(a.dtype, a.cast, a.dim, a.gamma, a.beta, gb, gb + a.dim);
+    int stream;
+#ifdef LN_SIMD_BF16_ONLY
+    stream = rows_accurate_bf16(&a, &w);
+#else
+    stream = d->dtype == LN_DTYPE_BF16  ? rows_accurate_bf16(&a, &w)
+             : d->dtype == LN_DTYPE_F16 ? rows_accurate_f16(&a, &w)
+                                        : rows_accurate_f32(&a, &w);
+#endif
+    if (stream)
+        ln_store_fence();
+    if (gb != (st ? st->gb : NULL))
+        free(gb);
+    return 0;
+}
+
+/* The two kernels of one ISA: ln_kernel_<isa> (fast) and
+ * ln_kernel_<isa>_accurate, whose forward functions are named
+ * <isa>_forward and <isa>_accurate_forward (scripts/icount finds them by
+ * those names). */
+#define LN_SIMD_CAPS(isa_id, cap_flags)                                                   \
+    {.ops = LN_BIT(LN_OP_LAYERNORM) | LN_BIT(LN_OP_RMSNORM) | LN_BIT(LN_OP_ADD_LAYERNORM) | \
+            LN_BIT(LN_OP_ADD_RMSNORM),                                                    \
+     .dtypes = LN_BIT(LN_DTYPE_F32) | LN_BIT(LN_DTYPE_BF16) | LN_BIT(LN_DTYPE_F16),       \
+     .casts = LN_BIT(LN_CAST_LLAMA) | LN_BIT(LN_CAST_GEMMA),                              \
+     .device = LN_DEVICE_HOST, .isa = isa_id,                                             \
+     .tensors = LN_TENSOR_GAMMA | LN_TENSOR_BETA | LN_TENSOR_MEAN | LN_TENSOR_RSTD,       \
+     .flags = cap_flags}
+
+/* A file may first hand a descriptor to another build of the same source
+ * (simd_avx512.c: the bf16 kinds built with AVX512_BF16): LN_SIMD_DISPATCH
+ * is that call's result, or -1 to run here. */
+#ifndef LN_SIMD_DISPATCH
+#define LN_SIMD_DISPATCH(d, t, state, accurate) (-1)
+#endif
+
+#define LN_SIMD_KERNELS(isa, isa_id, cap_flags, fast_description, accurate_description)  \
+    static int isa##_forward(const ln_desc *d, const ln_tensors *t, void *state)          \
+    {                                                                                     \
+        int rc = LN_SIMD_DISPATCH(d, t, state, 0);                                        \
+        (void)state;                                                                      \
+        if (rc >= 0)                                                                      \
+            return rc;                                                                    \
+        return fast_forward(d, t);                                                        \
+    }                                                                                     \
+    static int isa##_accurate_forward(const ln_desc *d, const ln_tensors *t, void *state) \
+    {                                                                                     \
+        int rc = LN_SIMD_DISPATCH(d, t, state, 1);                                        \
+        if (rc >= 0)                                                                      \
+            return rc;                                                                    \
+        return accurate_forward(d, t, state);                                             \
+    }                                                                                     \
+    const ln_kernel ln_kernel_##isa = {                                                   \
+        .name = #isa,                                                                     \
+        .family = #isa,                                                                   \
+        .description = fast_description,                                                  \
+        .forward = isa##_forward,                                                         \
+        .caps = LN_SIMD_CAPS(isa_id, cap_flags),                                          \
+    };                                                                                    \
+    const ln_kernel ln_kernel_##isa##_accurate = {                                        \
+        .name = #isa "_accurate",                                                         \
+        .family = #isa,                                                                   \
+        .description = accurate_description,                                              \
+        .prepare = accurate_prepare,                                                      \
+        .release = accurate_release,                                                      \
+        .forward = isa##_accurate_forward,                                                \
+        .caps = LN_SIMD_CAPS(isa_id, (cap_flags) | LN_CAP_FAITHFUL),                      \
+    }
+
+#endif
