@@ -124,8 +124,11 @@ mkdir -p "$tmp/D.old-Ab12Cd/sub" "$tmp/D.partial-Zz99Yy"
 touch "$tmp/D.old-Ab12Cd/sub/f" "$tmp/D.partial-Zz99Yy/g" "$tmp/r.json.partial-Qq11Ww"
 touch "$tmp/r.json.partial-Live00"
 if command -v flock >/dev/null; then
-  flock -x "$tmp/r.json.partial-Live00" sleep 30 &
-  bgpids+=($!)
+  # (its own stdio: an inherited stdout would keep ctest waiting for the
+  # sleep after the script ends)
+  flock -x "$tmp/r.json.partial-Live00" sleep 30 </dev/null >/dev/null 2>&1 &
+  holder=$!
+  bgpids+=($holder)
   sleep 0.2
 fi
 "${LNBENCH[@]}" "${acc[@]}" --dump "$tmp/D" --force --json "$tmp/r.json" >/dev/null 2>&1
@@ -133,6 +136,7 @@ check "2c: leftovers of killed runs not removed" \
   [ ! -e "$tmp/D.old-Ab12Cd" -a ! -e "$tmp/D.partial-Zz99Yy" -a ! -e "$tmp/r.json.partial-Qq11Ww" ]
 if command -v flock >/dev/null; then
   check "2c: a live run's temporary was removed" [ -e "$tmp/r.json.partial-Live00" ]
+  pkill -P "$holder" sleep 2>/dev/null; kill "$holder" 2>/dev/null
 fi
 rm -rf "$tmp/D" "$tmp"/D.* "$tmp"/r.json*
 
