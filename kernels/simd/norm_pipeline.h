@@ -25,6 +25,7 @@
  *                       VEC_HAS_STREAM is 0 where the ISA has none
  *   vb (VF_LANES bf16/f16 values) with vb_loadu,
  *                       vb_storeu, vb_stream, vb_load_first, vb_store_first;
+ *                       vb_stream2(p, a, b) streams two (aligned to both);
  *                       vf_from_bf16, vf_from_f16 (exact), vb_from_f32_bf16,
  *                       vb_from_f32_f16 (nearest even); vh_narrow_odd
  *                       (doubles to floats rounded to odd)
@@ -317,7 +318,10 @@ LN_INLINE void cols(unsigned f, const ln_rows *a, const ln_wide *w, ln_cols *c, 
             /* The four outputs first, then one test of the store kind for
              * all four (a test per store cost the L2 shapes ~10%). */
             vf o0 = OUT(j, 0), o1 = OUT(j + W, 0), o2 = OUT(j + 2 * W, 0), o3 = OUT(j + 3 * W, 0);
-            if (stream) {
+            if (stream && (f & LN_NARROW)) { /* two vb per store: whole lines */
+                vb_stream2((uint16_t *)y + j, to_vb(f, o0), to_vb(f, o1));
+                vb_stream2((uint16_t *)y + j + 2 * W, to_vb(f, o2), to_vb(f, o3));
+            } else if (stream) {
                 st_at(f, y, j, 0, o0, 1);
                 st_at(f, y, j + W, 0, o1, 1);
                 st_at(f, y, j + 2 * W, 0, o2, 1);
@@ -457,6 +461,17 @@ LN_INLINE int row_stats(unsigned f, const ln_rows *a, size_t i, ln_guess m, doub
     return 1;
 }
 
+/* Sanitizer builds (LNBENCH_SANITIZE) leave the steady state's loops out:
+ * they make the same accesses as the run-time loop, which the sanitizers
+ * then check, and instrumenting them all took the compiler minutes.  The
+ * guard pages of test_kernel_edges check the loops themselves in every
+ * build. */
+#ifdef LNBENCH_SANITIZE_BUILD
+#define LN_STEADY_LOOPS 0
+#else
+#define LN_STEADY_LOOPS 1
+#endif
+
 /* The steady state's loops: one per set of passes, for LayerNorm and
  * RMSNorm and, for the fast algorithm, per presence of gamma and beta (the
  * accurate one loads both as doubles either way); without a residual (the
@@ -554,7 +569,8 @@ LN_INLINE int rows_run(unsigned f, const ln_rows *a, const ln_wide *w)
          * of which passes run cost the L2-resident shapes a quarter of
          * their speed (registers kept for passes that do not run). */
         c.do_ = run;
-        if ((run == (LN_DO_OUT | LN_DO_P2 | LN_DO_P1) || run == (LN_DO_OUT | LN_DO_P2)) &&
+        if (LN_STEADY_LOOPS &&
+            (run == (LN_DO_OUT | LN_DO_P2 | LN_DO_P1) || run == (LN_DO_OUT | LN_DO_P2)) &&
             (a->cast == LN_CAST_SINGLE || !a->gamma))
             steady(f, run, a, w, &c, stream);
         else if (run)

@@ -105,6 +105,11 @@ LN_INLINE vh vh_narrow_odd(vd v)
 LN_INLINE vb vb_loadu(const uint16_t *p) { return _mm_loadu_si128((const __m128i *)p); }
 LN_INLINE void vb_storeu(uint16_t *p, vb v) { _mm_storeu_si128((__m128i *)p, v); }
 LN_INLINE void vb_stream(uint16_t *p, vb v) { _mm_stream_si128((__m128i *)p, v); }
+/* a then b, as one 32-byte non-temporal store. */
+LN_INLINE void vb_stream2(uint16_t *p, vb a, vb b)
+{
+    _mm256_stream_si256((__m256i *)p, _mm256_set_m128i(b, a));
+}
 /* The first n < 8 values, zeros after them. */
 LN_INLINE vb vb_load_first(const uint16_t *p, size_t n)
 {

@@ -64,6 +64,11 @@ LN_INLINE vh vh_narrow_odd(vd v)
 LN_INLINE vb vb_loadu(const uint16_t *p) { return _mm256_loadu_si256((const __m256i *)p); }
 LN_INLINE void vb_storeu(uint16_t *p, vb v) { _mm256_storeu_si256((__m256i *)p, v); }
 LN_INLINE void vb_stream(uint16_t *p, vb v) { _mm256_stream_si256((__m256i *)p, v); }
+/* a then b, as one 64-byte non-temporal store (a whole cache line). */
+LN_INLINE void vb_stream2(uint16_t *p, vb a, vb b)
+{
+    _mm512_stream_si512((void *)p, _mm512_inserti64x4(_mm512_castsi256_si512(a), b, 1));
+}
 /* The first n < 16 values, zeros after them. */
 LN_INLINE vb vb_load_first(const uint16_t *p, size_t n)
 {

@@ -116,6 +116,7 @@ LN_INLINE vh vh_narrow_odd(vd v) { return vcvtx_f32_f64(v); }
 LN_INLINE vb vb_loadu(const uint16_t *p) { return vld1_u16(p); }
 LN_INLINE void vb_storeu(uint16_t *p, vb v) { vst1_u16(p, v); }
 LN_INLINE void vb_stream(uint16_t *p, vb v) { vst1_u16(p, v); }
+LN_INLINE void vb_stream2(uint16_t *p, vb a, vb b) { vst1q_u16(p, vcombine_u16(a, b)); }
 LN_INLINE vb vb_load_first(const uint16_t *p, size_t n)
 {
     uint16_t t[4] = {0, 0, 0, 0};
