@@ -315,22 +315,28 @@ LN_INLINE void cols(unsigned f, const ln_rows *a, const ln_wide *w, ln_cols *c, 
     size_t j = 0;
     for (; j + 4 * W <= n; j += 4 * W) {
         if (run & LN_DO_OUT) {
-            /* The four outputs first, then one test of the store kind for
-             * all four (a test per store cost the L2 shapes ~10%). */
-            vf o0 = OUT(j, 0), o1 = OUT(j + W, 0), o2 = OUT(j + 2 * W, 0), o3 = OUT(j + 3 * W, 0);
-            if (stream && (f & LN_NARROW)) { /* two vb per store: whole lines */
-                vb_stream2((uint16_t *)y + j, to_vb(f, o0), to_vb(f, o1));
-                vb_stream2((uint16_t *)y + j + 2 * W, to_vb(f, o2), to_vb(f, o3));
-            } else if (stream) {
-                st_at(f, y, j, 0, o0, 1);
-                st_at(f, y, j + W, 0, o1, 1);
-                st_at(f, y, j + 2 * W, 0, o2, 1);
-                st_at(f, y, j + 3 * W, 0, o3, 1);
+            if (f & LN_NARROW) {
+                /* Four outputs, narrowed in pairs: two vb per store,
+                 * whole cache lines when streamed. */
+                vb b0 = to_vb(f, OUT(j, 0)), b1 = to_vb(f, OUT(j + W, 0));
+                vb b2 = to_vb(f, OUT(j + 2 * W, 0)), b3 = to_vb(f, OUT(j + 3 * W, 0));
+                uint16_t *q = (uint16_t *)y + j;
+                if (stream) {
+                    vb_stream2(q, b0, b1);
+                    vb_stream2(q + 2 * W, b2, b3);
+                } else {
+                    vb_storeu(q, b0);
+                    vb_storeu(q + W, b1);
+                    vb_storeu(q + 2 * W, b2);
+                    vb_storeu(q + 3 * W, b3);
+                }
             } else {
-                st_at(f, y, j, 0, o0, 0);
-                st_at(f, y, j + W, 0, o1, 0);
-                st_at(f, y, j + 2 * W, 0, o2, 0);
-                st_at(f, y, j + 3 * W, 0, o3, 0);
+                /* binary32: each output stored as soon as made (holding
+                 * four costs AVX2's 16 registers a spill) */
+                st_at(f, y, j, 0, OUT(j, 0), stream);
+                st_at(f, y, j + W, 0, OUT(j + W, 0), stream);
+                st_at(f, y, j + 2 * W, 0, OUT(j + 2 * W, 0), stream);
+                st_at(f, y, j + 3 * W, 0, OUT(j + 3 * W, 0), stream);
             }
             if (pf) /* one cache line at a time */
                 for (size_t l = j * es; l < (j + 4 * W) * es; l += 64) {
