@@ -106,7 +106,9 @@ enum { MAXROWS = 4 };
  * 8-, 16- and 32-wide loops). */
 static const size_t short_dims[] = {1, 2, 7, 8, 9, 15, 16, 17, 31, 32, 33};
 
-static int is_short_dim(size_t dim)
+/* Whether the brief sweep (device kernels, the llama and gemma casts)
+ * covers dim: the short dims above, and every dim past the 1..33 sweep. */
+static int in_brief_sweep(size_t dim)
 {
     for (size_t i = 0; i < sizeof short_dims / sizeof short_dims[0]; i++)
         if (short_dims[i] == dim)
@@ -186,7 +188,7 @@ static void test_shape(const combo *cb, size_t rows, size_t dim, size_t xpad, si
              * dims are enough for their arithmetic and strides, and each
              * call costs a device round trip. */
             if (k->caps.device != LN_DEVICE_HOST &&
-                (!is_short_dim(dim) || front || getenv("LNBENCH_DISABLE_ISA")))
+                (!in_brief_sweep(dim) || front || getenv("LNBENCH_DISABLE_ISA")))
                 continue; /* (masking host ISAs changes nothing on a device) */
             int have_auto = 0;
             for (int variant = 0; variant < 4; variant++) {
@@ -600,7 +602,7 @@ int main(void)
         printf("%-28s reference %s%s\n", combo_name(cb), cb->ref->name,
                every_dim ? "" : " (short dims)");
         for (size_t dim = 1; dim <= 33; dim++) {
-            if (!every_dim && !is_short_dim(dim))
+            if (!every_dim && !in_brief_sweep(dim))
                 continue;
             test_shape(cb, 3, dim, 0, 0, 0, 0);
             test_shape(cb, 4, dim, dim % 5 + 1, dim % 3 + 2, 0, 0);
