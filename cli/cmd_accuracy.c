@@ -885,9 +885,14 @@ static int resolve_names(acc_opts *o, acc_run *r)
         }
         o->ndists = ln_dist_count;
     }
-    /* Notes only once every combination and distribution is known to be
-     * valid, so a usage error stays the one line on stderr; --input reports
-     * its own. */
+    return 0;
+}
+
+/* Kernels and combinations left out of the default run, said once every
+ * up-front check has passed, so a refusal stays the one line on stderr;
+ * --input reports its own. */
+static void note_skipped(const acc_opts *o, const acc_run *r)
+{
     if (!o->kernel_names && !o->input_path) {
         for (size_t i = 0; i < ln_kernel_count; i++) {
             const char *why = ln_kernel_unavailable(ln_kernels[i]);
@@ -901,7 +906,6 @@ static int resolve_names(acc_opts *o, acc_run *r)
                         "skipped\n", ln_op_name(r->combos[i].op),
                         ln_dtype_name(r->combos[i].dtype), ln_cast_name(r->combos[i].cast));
     }
-    return 0;
 }
 
 /* Refuse up front (exit 2) shapes that cannot fit in the memory this
@@ -1143,7 +1147,7 @@ int cmd_accuracy(int argc, char **argv)
     }
     if (resolve_names(&o, &r) != 0)
         goto out;
-    /* Combinations no kernel here computes were noted and are left out:
+    /* Combinations no kernel here computes are left out (note_skipped says so):
      * a run of only those measures nothing, and says so. */
     if (r.ncombos == 0) {
         die_usage("no kernel can run on this host");
@@ -1205,6 +1209,7 @@ int cmd_accuracy(int argc, char **argv)
         ln_json_key(&r.mj, "shapes");
         ln_json_begin_array(&r.mj);
     }
+    note_skipped(&o, &r);
     clock_gettime(CLOCK_MONOTONIC, &r.t0);
     r.last_progress = r.t0;
 

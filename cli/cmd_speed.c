@@ -341,8 +341,8 @@ static int parse_args(int argc, char **argv, speed_opts *o)
 }
 
 /* The kernels to time: the named ones (each must run here and compute
- * every planned dim), else every available one that can.  Kernels left out
- * of the default list are said once on stderr. */
+ * every planned dim), else every available one that can (note_skipped
+ * says which are left out). */
 static int select_kernels(const speed_opts *o, const ln_desc *base, const ln_kernel **out,
                           size_t *n, char *err, size_t errlen)
 {
@@ -375,13 +375,21 @@ static int select_kernels(const speed_opts *o, const ln_desc *base, const ln_ker
         *n = kept;
     }
     free(found);
-    if (rc != 0 || o->nkernels)
-        return rc;
+    return rc;
+}
+
+/* The kernels of the default list left out, and why: said once every
+ * up-front check has passed, so a refusal stays one line on stderr. */
+static void note_skipped(const speed_opts *o, const ln_desc *base, const ln_kernel *const *out,
+                         size_t n)
+{
+    if (o->nkernels)
+        return;
     for (size_t i = 0; i < ln_kernel_count; i++) {
         const ln_kernel *k = ln_kernels[i];
         const char *why = ln_kernel_unavailable(k);
         int chosen = 0;
-        for (size_t j = 0; j < *n; j++)
+        for (size_t j = 0; j < n; j++)
             chosen |= out[j] == k;
         if (!ln_device_get(k->caps.device))
             continue; /* a device this build lacks: `lnbench list` says why */
@@ -398,7 +406,6 @@ static int select_kernels(const speed_opts *o, const ln_desc *base, const ln_ker
                     ln_cast_name(base->cast), reason ? reason : "not for every dim");
         }
     }
-    return 0;
 }
 
 /* "lnbench speed --dims ...": the command line, for the run's context. */
@@ -603,6 +610,7 @@ int cmd_speed(int argc, char **argv)
         o.gb_argv[o.gb_argc++] = out_format;
     }
     o.gb_argv[o.gb_argc] = NULL;
+    note_skipped(&o, &desc, kernels, nk);
 
     const char *isas[LN_ISA_COUNT];
     command = command_line(argc, argv);
