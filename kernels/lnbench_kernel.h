@@ -269,7 +269,9 @@ const ln_kernel *ln_kernel_find(const char *name);
 const char *ln_kernel_unavailable(const ln_kernel *k);
 
 /* 0 when k can compute d (caps and k->supports), else -1 with a static
- * one-line reason in *why (why may be NULL).  Does not probe the host. */
+ * one-line reason in *why (why may be NULL).  Apart from a kernel's own
+ * supports() (oneDNN asks its library which dtypes run on this CPU), it does
+ * not probe the host. */
 int ln_kernel_supports(const ln_kernel *k, const ln_desc *d, const char **why);
 
 /* Resolve a --kernels list.  With names (n > 0): each must be in the

@@ -912,6 +912,41 @@ def test_regen_bounds(tmp):
     check("testarch" in text and "1.25" in text, "header lacks arch or margin")
     check(not [n for n in os.listdir(tmp) if n.endswith(".tmp")], "temporary file left")
 
+    # --merge: each bound the looser of the file's and this run's, entries
+    # not measured here kept, every host named.  Without it an entry of a
+    # kernel that ran here is kept only for a combination it did not compute
+    # here (a CPU-dependent refusal), and one of an unknown kernel goes.
+    merged = os.path.join(tmp, "m.txt")
+    with open(merged, "w") as f:
+        f.write("#   from lnbench old (GNU 12, Release; other cpu)\n"
+                "k_b layernorm f32 single constant none NaN rows by design\n"
+                "k_a layernorm f32 single normal 5 0.1\n"
+                "k_a layernorm bf16 single normal 7 0.7\n"
+                "k_d layernorm f32 single normal 2 0.2\n")
+    p = run("regen-bounds", "--from-json", a, b, "--arch", "testarch", "--out", merged,
+            "--merge")
+    check(p.returncode == 0, f"regen-bounds --merge failed:\n{p.stderr}")
+    mtext = open(merged).read()
+    m = {tuple(ln[:5]): ln[5:] for ln in
+         (x.split("#")[0].split() for x in mtext.splitlines()) if ln and ln[0] != "config"}
+    check(m.get(("k_a", *ln32, "normal")) == ["5", "0.26"], f"merge: {m.get(('k_a', *ln32, 'normal'))}")
+    check(m.get(("k_a", "layernorm", "bf16", "single", "normal")) == ["7", "0.7"],
+          "merge: an entry this host does not compute was dropped")
+    check(m.get(("k_d", *ln32, "normal")) == ["2", "0.2"], "merge: unmeasured kernel dropped")
+    check("other cpu" in mtext and "test cpu" in mtext, "merge: hosts not both named")
+    with open(merged, "w") as f:
+        f.write("k_b layernorm f32 single constant none NaN rows by design\n"
+                "k_a layernorm f32 single normal 5 0.1\n"
+                "k_a layernorm bf16 single normal 7 0.7\n"
+                "k_d layernorm f32 single normal 2 0.2\n")
+    p = run("regen-bounds", "--from-json", a, b, "--arch", "testarch", "--out", merged)
+    m = {tuple(ln[:5]): ln[5:] for ln in
+         (x.split("#")[0].split() for x in open(merged).read().splitlines())
+         if ln and ln[0] != "config"}
+    check(p.returncode == 0 and m.get(("k_a", *ln32, "normal")) == ["1.89", "0.26"] and
+          m.get(("k_a", "layernorm", "bf16", "single", "normal")) == ["7", "0.7"] and
+          ("k_d", *ln32, "normal") not in m, f"without --merge: {m}")
+
     # NaN outputs without a none line: exit 1, the file untouched.
     bad = good[:6] + [("k_b", "constant", 3, None, None, 7), ("k_a", "normal", 7, None, None, 3)]
     c = acc_result(os.path.join(tmp, "c.json"), 1, True, True, bad)
