@@ -29,3 +29,8 @@ set_tests_properties(test_kernel_accuracy_rmsnorm test_kernel_accuracy_add_layer
 lnbench_c_test(test_accuracy_engine test_accuracy_engine.c
                lnbench_reference lnbench_common lnbench_kernels m)
 set_tests_properties(test_accuracy_engine PROPERTIES TIMEOUT 300 LABELS hostonly)
+
+# Faithful kernels round bf16/f16 outputs once, on rows whose float result
+# lands on a midpoint of the dtype (double rounding would fail them).
+lnbench_c_test(test_round_once test_round_once.c lnbench_reference lnbench_common
+               lnbench_kernels m)

@@ -27,8 +27,9 @@
  * VF_LANES/2 floats are converted to as many doubles at a time.  A row whose
  * double sums are not finite holds NaN or Inf (or its float sum of x - x0
  * overflowed): ln_row_wide sorts out which.  bf16/f16 outputs narrow the
- * doubles to floats rounded to odd, so that the store's rounding to the
- * dtype is the one rounding of the double value (13 or more spare bits).
+ * doubles to floats rounded to odd (or to nearest where that is the same,
+ * see acc_narrow), so that the store's rounding to the dtype is the one
+ * rounding of the double value (13 or more spare bits).
  * Include from norm_pipeline.h only.
  */
 
@@ -155,11 +156,41 @@ LN_INLINE void acc_p3_init(acc_p3 *p, const ln_norm *nm)
     p->vnc = vd_set1(-(nm->c * nm->rstd));
 }
 
-/* A half of doubles narrowed for the store: to nearest for binary32, to
- * odd for bf16/f16 (the store then rounds once). */
-LN_INLINE vh acc_narrow(unsigned f, vd v)
+#if !VEC_HAS_NARROW_ODD
+/* Whether a lane of v may lie on a midpoint of the dtype's grid: bf16
+ * keeps a float's top 16 bits, so its midpoints end in 0x8000 (subnormals
+ * and the overflow threshold included); f16 normals end in 0x1000 (13
+ * bits dropped), and f16's subnormal range, where fewer bits are dropped
+ * the smaller the value, is all taken as possible midpoints (exact zeros,
+ * as of constant rows, are not). */
+LN_INLINE int on_midpoint(unsigned f, vf v)
 {
-    return (f & LN_NARROW) ? vh_narrow_odd(v) : vh_narrow(v);
+    if (f & LN_BF16)
+        return vf_any_bits(v, 0xffffu, 0x8000u);
+    return vf_any_bits(v, 0x1fffu, 0x1000u) | vf_any_tiny(v, 0x1p-14f);
+}
+#endif
+
+/* The doubles lo, hi narrowed to floats for the store, which rounds bf16
+ * and f16 once more: to odd, so that the store's rounding is the one
+ * rounding of the double.  Two roundings to nearest err only where the
+ * first lands exactly on a midpoint between two neighbours in the dtype
+ * (every such midpoint is a float, and rounding is monotonic), so where
+ * round-to-odd is dear (AVX2: ~14 instructions per 4 lanes) the doubles
+ * are narrowed to nearest and only the rare vector with a float on a
+ * possible midpoint is redone to odd.  binary32: nearest, the one rounding. */
+LN_INLINE vf acc_narrow(unsigned f, vd lo, vd hi)
+{
+    if (!(f & LN_NARROW))
+        return vf_join(vh_narrow(lo), vh_narrow(hi));
+#if VEC_HAS_NARROW_ODD
+    return vf_join(vh_narrow_odd(lo), vh_narrow_odd(hi));
+#else
+    vf v = vf_join(vh_narrow(lo), vh_narrow(hi));
+    if (__builtin_expect(on_midpoint(f, v), 0))
+        v = vf_join(vh_narrow_odd(lo), vh_narrow_odd(hi));
+    return v;
+#endif
 }
 
 /* The outputs of x (elements j.. of its row; cnt > 0: only the first cnt
@@ -173,7 +204,7 @@ LN_INLINE vf acc_out(unsigned f, const acc_p3 *p, ln_cast cast, const void *gamm
     vd lo = (f & LN_RMS) ? vd_mul(x.lo, p->vr) : vd_fma(vd_sub(x.lo, p->vm), p->vr, p->vnc);
     vd hi = (f & LN_RMS) ? vd_mul(x.hi, p->vr) : vd_fma(vd_sub(x.hi, p->vm), p->vr, p->vnc);
     if (gamma && cast == LN_CAST_LLAMA) {
-        vf u = rnd(f, vf_join(acc_narrow(f, lo), acc_narrow(f, hi)));
+        vf u = rnd(f, acc_narrow(f, lo, hi));
         return vf_mul(u, ld_at(f, gamma, j, cnt));
     }
     if (cnt) {
@@ -186,7 +217,7 @@ LN_INLINE vf acc_out(unsigned f, const acc_p3 *p, ln_cast cast, const void *gamm
         lo = vd_fma(lo, vd_loadu(w->g + j), vd_loadu(w->b + j));
         hi = vd_fma(hi, vd_loadu(w->g + j + LN_HALF), vd_loadu(w->b + j + LN_HALF));
     }
-    return vf_join(acc_narrow(f, lo), acc_narrow(f, hi));
+    return acc_narrow(f, lo, hi);
 }
 
 /* Per-shape state: room for gamma and beta widened to double, so that the

@@ -28,7 +28,11 @@
  *                       vb_stream2(p, a, b) streams two (aligned to both);
  *                       vf_from_bf16, vf_from_f16 (exact), vb_from_f32_bf16,
  *                       vb_from_f32_f16 (nearest even); vh_narrow_odd
- *                       (doubles to floats rounded to odd)
+ *                       (doubles to floats rounded to odd), and
+ *                       VEC_HAS_NARROW_ODD 1 where that is cheap; where it
+ *                       is 0, vf_any_bits(v, mask, pat) (a lane with
+ *                       bits & mask == pat) and vf_any_tiny(v, t) (a lane
+ *                       with 0 < |v| < t)
  *   ln_prefetch, ln_store_fence
  *
  * Each loop is compiled once per algorithm and element type (bf16 and f16

@@ -53,6 +53,7 @@ LN_INLINE vd vd_from_vh(vh v) { return _mm512_cvtps_pd(v); }
 /* doubles -> floats rounded to odd (truncated, last bit set when inexact):
  * rounding that float once more to bf16 or f16 gives the double's
  * correctly rounded value, without double rounding. */
+#define VEC_HAS_NARROW_ODD 1
 LN_INLINE vh vh_narrow_odd(vd v)
 {
     __m256 t = _mm512_cvt_roundpd_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);

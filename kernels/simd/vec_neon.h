@@ -111,6 +111,7 @@ LN_INLINE vh vf_hi(vf v) { return vget_high_f32(v); }
 LN_INLINE vd vd_from_vh(vh v) { return vcvt_f64_f32(v); }
 /* doubles -> floats rounded to odd (FCVTXN): rounding that float once more
  * to bf16 or f16 gives the double's correctly rounded value. */
+#define VEC_HAS_NARROW_ODD 1
 LN_INLINE vh vh_narrow_odd(vd v) { return vcvtx_f32_f64(v); }
 
 LN_INLINE vb vb_loadu(const uint16_t *p) { return vld1_u16(p); }
