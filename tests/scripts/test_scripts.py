@@ -927,8 +927,10 @@ def test_regen_bounds(tmp):
             "--merge")
     check(p.returncode == 0, f"regen-bounds --merge failed:\n{p.stderr}")
     mtext = open(merged).read()
-    m = {tuple(ln[:5]): ln[5:] for ln in
-         (x.split("#")[0].split() for x in mtext.splitlines()) if ln and ln[0] != "config"}
+    def entries_of(text):
+        return {tuple(ln[:5]): ln[5:] for ln in (x.split("#")[0].split() for x in
+                                                 text.splitlines()) if ln and ln[0] != "config"}
+    m = entries_of(mtext)
     check(m.get(("k_a", *ln32, "normal")) == ["5", "0.26"], f"merge: {m.get(('k_a', *ln32, 'normal'))}")
     check(m.get(("k_a", "layernorm", "bf16", "single", "normal")) == ["7", "0.7"],
           "merge: an entry this host does not compute was dropped")
@@ -940,9 +942,7 @@ def test_regen_bounds(tmp):
                 "k_a layernorm bf16 single normal 7 0.7\n"
                 "k_d layernorm f32 single normal 2 0.2\n")
     p = run("regen-bounds", "--from-json", a, b, "--arch", "testarch", "--out", merged)
-    m = {tuple(ln[:5]): ln[5:] for ln in
-         (x.split("#")[0].split() for x in open(merged).read().splitlines())
-         if ln and ln[0] != "config"}
+    m = entries_of(open(merged).read())
     check(p.returncode == 0 and m.get(("k_a", *ln32, "normal")) == ["1.89", "0.26"] and
           m.get(("k_a", "layernorm", "bf16", "single", "normal")) == ["7", "0.7"] and
           ("k_d", *ln32, "normal") not in m, f"without --merge: {m}")
