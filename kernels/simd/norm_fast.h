@@ -158,23 +158,31 @@ LN_INLINE void fast_p3_init(fast_p3 *p, const ln_norm *nm)
     p->add = vf_set1(nm->split ? -(nm->ml * r) : -(nm->mh * r));
 }
 
-/* The normalised vector of x (elements j.. of its row; cnt > 0: only the
- * first cnt lanes), then the cast's gamma and beta, each NULL when absent.
- * llama rounds the normalised value to the dtype before the product with w
- * (in binary32, exact for bf16 and f16 operands); gemma multiplies by
- * 1 + w formed in binary32. */
-LN_INLINE vf fast_out(unsigned f, const fast_p3 *p, ln_cast cast, vf x, const void *gamma,
-                      const void *beta, size_t j, size_t cnt)
+/* The normalised vector of x, then the cast's gamma w and beta b (the
+ * lanes of x's elements; each used only when present).  llama rounds the
+ * normalised value to the dtype before the product with w (in binary32,
+ * exact for bf16 and f16 operands); gemma multiplies by 1 + w formed in
+ * binary32. */
+LN_INLINE vf fast_apply(unsigned f, const fast_p3 *p, ln_cast cast, vf x, int has_w, vf w,
+                        int has_b, vf b)
 {
     /* RMS (LN_RMS): fma(x - 0, rstd, -0) is x * rstd. */
     vf v = (f & LN_RMS) ? vf_mul(x, p->rstd) : vf_fma(vf_sub(x, p->sub), p->rstd, p->add);
-    if (gamma) {
-        vf w = ld_at(f, gamma, j, cnt);
+    if (has_w) {
         if (cast == LN_CAST_GEMMA)
             w = vf_add(w, vf_set1(1.0f));
         else if (cast == LN_CAST_LLAMA)
             v = rnd(f, v);
-        return beta ? vf_fma(v, w, ld_at(f, beta, j, cnt)) : vf_mul(v, w);
+        return has_b ? vf_fma(v, w, b) : vf_mul(v, w);
     }
-    return beta ? vf_add(v, ld_at(f, beta, j, cnt)) : v;
+    return has_b ? vf_add(v, b) : v;
+}
+
+/* fast_apply on elements j.. of a row (cnt > 0: only the first cnt
+ * lanes), gamma and beta NULL when absent. */
+LN_INLINE vf fast_out(unsigned f, const fast_p3 *p, ln_cast cast, vf x, const void *gamma,
+                      const void *beta, size_t j, size_t cnt)
+{
+    return fast_apply(f, p, cast, x, gamma != NULL, gamma ? ld_at(f, gamma, j, cnt) : vf_zero(),
+                      beta != NULL, beta ? ld_at(f, beta, j, cnt) : vf_zero());
 }

@@ -33,6 +33,11 @@
  *                       is 0, vf_any_bits(v, mask, pat) (a lane with
  *                       bits & mask == pat) and vf_any_tiny(v, t) (a lane
  *                       with 0 < |v| < t)
+ *   vf_pair_load_bf16(p, &a, &b), vf_pair_store_bf16(p, a, b, stream)
+ *                       2 * VF_LANES bf16 values as two float vectors in an
+ *                       order of the ISA's choosing, and back (stream:
+ *                       non-temporal, p aligned to 2 vb); VEC_HAS_BF16_PAIR
+ *                       0: this file's, in memory order
  *   ln_prefetch, ln_store_fence
  *
  * Each loop is compiled once per algorithm and element type (bf16 and f16
@@ -151,6 +156,24 @@ LN_INLINE void st_at(unsigned f, void *p, size_t j, size_t cnt, vf v, int stream
         vf_storeu((float *)p + j, v);
     }
 }
+
+#if !VEC_HAS_BF16_PAIR
+LN_INLINE void vf_pair_load_bf16(const uint16_t *p, vf *a, vf *b)
+{
+    *a = vf_from_bf16(vb_loadu(p));
+    *b = vf_from_bf16(vb_loadu(p + VF_LANES));
+}
+LN_INLINE void vf_pair_store_bf16(uint16_t *p, vf a, vf b, int stream)
+{
+    vb lo = vb_from_f32_bf16(a), hi = vb_from_f32_bf16(b);
+    if (stream) {
+        vb_stream2(p, lo, hi);
+    } else {
+        vb_storeu(p, lo);
+        vb_storeu(p + VF_LANES, hi);
+    }
+}
+#endif
 
 /* v rounded to the element type and widened back (nearest even). */
 LN_INLINE vf rnd(unsigned f, vf v) { return (f & LN_NARROW) ? from_vb(f, to_vb(f, v)) : v; }
@@ -323,7 +346,22 @@ LN_INLINE void cols(unsigned f, const ln_rows *a, const ln_wide *w, ln_cols *c, 
     size_t j = 0;
     for (; j + 4 * W <= n; j += 4 * W) {
         if (run & LN_DO_OUT) {
-            if (f & LN_NARROW) {
+            if ((f & LN_BF16) && !(f & LN_ACCURATE)) {
+                /* Pairs of vectors in the ISA's pair order (vf_pair_*):
+                 * x, gamma and beta alike, the output being elementwise. */
+                for (size_t h = j; h < j + 4 * W; h += 2 * W) {
+                    vf x0, x1, w0 = vf_zero(), w1 = w0, b0 = w0, b1 = w0;
+                    vf_pair_load_bf16((const uint16_t *)xo + h, &x0, &x1);
+                    if (af.gamma)
+                        vf_pair_load_bf16((const uint16_t *)af.gamma + h, &w0, &w1);
+                    if (af.beta)
+                        vf_pair_load_bf16((const uint16_t *)af.beta + h, &b0, &b1);
+                    const int hw = af.gamma != NULL, hb = af.beta != NULL;
+                    vf_pair_store_bf16((uint16_t *)y + h,
+                                       fast_apply(f, &fp, af.cast, x0, hw, w0, hb, b0),
+                                       fast_apply(f, &fp, af.cast, x1, hw, w1, hb, b1), stream);
+                }
+            } else if (f & LN_NARROW) {
                 /* Four outputs, narrowed in pairs: two vb per store,
                  * whole cache lines when streamed. */
                 vb b0 = to_vb(f, OUT(j, 0)), b1 = to_vb(f, OUT(j + W, 0));

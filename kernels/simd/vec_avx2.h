@@ -148,13 +148,39 @@ LN_INLINE vf vf_from_bf16(vb b)
 /* Round to nearest even on the 16 bits dropped (dtype_convert.h's rule; a
  * NaN here comes from bf16 operands or the default NaN, whose low 16 bits
  * are zero, so the carry cannot turn it into an infinity). */
-LN_INLINE vb vb_from_f32_bf16(vf v)
+LN_INLINE __m256i bf16_bits(vf v)
 {
     __m256i u = _mm256_castps_si256(v);
     __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
     u = _mm256_add_epi32(u, _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7fff)));
-    u = _mm256_srli_epi32(u, 16);
+    return _mm256_srli_epi32(u, 16); /* the bf16 in each lane's low half */
+}
+LN_INLINE vb vb_from_f32_bf16(vf v)
+{
+    __m256i u = bf16_bits(v);
     return _mm_packus_epi32(_mm256_castsi256_si128(u), _mm256_extracti128_si256(u, 1));
+}
+
+/* 16 bf16 values at p as two float vectors, with in-lane unpacks
+ * (vpmovzxwd crosses the 128-bit lanes, and the narrowing's extract and
+ * pack too: the pipeline's bf16 output pass was bound on those shuffles).
+ * The order is the lanes': a holds elements 0-3 and 8-11, b 4-7 and
+ * 12-15.  vf_pair_store_bf16 takes them back in that order, one in-lane
+ * pack restoring memory order. */
+#define VEC_HAS_BF16_PAIR 1
+LN_INLINE void vf_pair_load_bf16(const uint16_t *p, vf *a, vf *b)
+{
+    __m256i u = _mm256_loadu_si256((const __m256i *)p), z = _mm256_setzero_si256();
+    *a = _mm256_castsi256_ps(_mm256_unpacklo_epi16(z, u));
+    *b = _mm256_castsi256_ps(_mm256_unpackhi_epi16(z, u));
+}
+LN_INLINE void vf_pair_store_bf16(uint16_t *p, vf a, vf b, int stream)
+{
+    __m256i r = _mm256_packus_epi32(bf16_bits(a), bf16_bits(b));
+    if (stream)
+        _mm256_stream_si256((__m256i *)p, r);
+    else
+        _mm256_storeu_si256((__m256i *)p, r);
 }
 LN_INLINE vf vf_from_f16(vb b) { return _mm256_cvtph_ps(b); }
 LN_INLINE vb vb_from_f32_f16(vf v)

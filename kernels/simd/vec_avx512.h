@@ -54,6 +54,7 @@ LN_INLINE vd vd_from_vh(vh v) { return _mm512_cvtps_pd(v); }
  * rounding that float once more to bf16 or f16 gives the double's
  * correctly rounded value, without double rounding. */
 #define VEC_HAS_NARROW_ODD 1
+#define VEC_HAS_BF16_PAIR 0 /* norm_pipeline.h's, in memory order */
 LN_INLINE vh vh_narrow_odd(vd v)
 {
     __m256 t = _mm512_cvt_roundpd_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);

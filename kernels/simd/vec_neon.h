@@ -112,6 +112,7 @@ LN_INLINE vd vd_from_vh(vh v) { return vcvt_f64_f32(v); }
 /* doubles -> floats rounded to odd (FCVTXN): rounding that float once more
  * to bf16 or f16 gives the double's correctly rounded value. */
 #define VEC_HAS_NARROW_ODD 1
+#define VEC_HAS_BF16_PAIR 0 /* norm_pipeline.h's, in memory order */
 LN_INLINE vh vh_narrow_odd(vd v) { return vcvtx_f32_f64(v); }
 
 LN_INLINE vb vb_loadu(const uint16_t *p) { return vld1_u16(p); }
