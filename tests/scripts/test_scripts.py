@@ -891,7 +891,11 @@ def test_regen_bounds(tmp):
     lines = [ln for ln in lines if ln]
     check(["config", "rows=2", "dims=3,5", "seeds=1", "variants=affine+bias,plain",
            "eps=1e-05"] in lines, f"config line wrong:\n{text}")
-    entries = {tuple(ln[:5]): ln[5:] for ln in lines if ln[0] != "config"}
+
+    def entries_of(text):
+        return {tuple(ln[:5]): ln[5:] for ln in (x.split("#")[0].split() for x in
+                                                 text.splitlines()) if ln and ln[0] != "config"}
+    entries = entries_of(text)
     ln32 = ("layernorm", "f32", "single")
     # k_a normal: normwise max(0.8, 1.0, 1.2, 1.5) = 1.5 -> 1.885 -> 1.89;
     # mean max 0.2 -> 0.26.  k_b normal: 3000 -> 3750.01 -> 3.76e+3.
@@ -917,19 +921,16 @@ def test_regen_bounds(tmp):
     # kernel that ran here is kept only for a combination it did not compute
     # here (a CPU-dependent refusal), and one of an unknown kernel goes.
     merged = os.path.join(tmp, "m.txt")
+    old_entries = ("k_b layernorm f32 single constant none NaN rows by design\n"
+                   "k_a layernorm f32 single normal 5 0.1\n"
+                   "k_a layernorm bf16 single normal 7 0.7\n"
+                   "k_d layernorm f32 single normal 2 0.2\n")
     with open(merged, "w") as f:
-        f.write("#   from lnbench old (GNU 12, Release; other cpu)\n"
-                "k_b layernorm f32 single constant none NaN rows by design\n"
-                "k_a layernorm f32 single normal 5 0.1\n"
-                "k_a layernorm bf16 single normal 7 0.7\n"
-                "k_d layernorm f32 single normal 2 0.2\n")
+        f.write("#   from lnbench old (GNU 12, Release; other cpu)\n" + old_entries)
     p = run("regen-bounds", "--from-json", a, b, "--arch", "testarch", "--out", merged,
             "--merge")
     check(p.returncode == 0, f"regen-bounds --merge failed:\n{p.stderr}")
     mtext = open(merged).read()
-    def entries_of(text):
-        return {tuple(ln[:5]): ln[5:] for ln in (x.split("#")[0].split() for x in
-                                                 text.splitlines()) if ln and ln[0] != "config"}
     m = entries_of(mtext)
     check(m.get(("k_a", *ln32, "normal")) == ["5", "0.26"], f"merge: {m.get(('k_a', *ln32, 'normal'))}")
     check(m.get(("k_a", "layernorm", "bf16", "single", "normal")) == ["7", "0.7"],
@@ -937,10 +938,7 @@ def test_regen_bounds(tmp):
     check(m.get(("k_d", *ln32, "normal")) == ["2", "0.2"], "merge: unmeasured kernel dropped")
     check("other cpu" in mtext and "test cpu" in mtext, "merge: hosts not both named")
     with open(merged, "w") as f:
-        f.write("k_b layernorm f32 single constant none NaN rows by design\n"
-                "k_a layernorm f32 single normal 5 0.1\n"
-                "k_a layernorm bf16 single normal 7 0.7\n"
-                "k_d layernorm f32 single normal 2 0.2\n")
+        f.write(old_entries)
     p = run("regen-bounds", "--from-json", a, b, "--arch", "testarch", "--out", merged)
     m = entries_of(open(merged).read())
     check(p.returncode == 0 and m.get(("k_a", *ln32, "normal")) == ["1.89", "0.26"] and
