@@ -8,7 +8,9 @@
  * over a row's columns and the pipeline over rows.
  *
  * The vocabulary (each vec_<isa>.h defines all of it, with these names):
- *   vf, vd, vh          VF_LANES floats, VF_LANES/2 doubles, VF_LANES/2 floats
+ *   vf, vd, vh          VF_LANES floats, VF_LANES/2 doubles, VF_LANES/2 floats;
+ *                       VEC_REGS vector registers (fewer than 32: the fast
+ *                       layernorm loop keeps fewer accumulators)
  *   vf_zero set1 loadu storeu add sub mul fma(a, b, c) = a*b + c, and the
  *                       same for vd (vd_loadu from doubles)
  *   vf_mask, vd_mask    the first n lanes of a vf / of a vd or vh (vf_first,
@@ -335,9 +337,10 @@ LN_INLINE void cols(unsigned f, const ln_rows *a, const ln_wide *w, ln_cols *c, 
         /* RMS: d = x exactly (m = 0, scale 1). */
         fast_p2_init(&f2, c->m1.f, a->rms ? 1.0f : DEV_SCALE);
     }
-    /* Pass 1: sum(x - x0) in four accumulators, in the same order on every
-     * path, so that every path gives the same bits. */
-    const vf vx0 = vf_set1(c->x2_0);
+    /* Pass 1: sum(x - x0), as x + (-x0) (see fast_p2), in four
+     * accumulators (two with 16 registers, see fast_p2_block), in the same
+     * order on every path, so that every path gives the same bits. */
+    const vf neg_x0 = vf_set1(-c->x2_0);
     vf s0 = vf_zero(), s1 = s0, s2 = s0, s3 = s0;
 #define OUT(j, cnt) out_at(f, &af, &wl, &fp, &ap, xo, (j), (cnt))
 #define SRC1(j, cnt) src_at(f, &p2row, (j), (cnt))
@@ -404,10 +407,17 @@ LN_INLINE void cols(unsigned f, const ln_rows *a, const ln_wide *w, ln_cols *c, 
             fast_p2_block(&f2, SRC1(j, 0), SRC1(j + W, 0), SRC1(j + 2 * W, 0),
                           SRC1(j + 3 * W, 0));
         if (run & LN_DO_P1) {
-            s0 = vf_add(s0, vf_sub(SRC2(j, 0), vx0));
-            s1 = vf_add(s1, vf_sub(SRC2(j + W, 0), vx0));
-            s2 = vf_add(s2, vf_sub(SRC2(j + 2 * W, 0), vx0));
-            s3 = vf_add(s3, vf_sub(SRC2(j + 3 * W, 0), vx0));
+            vf t0 = vf_add(SRC2(j, 0), neg_x0), t1 = vf_add(SRC2(j + W, 0), neg_x0);
+            vf t2 = vf_add(SRC2(j + 2 * W, 0), neg_x0), t3 = vf_add(SRC2(j + 3 * W, 0), neg_x0);
+#if VEC_REGS >= 32
+            s0 = vf_add(s0, t0);
+            s1 = vf_add(s1, t1);
+            s2 = vf_add(s2, t2);
+            s3 = vf_add(s3, t3);
+#else
+            s0 = vf_add(s0, vf_add(t0, t1));
+            s1 = vf_add(s1, vf_add(t2, t3));
+#endif
         }
     }
     for (; j + W <= n; j += W) {
@@ -418,7 +428,7 @@ LN_INLINE void cols(unsigned f, const ln_rows *a, const ln_wide *w, ln_cols *c, 
         else if (run & LN_DO_P2)
             fast_p2_vec(&f2, SRC1(j, 0));
         if (run & LN_DO_P1)
-            s0 = vf_add(s0, vf_sub(SRC2(j, 0), vx0));
+            s0 = vf_add(s0, vf_add(SRC2(j, 0), neg_x0));
     }
     if (j < n) {
         const size_t r = n - j;
@@ -430,7 +440,7 @@ LN_INLINE void cols(unsigned f, const ln_rows *a, const ln_wide *w, ln_cols *c, 
             fast_p2_tail(&f2, SRC1(j, r), vf_first(r));
         if (run & LN_DO_P1) {
             vf_mask k = vf_first(r);
-            s1 = vf_add_part(s1, k, vf_sub(SRC2(j, r), vx0));
+            s1 = vf_add_part(s1, k, vf_add(SRC2(j, r), neg_x0));
         }
     }
 #undef OUT
@@ -567,7 +577,10 @@ LN_INLINE void step_cols(unsigned f, unsigned run, const ln_rows *a, const ln_wi
  * ahead + 1 past the one written are prefetched where the loop would
  * otherwise wait on them.  Returns whether y was streamed (the caller
  * then fences). */
-LN_INLINE int rows_run(unsigned f, const ln_rows *a, const ln_wide *w)
+typedef void ln_step_fn(unsigned run, const ln_rows *a, const ln_wide *w, ln_cols *c,
+                        int stream);
+
+LN_INLINE int rows_run(unsigned f, const ln_rows *a, const ln_wide *w, ln_step_fn *step)
 {
     const size_t R = a->rows, es = LN_ES(f);
     /* The store policy on this call's working set (x and y, and for the
@@ -621,17 +634,26 @@ LN_INLINE int rows_run(unsigned f, const ln_rows *a, const ln_wide *w)
             run |= LN_DO_OUT;
         }
         if (run)
-            step_cols(f, run, a, w, &c, stream);
+            step(run, a, w, &c, stream);
     }
     return stream;
 }
 
-/* One out-of-line function per algorithm and element type. */
+/* One out-of-line function per algorithm and element type, and one for
+ * its steps: the loops over the columns then get every vector register,
+ * none held by the row loop's scalars across them (inlined into the row
+ * loop, AVX2's layernorm step kept three registers for those and spilled
+ * three accumulators instead: a store and a load per vector). */
 #define LN_ROWS_FN(alg, name, flags)                                                       \
+    static __attribute__((noinline, unused)) void step_##alg##_##name(                    \
+        unsigned run, const ln_rows *a, const ln_wide *w, ln_cols *c, int stream)         \
+    {                                                                                      \
+        step_cols((flags), run, a, w, c, stream);                                          \
+    }                                                                                      \
     static __attribute__((noinline, unused)) int rows_##alg##_##name(const ln_rows *a,    \
                                                                       const ln_wide *w)    \
     {                                                                                      \
-        return rows_run((flags), a, w);                                                    \
+        return rows_run((flags), a, w, step_##alg##_##name);                               \
     }
 LN_ROWS_FN(fast, bf16, LN_BF16)
 LN_ROWS_FN(accurate, bf16, LN_ACCURATE | LN_BF16)

@@ -23,6 +23,7 @@ typedef __m256i vf_mask; /* 8 x 32-bit lanes */
 typedef __m128i vd_mask; /* 4 x 32-bit lanes: vmaskmov of 4 floats */
 typedef __m128i vb;      /* 8 bf16 or f16 values */
 #define VF_LANES 8
+#define VEC_REGS 16 /* vector registers */
 #define LN_X86(op) _mm256_##op
 #include "vec_x86.h"
 

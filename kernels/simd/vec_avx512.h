@@ -22,6 +22,7 @@ typedef __mmask16 vf_mask;
 typedef __mmask8 vd_mask;
 typedef __m256i vb; /* 16 bf16 or f16 values */
 #define VF_LANES 16
+#define VEC_REGS 32 /* vector registers */
 #define LN_X86(op) _mm512_##op
 #include "vec_x86.h"
 

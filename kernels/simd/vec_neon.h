@@ -21,6 +21,7 @@
 #define LN_INLINE static inline __attribute__((always_inline))
 #define VEC_HAS_STREAM 0
 #define VF_LANES 4
+#define VEC_REGS 32 /* vector registers */
 
 typedef float32x4_t vf;
 typedef float64x2_t vd;
