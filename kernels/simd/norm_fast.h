@@ -61,16 +61,20 @@ LN_INLINE vf fast_dev(const fast_p2 *s, vf x) { return vf_mul(vf_add(x, s->neg_m
  * their rounding order hardly matters. */
 LN_INLINE void fast_p2_block(fast_p2 *s, vf x0, vf x1, vf x2, vf x3)
 {
-    vf d0 = fast_dev(s, x0), d1 = fast_dev(s, x1), d2 = fast_dev(s, x2), d3 = fast_dev(s, x3);
+    /* Two deviations at a time, each pair's sum taken at once: that order
+     * (the compiler keeps it) needs two temporaries, not four. */
+    vf d0 = fast_dev(s, x0), d1 = fast_dev(s, x1);
     s->q0 = vf_fma(d0, d0, s->q0);
     s->q1 = vf_fma(d1, d1, s->q1);
+    const vf e01 = vf_add(d0, d1);
+    vf d2 = fast_dev(s, x2), d3 = fast_dev(s, x3);
     s->q2 = vf_fma(d2, d2, s->q2);
     s->q3 = vf_fma(d3, d3, s->q3);
 #if VEC_REGS >= 32
-    s->e0 = vf_add(s->e0, vf_add(d0, d1));
+    s->e0 = vf_add(s->e0, e01);
     s->e1 = vf_add(s->e1, vf_add(d2, d3));
 #else
-    s->e0 = vf_add(s->e0, vf_add(vf_add(d0, d1), vf_add(d2, d3)));
+    s->e0 = vf_add(s->e0, vf_add(e01, vf_add(d2, d3)));
 #endif
 }
 

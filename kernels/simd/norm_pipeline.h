@@ -359,7 +359,7 @@ LN_INLINE void cols(unsigned f, const ln_rows *a, const ln_wide *w, ln_cols *c, 
         fast_p2_init(&f2, c->m1.f, a->rms ? 1.0f : DEV_SCALE);
     }
     /* Pass 1: sum(x - x0), as x + (-x0) (see fast_p2), in four
-     * accumulators (two with 16 registers, see fast_p2_block), in the same
+     * accumulators (one with 16 registers, see fast_p2_block), in the same
      * order on every path, so that every path gives the same bits. */
     const vf neg_x0 = vf_set1(-c->x2_0);
     vf s0 = vf_zero(), s1 = s0, s2 = s0, s3 = s0;
@@ -442,8 +442,7 @@ LN_INLINE void cols(unsigned f, const ln_rows *a, const ln_wide *w, ln_cols *c, 
             s2 = vf_add(s2, t2);
             s3 = vf_add(s3, t3);
 #else
-            s0 = vf_add(s0, vf_add(t0, t1));
-            s1 = vf_add(s1, vf_add(t2, t3));
+            s0 = vf_add(s0, vf_add(vf_add(t0, t1), vf_add(t2, t3)));
 #endif
         }
     }
