@@ -59,18 +59,22 @@ typedef struct vd2 {
     vd lo, hi;
 } vd2;
 
-/* Four vectors of the row, VF_LANES/2 elements at a time, into the four
- * accumulator pairs in turn. */
-LN_INLINE void acc_p2_block(acc_p2 *s, vd2 x0, vd2 x1, vd2 x2, vd2 x3)
+/* One vector of the row, VF_LANES/2 elements at a time, into accumulator
+ * pairs 0 and 1 (odd: 2 and 3, the odd vectors of a block of four).  With
+ * 16 vector registers (AVX2) odd vectors take pairs 0 and 1 too: eight
+ * accumulators beside pass 1's and the constants were spilled, a store and
+ * a load per step each (sums of doubles lose nothing visible to the fewer
+ * chains).  The block's loop reads each vector just before its steps,
+ * which keeps the temporaries few. */
+LN_INLINE void acc_p2_vec(acc_p2 *s, vd2 x, int odd)
 {
-    acc_step(&s->e0, &s->q0, vd_sub(x0.lo, s->vm));
-    acc_step(&s->e1, &s->q1, vd_sub(x0.hi, s->vm));
-    acc_step(&s->e2, &s->q2, vd_sub(x1.lo, s->vm));
-    acc_step(&s->e3, &s->q3, vd_sub(x1.hi, s->vm));
-    acc_step(&s->e0, &s->q0, vd_sub(x2.lo, s->vm));
-    acc_step(&s->e1, &s->q1, vd_sub(x2.hi, s->vm));
-    acc_step(&s->e2, &s->q2, vd_sub(x3.lo, s->vm));
-    acc_step(&s->e3, &s->q3, vd_sub(x3.hi, s->vm));
+    if (odd && VEC_REGS >= 32) {
+        acc_step(&s->e2, &s->q2, vd_sub(x.lo, s->vm));
+        acc_step(&s->e3, &s->q3, vd_sub(x.hi, s->vm));
+    } else {
+        acc_step(&s->e0, &s->q0, vd_sub(x.lo, s->vm));
+        acc_step(&s->e1, &s->q1, vd_sub(x.hi, s->vm));
+    }
 }
 
 /* RMSNorm's steady loops: only sum(x^2) (e = x, and sum(e) unused). */
@@ -84,12 +88,6 @@ LN_INLINE void acc_p2_sq_block(acc_p2 *s, vd2 x0, vd2 x1, vd2 x2, vd2 x3)
     s->q1 = vd_fma(x2.hi, x2.hi, s->q1);
     s->q2 = vd_fma(x3.lo, x3.lo, s->q2);
     s->q3 = vd_fma(x3.hi, x3.hi, s->q3);
-}
-
-LN_INLINE void acc_p2_vec(acc_p2 *s, vd2 x)
-{
-    acc_step(&s->e0, &s->q0, vd_sub(x.lo, s->vm));
-    acc_step(&s->e1, &s->q1, vd_sub(x.hi, s->vm));
 }
 
 /* The row's last r < VF_LANES elements: lanes past r would add e = -m,

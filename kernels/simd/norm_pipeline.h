@@ -419,8 +419,8 @@ LN_INLINE void cols(unsigned f, const ln_rows *a, const ln_wide *w, ln_cols *c, 
             acc_p2_sq_block(&a2, SRC1D(j, 0), SRC1D(j + W, 0), SRC1D(j + 2 * W, 0),
                             SRC1D(j + 3 * W, 0));
         else if ((run & LN_DO_P2) && (f & LN_ACCURATE))
-            acc_p2_block(&a2, SRC1D(j, 0), SRC1D(j + W, 0), SRC1D(j + 2 * W, 0),
-                         SRC1D(j + 3 * W, 0));
+            for (size_t v = 0; v < 4; v++)
+                acc_p2_vec(&a2, SRC1D(j + v * W, 0), (int)(v & 1));
         else if (run & LN_DO_P2) {
             vf u0, u1, u2, u3;
             src4(f, &p2row, j, &u0, &u1, &u2, &u3);
@@ -450,7 +450,7 @@ LN_INLINE void cols(unsigned f, const ln_rows *a, const ln_wide *w, ln_cols *c, 
         if (run & LN_DO_OUT)
             st_at(f, y, j, 0, OUT(j, 0), stream);
         if ((run & LN_DO_P2) && (f & LN_ACCURATE))
-            acc_p2_vec(&a2, SRC1D(j, 0));
+            acc_p2_vec(&a2, SRC1D(j, 0), 0);
         else if (run & LN_DO_P2)
             fast_p2_vec(&f2, SRC1(j, 0));
         if (run & LN_DO_P1)
