@@ -6,7 +6,8 @@
  *
  * LayerNorm, per row, three passes over x (h for the add_ operations), the
  * row staying in L1/L2 between them:
- *   1. m = x0 + sum(x - x0) / n, four accumulators (norm_pipeline.h).
+ *   1. m = x0 + sum(x - x0) / n, four accumulators (one with AVX2's 16
+ *      registers; norm_pipeline.h).
  *      Shifting by the row's first element makes a constant row sum to
  *      exactly 0, so m = x0 exactly and the output is exactly beta; on an
  *      offset row (x ~ 1e4 +- 1) every x - x0 is exact (Sterbenz) and the
@@ -54,7 +55,7 @@ LN_INLINE void fast_p2_init(fast_p2 *s, float m, float scale)
 LN_INLINE vf fast_dev(const fast_p2 *s, vf x) { return vf_mul(vf_add(x, s->neg_m), s->vs); }
 
 /* Four vectors of the row.  With 16 vector registers (AVX2) sum(d) takes
- * one accumulator and pass 1's sum two: the fast layernorm loop's ten
+ * one accumulator and pass 1's sum one: the fast layernorm loop's ten
  * accumulators and six constants left no register for temporaries, and
  * the compiler spilled accumulators, a store and a load per vector each.
  * sum(d) is a correction of a few ulps of sigma, pass 1 only a first guess:

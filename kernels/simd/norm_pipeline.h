@@ -10,7 +10,7 @@
  * The vocabulary (each vec_<isa>.h defines all of it, with these names):
  *   vf, vd, vh          VF_LANES floats, VF_LANES/2 doubles, VF_LANES/2 floats;
  *                       VEC_REGS vector registers (fewer than 32: the fast
- *                       layernorm loop keeps fewer accumulators)
+ *                       layernorm and accurate loops keep fewer accumulators)
  *   vf_zero set1 loadu storeu add sub mul fma(a, b, c) = a*b + c, and the
  *                       same for vd (vd_loadu from doubles)
  *   vf_mask, vd_mask    the first n lanes of a vf / of a vd or vh (vf_first,
