@@ -77,17 +77,18 @@ LN_INLINE void acc_p2_vec(acc_p2 *s, vd2 x, int odd)
     }
 }
 
-/* RMSNorm's steady loops: only sum(x^2) (e = x, and sum(e) unused). */
-LN_INLINE void acc_p2_sq_block(acc_p2 *s, vd2 x0, vd2 x1, vd2 x2, vd2 x3)
+/* RMSNorm's steady loops: only sum(x^2) (e = x, and sum(e) unused), one
+ * vector read just before its steps, as in acc_p2_vec; four accumulators
+ * fit every ISA's registers, so odd vectors keep q2 and q3 everywhere. */
+LN_INLINE void acc_p2_sq_vec(acc_p2 *s, vd2 x, int odd)
 {
-    s->q0 = vd_fma(x0.lo, x0.lo, s->q0);
-    s->q1 = vd_fma(x0.hi, x0.hi, s->q1);
-    s->q2 = vd_fma(x1.lo, x1.lo, s->q2);
-    s->q3 = vd_fma(x1.hi, x1.hi, s->q3);
-    s->q0 = vd_fma(x2.lo, x2.lo, s->q0);
-    s->q1 = vd_fma(x2.hi, x2.hi, s->q1);
-    s->q2 = vd_fma(x3.lo, x3.lo, s->q2);
-    s->q3 = vd_fma(x3.hi, x3.hi, s->q3);
+    if (odd) {
+        s->q2 = vd_fma(x.lo, x.lo, s->q2);
+        s->q3 = vd_fma(x.hi, x.hi, s->q3);
+    } else {
+        s->q0 = vd_fma(x.lo, x.lo, s->q0);
+        s->q1 = vd_fma(x.hi, x.hi, s->q1);
+    }
 }
 
 /* The row's last r < VF_LANES elements: lanes past r would add e = -m,

@@ -416,8 +416,8 @@ LN_INLINE void cols(unsigned f, const ln_rows *a, const ln_wide *w, ln_cols *c, 
                 }
         }
         if ((run & LN_DO_P2) && (f & LN_RMS) && (f & LN_ACCURATE))
-            acc_p2_sq_block(&a2, SRC1D(j, 0), SRC1D(j + W, 0), SRC1D(j + 2 * W, 0),
-                            SRC1D(j + 3 * W, 0));
+            for (size_t v = 0; v < 4; v++)
+                acc_p2_sq_vec(&a2, SRC1D(j + v * W, 0), (int)(v & 1));
         else if ((run & LN_DO_P2) && (f & LN_ACCURATE))
             for (size_t v = 0; v < 4; v++)
                 acc_p2_vec(&a2, SRC1D(j + v * W, 0), (int)(v & 1));
