@@ -11,8 +11,9 @@
  *   vf, vd, vh          VF_LANES floats, VF_LANES/2 doubles, VF_LANES/2 floats;
  *                       VEC_REGS vector registers (fewer than 32: the fast
  *                       layernorm and accurate loops keep fewer accumulators)
- *   vf_zero set1 loadu storeu add sub mul fma(a, b, c) = a*b + c, and the
- *                       same for vd (vd_loadu from doubles)
+ *   vf_zero set1 loadu storeu add mul fma(a, b, c) = a*b + c, and the
+ *                       same for vd (vd_loadu from doubles) with vd_sub; a
+ *                       float constant is subtracted as x + (-c) (norm_fast.h)
  *   vf_mask, vd_mask    the first n lanes of a vf / of a vd or vh (vf_first,
  *                       vd_first); *_load_part gives zeros outside the mask
  *                       and never touches memory there, *_store_part leaves

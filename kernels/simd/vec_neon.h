@@ -40,7 +40,6 @@ LN_INLINE void vf_storeu(float *p, vf v) { vst1q_f32(p, v); }
 LN_INLINE void vf_stream(float *p, vf v) { vst1q_f32(p, v); }
 LN_INLINE vf vf_add(vf a, vf b) { return vaddq_f32(a, b); }
 LN_INLINE vd vd_add(vd a, vd b) { return vaddq_f64(a, b); }
-LN_INLINE vf vf_sub(vf a, vf b) { return vsubq_f32(a, b); }
 LN_INLINE vd vd_sub(vd a, vd b) { return vsubq_f64(a, b); }
 LN_INLINE vf vf_mul(vf a, vf b) { return vmulq_f32(a, b); }
 LN_INLINE vd vd_mul(vd a, vd b) { return vmulq_f64(a, b); }

@@ -25,7 +25,6 @@ LN_INLINE void vf_storeu(float *p, vf v) { LN_X86(storeu_ps)(p, v); }
 LN_INLINE void vf_stream(float *p, vf v) { LN_X86(stream_ps)(p, v); }
 LN_INLINE vf vf_add(vf a, vf b) { return LN_X86(add_ps)(a, b); }
 LN_INLINE vd vd_add(vd a, vd b) { return LN_X86(add_pd)(a, b); }
-LN_INLINE vf vf_sub(vf a, vf b) { return LN_X86(sub_ps)(a, b); }
 LN_INLINE vd vd_sub(vd a, vd b) { return LN_X86(sub_pd)(a, b); }
 LN_INLINE vf vf_mul(vf a, vf b) { return LN_X86(mul_ps)(a, b); }
 LN_INLINE vd vd_mul(vd a, vd b) { return LN_X86(mul_pd)(a, b); }
