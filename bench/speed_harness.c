@@ -644,6 +644,8 @@ static void add_context(const lnb_speed_plan *p, const char *pin_status,
     }
     lnb_gb_add_context("cpu_model", lnb_topo_cpu_model(g.topo));
     lnb_gb_add_context("cpu_vendor", lnb_topo_cpu_vendor(g.topo));
+    lnb_gb_add_context("cpu_signature", ln_prov_cpu_signature());
+    lnb_gb_add_context("cpu_uarch", ln_prov_cpu_uarch());
     snprintf(buf, sizeof buf, "%d", lnb_topo_cores(g.topo));
     lnb_gb_add_context("cores", buf);
     snprintf(buf, sizeof buf, "%d", lnb_topo_pus(g.topo));

@@ -11,6 +11,7 @@
 #include "provenance.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -100,6 +101,99 @@ const char *ln_prov_cpu_model(void)
     return model;
 }
 
+/* Published family/model ranges (AMD's and Intel's model numbering);
+ * a VM often hides the model name ("AMD EPYC" for Naples and Genoa alike)
+ * but not the CPUID signature, and the microarchitecture is what decides
+ * cache sizes, vector width and the streaming limit. */
+const char *ln_cpu_uarch_name(const char *vendor, int family, int model)
+{
+    if (!vendor)
+        return "";
+    if (strcmp(vendor, "AuthenticAMD") == 0) {
+        if (family == 0x17)
+            return model < 0x30 ? "Zen 1" : "Zen 2";
+        if (family == 0x19) {
+            if ((model >= 0x10 && model <= 0x1f) || (model >= 0x60 && model <= 0x7f))
+                return "Zen 4";
+            if (model >= 0xa0 && model <= 0xaf)
+                return "Zen 4c";
+            return "Zen 3";
+        }
+        if (family == 0x1a)
+            return "Zen 5";
+        return "";
+    }
+    if (strcmp(vendor, "GenuineIntel") == 0 && family == 6) {
+        static const struct {
+            int model;
+            const char *name;
+        } intel[] = {
+            {0x3f, "Haswell"},          {0x4f, "Broadwell"},      {0x55, "Skylake-SP"},
+            {0x6a, "Ice Lake-SP"},      {0x6c, "Ice Lake-SP"},    {0x8f, "Sapphire Rapids"},
+            {0xcf, "Emerald Rapids"},   {0xad, "Granite Rapids"}, {0xaf, "Sierra Forest"},
+        };
+        for (size_t i = 0; i < sizeof intel / sizeof intel[0]; i++)
+            if (intel[i].model == model)
+                return intel[i].name;
+    }
+    return "";
+}
+
+/* vendor_id, cpu family, model and stepping of /proc/cpuinfo's first CPU
+ * (x86 only; 0 elsewhere). */
+static int cpu_signature(char *vendor, size_t vlen, int *family, int *model, int *stepping)
+{
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f)
+        return 0;
+    char line[512];
+    int have = 0;
+    *family = *model = *stepping = -1;
+    vendor[0] = '\0';
+    while (fgets(line, sizeof line, f) && have != 15) {
+        const char *v;
+        if (!(have & 1) && (v = cpuinfo_value(line, "vendor_id")) != NULL) {
+            snprintf(vendor, vlen, "%s", v);
+            have |= 1;
+        } else if (!(have & 2) && (v = cpuinfo_value(line, "cpu family")) != NULL) {
+            *family = atoi(v);
+            have |= 2;
+        } else if (!(have & 4) && (v = cpuinfo_value(line, "model")) != NULL) {
+            *model = atoi(v);
+            have |= 4;
+        } else if (!(have & 8) && (v = cpuinfo_value(line, "stepping")) != NULL) {
+            *stepping = atoi(v);
+            have |= 8;
+        }
+    }
+    fclose(f);
+    return (have & 7) == 7;
+}
+
+const char *ln_prov_cpu_signature(void)
+{
+    static char sig[192];
+    static int done;
+    if (done)
+        return sig;
+    done = 1;
+    char vendor[64];
+    int family, model, stepping;
+    if (cpu_signature(vendor, sizeof vendor, &family, &model, &stepping))
+        snprintf(sig, sizeof sig, "%s family %d model %d stepping %d", vendor, family, model,
+                 stepping);
+    return sig;
+}
+
+const char *ln_prov_cpu_uarch(void)
+{
+    char vendor[64];
+    int family, model, stepping;
+    if (!cpu_signature(vendor, sizeof vendor, &family, &model, &stepping))
+        return "";
+    return ln_cpu_uarch_name(vendor, family, model);
+}
+
 const char *ln_prov_hostname(void)
 {
     static char host[256];
@@ -131,6 +225,8 @@ void ln_prov_write_context(ln_json *j, const char *const *isas, size_t nisas)
     ln_json_kv_string(j, "c_flags", ln_prov_c_flags());
     ln_json_kv_string(j, "build_type", ln_prov_build_type());
     ln_json_kv_string(j, "cpu_model", ln_prov_cpu_model());
+    ln_json_kv_string(j, "cpu_signature", ln_prov_cpu_signature());
+    ln_json_kv_string(j, "cpu_uarch", ln_prov_cpu_uarch());
     ln_json_kv_string(j, "hostname", ln_prov_hostname());
     ln_json_kv_string(j, "date", date);
     ln_json_key(j, "isas");

@@ -7,10 +7,3 @@ build_tree() {
   cmake --build "$dir" -j "$(nproc)" >"$dir.build.log" 2>&1 || {
     tail -n 60 "$dir.build.log" >&2; echo "build failed: $dir" >&2; return 1; }
 }
-# Machine folder name under results/: "<host>-<cpu model slug>".
-machine_name() {
-  local cpu
-  cpu=$(grep -m1 -E '^(model name|Hardware|CPU part)' /proc/cpuinfo 2>/dev/null | cut -d: -f2- || true)
-  printf '%s-%s' "$(hostname -s 2>/dev/null || hostname)" "${cpu:-unknown}" |
-    tr 'A-Z' 'a-z' | sed -E 's/[^a-z0-9]+/-/g; s/^-+//; s/-+$//'
-}

@@ -111,17 +111,23 @@ def load_json(path):
 
 
 def slug(text):
-    """Lower case, runs of anything but [a-z0-9] folded to one '-' (the rule
-    of machine_name in scripts/lib.sh, which names the folders scripts/run
-    writes: both must agree)."""
+    """Lower case, runs of anything but [a-z0-9] folded to one '-'."""
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "unknown"
 
 
 def machine_name(context):
-    """results/ folder name of a machine: "<short hostname>-<cpu model slug>"."""
+    """results/ folder name of a machine (scripts/run names its folders
+    with this): "<short hostname>-<cpu model slug>", then the
+    microarchitecture the CPUID signature names (context "cpu_uarch") when
+    the model name does not already say it: a VM shows "AMD EPYC" for a
+    Zen 1 and a Zen 4 alike, and their results must not share a folder."""
     host = context.get("hostname") or context.get("host_name") or "unknown-host"
-    cpu = context.get("cpu_model") or "unknown"
-    return slug(str(host).split(".")[0] + "-" + str(cpu))
+    cpu = slug(str(context.get("cpu_model") or "unknown"))
+    uarch = slug(str(context.get("cpu_uarch") or "")) if context.get("cpu_uarch") else ""
+    name = slug(str(host).split(".")[0]) + "-" + cpu
+    if uarch and uarch not in cpu:
+        name += "-" + uarch
+    return name
 
 
 def _num(v):

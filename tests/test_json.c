@@ -193,6 +193,14 @@ static void test_provenance(void)
             CHECK(p[strlen(pat)] != '"', "member %s is empty", keys[i]);
     }
     CHECK(strstr(buf, "\"isas\":[\"avx2\",\"neon\"]") != NULL, "isas not as given: %s", buf);
+    /* The CPUID signature and its microarchitecture, present as members
+     * (empty off x86 or for a model not in the table). */
+    CHECK(strstr(buf, "\"cpu_signature\":\"") && strstr(buf, "\"cpu_uarch\":\""),
+          "cpu_signature or cpu_uarch missing: %s", buf);
+#if defined(__x86_64__)
+    CHECK(strstr(ln_prov_cpu_signature(), " family ") != NULL, "x86 signature: '%s'",
+          ln_prov_cpu_signature());
+#endif
     free(buf);
     buf = NULL;
 
@@ -214,8 +222,34 @@ static void test_provenance(void)
     buf = NULL;
 }
 
+/* The family/model table: the two AMD EPYC hosts a VM calls by one name,
+ * and neighbours that must not be taken for them. */
+static void test_uarch_names(void)
+{
+    static const struct {
+        const char *vendor;
+        int family, model;
+        const char *want;
+    } cases[] = {
+        {"AuthenticAMD", 23, 1, "Zen 1"},          {"AuthenticAMD", 23, 49, "Zen 2"},
+        {"AuthenticAMD", 25, 1, "Zen 3"},          {"AuthenticAMD", 25, 17, "Zen 4"},
+        {"AuthenticAMD", 25, 97, "Zen 4"},         {"AuthenticAMD", 25, 33, "Zen 3"},
+        {"AuthenticAMD", 26, 2, "Zen 5"},          {"AuthenticAMD", 21, 1, ""},
+        {"GenuineIntel", 6, 143, "Sapphire Rapids"}, {"GenuineIntel", 6, 85, "Skylake-SP"},
+        {"GenuineIntel", 6, 142, ""},              {"GenuineIntel", 15, 143, ""},
+        {"HygonGenuine", 24, 1, ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *got = ln_cpu_uarch_name(cases[i].vendor, cases[i].family, cases[i].model);
+        CHECK(strcmp(got, cases[i].want) == 0, "%s family %d model %d: '%s', want '%s'",
+              cases[i].vendor, cases[i].family, cases[i].model, got, cases[i].want);
+    }
+    CHECK(strcmp(ln_cpu_uarch_name(NULL, 25, 17), "") == 0, "NULL vendor");
+}
+
 int main(void)
 {
+    test_uarch_names();
     test_compact();
     test_indent();
     test_strings();

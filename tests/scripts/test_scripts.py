@@ -253,22 +253,18 @@ def test_units(tmp):
     check(key == "welford/dim:768/rows:64/threads:2" and prm["dim"] == 768, key)
     k, prm, key = L.parse_bench_name("memcpy/dim:768/rows:64/min_time:0.100/repeats:3")
     check(key == "memcpy/dim:768/rows:64/threads:1", key)
-    # Same rule as machine_name in scripts/lib.sh (folders of scripts/run).
+    # Folders of scripts/run: host, CPU model, and the microarchitecture
+    # when the model name does not say it (a VM's "AMD EPYC" is a Zen 1 or
+    # a Zen 4); files without cpu_uarch keep their old folder name.
     check(L.machine_name({"hostname": "VM.example.org", "cpu_model": " Intel(R) Xeon(R) @ 2.10GHz"})
           == "vm-intel-r-xeon-r-2-10ghz", "machine slug")
-    lib = os.path.join(ROOT, "scripts", "lib.sh")
-    if os.path.exists(lib) and os.path.exists("/proc/cpuinfo"):
-        sh = subprocess.run(["bash", "-c", f". {lib}; machine_name"], capture_output=True,
-                            text=True)
-        cpu = ""
-        for ln in open("/proc/cpuinfo"):
-            if ln.split(":")[0].strip() in ("model name", "Hardware", "CPU part"):
-                cpu = ln.split(":", 1)[1]
-                break
-        import socket
-        mine = L.machine_name({"hostname": socket.gethostname(), "cpu_model": cpu})
-        check(sh.returncode != 0 or sh.stdout.strip() == mine,
-              f"lib.sh names this machine {sh.stdout.strip()}, lnbench_results {mine}")
+    check(L.machine_name({"hostname": "vm", "cpu_model": "AMD EPYC", "cpu_uarch": "Zen 4"})
+          == "vm-amd-epyc-zen-4", "machine slug with uarch")
+    check(L.machine_name({"hostname": "vm", "cpu_model": "AMD EPYC", "cpu_uarch": "Zen 1"})
+          != L.machine_name({"hostname": "vm", "cpu_model": "AMD EPYC", "cpu_uarch": "Zen 4"}),
+          "Zen 1 and Zen 4 share a machine name")
+    check(L.machine_name({"hostname": "h", "cpu_model": "AMD Ryzen (Zen 4)", "cpu_uarch": "Zen 4"})
+          == "h-amd-ryzen-zen-4", "uarch repeated")
 
 
 # ---------------------------------------------------------------- summary
