@@ -117,6 +117,7 @@ LN_INLINE int acc_finish(double m, double se, double sq, double inv_n, float eps
     double rstd = 1.0 / sqrt((var > 0.0 ? var : 0.0) + (double)eps);
     nm->m = m;
     nm->c = c;
+    nm->far = c * c > var; /* see row_stats */
     nm->rstd = rstd;
     nm->mean_out = (float)(m + c);
     nm->rstd_out = (float)rstd;

@@ -186,7 +186,7 @@ LN_INLINE ln_dtype dtype_of(unsigned f)
     return (f & LN_BF16) ? LN_DTYPE_BF16 : (f & LN_F16) ? LN_DTYPE_F16 : LN_DTYPE_F32;
 }
 
-/* A row's first guess of the mean, from pass 1: a float for the fast
+/* A row's first guess of the mean (row_guess): a float for the fast
  * algorithm, a double for the accurate one. */
 typedef struct ln_guess {
     float f;
@@ -199,6 +199,7 @@ typedef struct ln_norm {
     int split;                /* fast: pass 3 keeps ml */
     double m, c, rstd;        /* accurate: the mean m + c */
     float mean_out, rstd_out; /* the row's mean and rstd outputs */
+    int far;                  /* the guess was farther than sigma from the mean */
 } ln_norm;
 
 #include "norm_fast.h"
@@ -285,12 +286,12 @@ LN_INLINE vd2 src_halves(unsigned f, const ln_src *s, size_t j, size_t cnt)
 
 /* Which passes one loop over the columns runs (see cols): at run time, or
  * fixed at compile time by LN_STAGES(run) in f. */
-enum { LN_DO_OUT = 1u << 0, LN_DO_P2 = 1u << 1, LN_DO_P1 = 1u << 2 };
+enum { LN_DO_OUT = 1u << 0, LN_DO_P2 = 1u << 1 };
 #define LN_STAGES(run) (LN_FIXED | ((unsigned)(run) << 4))
 
-/* One loop over the columns: pass 3 of row xo into y (with nm), pass 2 of
- * row p2row around m1 (into sdev1, ssq1) and pass 1 of row p1row around
- * x2_0 (into sum2), each when do_ asks for it. */
+/* One loop over the columns: the output pass of row xo into y (with nm)
+ * and the statistics pass of row p2row around m1 (into sdev1, ssq1), each
+ * when do_ asks for it. */
 typedef struct ln_cols {
     unsigned do_;
     const void *xo;
@@ -299,8 +300,6 @@ typedef struct ln_cols {
     ln_src p2row;
     ln_guess m1;
     double sdev1, ssq1;
-    ln_src p1row;
-    float x2_0, sum2;
     const char *pf, *pfr; /* prefetched during pass 3 (NULL: nothing) */
 } ln_cols;
 
@@ -342,9 +341,9 @@ LN_INLINE void cols(unsigned f, const ln_rows *a, const ln_wide *w, ln_cols *c, 
      * every store of y. */
     const void *xo = c->xo;
     void *y = c->y;
-    ln_src p2row = c->p2row, p1row = c->p1row;
+    ln_src p2row = c->p2row;
     if (f & LN_FIXED) /* the add_ operations take the run-time loop */
-        p2row.res = p1row.res = NULL;
+        p2row.res = NULL;
     const char *pf = c->pf, *pfr = c->pfr;
     const ln_wide wl = w ? *w : (ln_wide){NULL, NULL};
     fast_p3 fp;
@@ -359,17 +358,17 @@ LN_INLINE void cols(unsigned f, const ln_rows *a, const ln_wide *w, ln_cols *c, 
         /* RMS: d = x exactly (m = 0, scale 1). */
         fast_p2_init(&f2, c->m1.f, a->rms ? 1.0f : DEV_SCALE);
     }
-    /* Pass 1: sum(x - x0), as x + (-x0) (see fast_p2), in four
-     * accumulators (one with 16 registers, see fast_p2_block), in the same
-     * order on every path, so that every path gives the same bits. */
-    const vf neg_x0 = vf_set1(-c->x2_0);
-    vf s0 = vf_zero(), s1 = s0, s2 = s0, s3 = s0;
+    /* LayerNorm's fast sums move to double every LN_FLUSH_ELEMS elements
+     * (norm_fast.h); RMSNorm's stay in float on every path. */
+    const int flush = !(f & LN_ACCURATE) && ((f & LN_FIXED) ? !(f & LN_RMS) : !a->rms);
 #define OUT(j, cnt) out_at(f, &af, &wl, &fp, &ap, xo, (j), (cnt))
 #define SRC1(j, cnt) src_at(f, &p2row, (j), (cnt))
 #define SRC1D(j, cnt) src_halves(f, &p2row, (j), (cnt))
-#define SRC2(j, cnt) src_at(f, &p1row, (j), (cnt))
     size_t j = 0;
-    for (; j + 4 * W <= n; j += 4 * W) {
+    while (j + 4 * W <= n) {
+      /* Chunks of LN_FLUSH_ELEMS (the flush test stays out of the loop). */
+      const size_t end = flush && n - j > LN_FLUSH_ELEMS ? j + LN_FLUSH_ELEMS : n;
+      for (; j + 4 * W <= end; j += 4 * W) {
         if (run & LN_DO_OUT) {
             if ((f & LN_BF16) && !(f & LN_ACCURATE)) {
                 /* Pairs of vectors in the ISA's pair order (vf_pair_*):
@@ -425,27 +424,15 @@ LN_INLINE void cols(unsigned f, const ln_rows *a, const ln_wide *w, ln_cols *c, 
         else if (run & LN_DO_P2) {
             vf u0, u1, u2, u3;
             src4(f, &p2row, j, &u0, &u1, &u2, &u3);
-            if (f & LN_RMS)
+            if (f & LN_RMS) {
                 fast_p2_sq_block(&f2, u0, u1, u2, u3);
-            else
+            } else {
                 fast_p2_block(&f2, u0, u1, u2, u3);
+            }
         }
-        if (run & LN_DO_P1) {
-            vf t0, t1, t2, t3;
-            src4(f, &p1row, j, &t0, &t1, &t2, &t3);
-            t0 = vf_add(t0, neg_x0);
-            t1 = vf_add(t1, neg_x0);
-            t2 = vf_add(t2, neg_x0);
-            t3 = vf_add(t3, neg_x0);
-#if VEC_REGS >= 32
-            s0 = vf_add(s0, t0);
-            s1 = vf_add(s1, t1);
-            s2 = vf_add(s2, t2);
-            s3 = vf_add(s3, t3);
-#else
-            s0 = vf_add(s0, vf_add(vf_add(t0, t1), vf_add(t2, t3)));
-#endif
-        }
+      }
+      if (flush)
+          fast_p2_flush(&f2);
     }
     for (; j + W <= n; j += W) {
         if (run & LN_DO_OUT)
@@ -454,8 +441,6 @@ LN_INLINE void cols(unsigned f, const ln_rows *a, const ln_wide *w, ln_cols *c, 
             acc_p2_vec(&a2, SRC1D(j, 0), 0);
         else if (run & LN_DO_P2)
             fast_p2_vec(&f2, SRC1(j, 0));
-        if (run & LN_DO_P1)
-            s0 = vf_add(s0, vf_add(SRC2(j, 0), neg_x0));
     }
     if (j < n) {
         const size_t r = n - j;
@@ -465,21 +450,14 @@ LN_INLINE void cols(unsigned f, const ln_rows *a, const ln_wide *w, ln_cols *c, 
             acc_p2_tail(&a2, SRC1D(j, r), r);
         else if (run & LN_DO_P2)
             fast_p2_tail(&f2, SRC1(j, r), vf_first(r));
-        if (run & LN_DO_P1) {
-            vf_mask k = vf_first(r);
-            s1 = vf_add_part(s1, k, vf_add(SRC2(j, r), neg_x0));
-        }
     }
 #undef OUT
 #undef SRC1
 #undef SRC1D
-#undef SRC2
     if ((run & LN_DO_P2) && (f & LN_ACCURATE))
         acc_p2_sums(&a2, &c->sdev1, &c->ssq1);
     else if (run & LN_DO_P2)
-        fast_p2_sums(&f2, &c->sdev1, &c->ssq1);
-    if (run & LN_DO_P1)
-        c->sum2 = vf_hsum(vf_add(vf_add(s0, s1), vf_add(s2, s3)));
+        fast_p2_sums(&f2, a->rms, &c->sdev1, &c->ssq1);
 }
 
 /* Row i's pointers: where its first pass reads (forming h for the add_
@@ -499,43 +477,71 @@ LN_INLINE const void *row_later(unsigned f, const ln_rows *a, size_t i)
     return a->add ? at(f, a->h, i * a->y_stride) : at(f, a->x, i * a->x_stride);
 }
 
-/* A row's first element as its first pass sees it (h[0] for add_ ops). */
-LN_INLINE float first_elem(unsigned f, const ln_src *s)
-{
-    float v = ln_dtype_load(dtype_of(f), s->x, 0);
-    if (s->res)
-        v = ln_dtype_round(dtype_of(f), v + ln_dtype_load(dtype_of(f), s->res, 0));
-    return v;
-}
+/* How many of a row's first elements make its first guess of the mean. */
+#define LN_GUESS_N 16
 
-/* A row's first guess of the mean from pass 1's s = sum(x - x0): exactly
- * x0 for a constant row.  Multiplying by 1/n instead of dividing shortens
- * the per-row chain between the passes (1/n's rounding is far below the
- * float statistics' own). */
-LN_INLINE ln_guess first_guess(unsigned f, float x0, float s, double inv_n)
+/* A row's first guess of the mean, around which its statistics pass sums
+ * the deviations: the mean of its first min(n, LN_GUESS_N) elements as
+ * that pass sees them (h for the add_ ops), in double.  Computed before
+ * the row is read, so one pass over the row gives its statistics.  A
+ * constant row gets its value exactly (k equal floats sum exactly in
+ * double, and k*v / k is v), so its deviations are 0 and its output is
+ * exactly beta; on offset rows (x ~ 1e4 +- 1) the guess lies within the
+ * row's binade and x - m is exact (Sterbenz).  A guess far from the mean
+ * (an outlier among the first elements) is caught in row_stats. */
+LN_INLINE ln_guess row_guess(unsigned f, const ln_rows *a, const ln_src *s)
 {
-    ln_guess g = {0.0f, 0.0};
-    if (f & LN_ACCURATE)
-        g.d = (double)x0 + (double)(s * (float)inv_n);
-    else
-        g.f = x0 + s * (float)inv_n;
+    const ln_dtype dt = dtype_of(f);
+    const size_t k = a->dim < LN_GUESS_N ? a->dim : LN_GUESS_N;
+    double sum = 0.0;
+    for (size_t j = 0; j < k; j++) {
+        float v = ln_dtype_load(dt, s->x, j);
+        if (s->res)
+            v = ln_dtype_round(dt, v + ln_dtype_load(dt, s->res, j));
+        sum += (double)v;
+    }
+    const double m = sum / (double)k;
+    ln_guess g = {(float)m, m};
     return g;
 }
 
-/* Row i's normalisation from its pass 2 into *nm, and its mean and rstd
- * outputs.  Returns 0 when the statistics are not finite (NaN/Inf in the
- * row, or squares beyond the accumulators' range): the row has then been
- * done whole by ln_row_wide. */
-LN_INLINE int row_stats(unsigned f, const ln_rows *a, size_t i, ln_guess m, double sdev,
-                        double ssq, double inv_n, ln_norm *nm)
+/* One step of the pipeline: step_cols for one algorithm and element type,
+ * out of line (see LN_ROWS_FN). */
+typedef void ln_step_fn(unsigned run, const ln_rows *a, const ln_wide *w, ln_cols *c,
+                        int stream);
+
+/* The row's normalisation from the sums of its statistics pass around m. */
+LN_INLINE int finish(unsigned f, const ln_rows *a, ln_guess m, double sdev, double ssq,
+                     double inv_n, ln_norm *nm)
 {
-    int ok;
     if (f & LN_ACCURATE) /* RMS: no mean, so no E[e] either (sdev = sum(x)) */
-        ok = acc_finish(m.d, a->rms ? 0.0 : sdev, ssq, inv_n, a->eps, nm);
-    else if (a->rms)
-        ok = fast_finish_rms(ssq, inv_n, a->eps, nm);
-    else
-        ok = fast_finish(m.f, sdev, ssq, inv_n, a->eps, nm);
+        return acc_finish(m.d, a->rms ? 0.0 : sdev, ssq, inv_n, a->eps, nm);
+    if (a->rms)
+        return fast_finish_rms(ssq, inv_n, a->eps, nm);
+    return fast_finish(m.f, sdev, ssq, inv_n, a->eps, nm);
+}
+
+/* Row i's normalisation from its statistics pass into *nm, and its mean
+ * and rstd outputs.  When the first guess m lay farther from the mean than
+ * sigma (nm->far: E[d]^2 > var, an outlier among the row's first
+ * elements), var = E[d^2] - E[d]^2 would cancel, so the row's statistics
+ * are summed once more around the mean just found (the row is in L1/L2),
+ * as the corrected two-pass does; on normal rows the guess of 16 elements
+ * is that far about once in 16000 rows.  Returns 0 when the statistics are
+ * not finite (NaN/Inf in the row, or squares beyond the accumulators'
+ * range): the row has then been done whole by ln_row_wide. */
+LN_INLINE int row_stats(unsigned f, const ln_rows *a, size_t i, ln_guess m, double sdev,
+                        double ssq, double inv_n, ln_norm *nm, ln_step_fn *step,
+                        const ln_wide *w)
+{
+    int ok = finish(f, a, m, sdev, ssq, inv_n, nm);
+    if (ok && nm->far) {
+        ln_cols again = {0};
+        again.p2row = (ln_src){row_later(f, a, i), NULL, NULL};
+        again.m1 = (ln_guess){nm->mh, nm->m + nm->c};
+        step(LN_DO_P2, a, w, &again, 0);
+        ok = finish(f, a, again.m1, again.sdev1, again.ssq1, inv_n, nm);
+    }
     float *mean = a->mean ? a->mean + i : NULL, *rstd = a->rstd ? a->rstd + i : NULL;
     if (!ok) {
         ln_row_wide(a->dtype, a->rms, a->cast, row_later(f, a, i),
@@ -580,7 +586,6 @@ LN_INLINE void step_cols(unsigned f, unsigned run, const ln_rows *a, const ln_wi
     if (run == (stages) && k == (kind))                                            \
         return cols(f | LN_STAGES(stages) | (kind), a, w, c, stream);
 #define LN_STEADY_ALL(kind)                                                        \
-    LN_STEADY(LN_DO_OUT | LN_DO_P2 | LN_DO_P1, kind)                               \
     LN_STEADY(LN_DO_OUT | LN_DO_P2, kind)                                          \
     LN_STEADY(LN_DO_OUT | LN_DO_P2, (kind) | LN_RMS)
     LN_STEADY_ALL(0)
@@ -594,21 +599,16 @@ LN_INLINE void step_cols(unsigned f, unsigned run, const ln_rows *a, const ln_wi
     cols(f, a, w, c, stream); /* any other: the run-time loop */
 }
 
-/* One step of the pipeline: step_cols for one algorithm and element type,
- * out of line (see LN_ROWS_FN). */
-typedef void ln_step_fn(unsigned run, const ln_rows *a, const ln_wide *w, ln_cols *c,
-                        int stream);
-
-/* Every row of a, software-pipelined: step k writes row k (pass 3), takes
- * pass 2 of row k+1 and, for LayerNorm, pass 1 of row k+2, in one loop
- * over the columns.  The per-row chain (horizontal sums, the square root
- * and divide) then overlaps the next rows' loads, and reads of rows not
- * yet in cache overlap the stores of y (bf16 RMSNorm at 64 x 4096 ran
- * 1.3x (AVX-512) and 1.8x (AVX2) faster than one row at a time), and DRAM
- * reads and writes run together.  A row's first pass forms h for the add_ operations.  Rows
- * ahead + 1 past the one written are prefetched where the loop would
- * otherwise wait on them.  Returns whether y was streamed (the caller
- * then fences). */
+/* Every row of a, software-pipelined: step k writes row k (the output
+ * pass) and takes the statistics pass of row k+1, in one loop over the
+ * columns.  The per-row chain (horizontal sums, the square root and
+ * divide) then overlaps the next row's loads, reads of rows not yet in
+ * cache overlap the stores of y (bf16 RMSNorm at 64 x 4096 ran 1.3x
+ * (AVX-512) and 1.8x (AVX2) faster than one row at a time), and DRAM reads
+ * and writes run together.  A row's statistics pass is its first: it forms
+ * h for the add_ operations.  The row after the next is prefetched where
+ * the loop would otherwise wait on it.  Returns whether y was streamed
+ * (the caller then fences). */
 LN_INLINE int rows_run(unsigned f, const ln_rows *a, const ln_wide *w, ln_step_fn *step)
 {
     const size_t R = a->rows, es = LN_ES(f);
@@ -625,38 +625,25 @@ LN_INLINE int rows_run(unsigned f, const ln_rows *a, const ln_wide *w, ln_step_f
      * one, with more work per element, always. */
     const int prefetch = (f & LN_ACCURATE) || stream;
     const double inv_n = 1.0 / (double)a->dim;
-    const size_t ahead = a->rms ? 1 : 2; /* rows between pass 3 and the first pass */
     ln_cols c = {0};
-    float x0_next = 0.0f; /* first element of row k + 1, for its first guess */
-    for (size_t k0 = 0; k0 < R + ahead; k0++) {
-        /* Step k = k0 - ahead: rows k (pass 3), k + 1 (pass 2), k + 2
-         * (pass 1, LayerNorm), each when it exists. */
-        const size_t io = k0 - ahead, ip2 = k0 + 1 - ahead, ip1 = k0;
-        const int has_out = k0 >= ahead, has_p2 = k0 + 1 >= ahead && ip2 < R;
-        const int has_p1 = !a->rms && ip1 < R;
+    for (size_t k1 = 0; k1 <= R; k1++) {
+        /* Step k = k1 - 1: rows k (output) and k + 1 (statistics), each
+         * when it exists. */
+        const size_t io = k1 - 1, ip2 = k1;
         unsigned run = 0;
         const ln_guess m = c.m1;
         const double sdev = c.sdev1, ssq = c.ssq1;
-        if (has_p2 && a->rms) { /* RMSNorm: pass 2 is the row's first */
+        if (ip2 < R) {
             c.p2row = row_first(f, a, ip2);
-            c.m1 = (ln_guess){0.0f, 0.0};
+            c.m1 = a->rms ? (ln_guess){0.0f, 0.0} : row_guess(f, a, &c.p2row);
             run |= LN_DO_P2;
-        } else if (has_p2) {
-            c.p2row = (ln_src){row_later(f, a, ip2), NULL, NULL};
-            c.m1 = first_guess(f, x0_next, c.sum2, inv_n);
-            run |= LN_DO_P2;
-        }
-        if (has_p1) {
-            c.p1row = row_first(f, a, ip1);
-            c.x2_0 = x0_next = first_elem(f, &c.p1row);
-            run |= LN_DO_P1;
         }
         c.pf = c.pfr = NULL;
-        if (has_out && row_stats(f, a, io, m, sdev, ssq, inv_n, &c.nm)) {
+        if (k1 > 0 && row_stats(f, a, io, m, sdev, ssq, inv_n, &c.nm, step, w)) {
             c.xo = row_later(f, a, io);
             c.y = at_w(f, a->y, io * a->y_stride);
-            if (prefetch && io + ahead + 1 < R) {
-                const ln_src p = row_first(f, a, io + ahead + 1);
+            if (prefetch && io + 2 < R) {
+                const ln_src p = row_first(f, a, io + 2);
                 c.pf = p.x;
                 c.pfr = p.res;
             }
