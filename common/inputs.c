@@ -191,6 +191,17 @@ static void fill_outlier(ln_rng *r, float *row, size_t dim, const ln_format *f)
     row[k] = (ln_rng_next(r) >> 63) ? -1e4f : 1e4f;
 }
 
+static void fill_outlier_first(ln_rng *r, float *row, size_t dim, const ln_format *f)
+{
+    /* N(0,1) with the row's first element at +-1e4: where a kernel that
+     * shifts by its first elements, or guesses the mean from them, gets
+     * its guess wrong by 1e4 / k sigma (the SIMD kernels' row_guess, k =
+     * 16, must then sum the row again around the mean it found). */
+    fill_normal(r, row, dim, f);
+    if (dim)
+        row[0] = (ln_rng_next(r) >> 63) ? -1e4f : 1e4f;
+}
+
 /* The bugs users reported, one distribution each (FIELD-NOTES, "The norms
  * models run today"). */
 
@@ -276,6 +287,7 @@ const ln_dist ln_dists[] = {
     { "huge",      "|x| log-uniform in [1e19,1e30], random sign (x^2 overflows)", fill_huge, 1e30 },
     { "subnormal", "random nonzero subnormal of the dtype, either sign", fill_subnormal, 0 },
     { "outlier",   "N(0,1) with one element per row at +-1e4",    fill_outlier, 1e4 },
+    { "outlier_first", "N(0,1) with each row's first element at +-1e4", fill_outlier_first, 1e4 },
     { "offset40000", "40000 + {0,1,2,3} x max(1, ulp): onnxruntime 28463's all-NaN row", fill_offset40000, 40768 },
     { "scale1e9",  "1e9 N(0,1) (candle 3477: NaN RMSNorm at |x| ~ 1e9; not fp16)", fill_scale1e9, 1e10 },
     { "fp16_big",  "|x| log-uniform in [7600,60000], random sign (fp16 sums of squares overflow)", fill_fp16_big, 60000 },

@@ -50,7 +50,8 @@ static void test_table(void)
 {
     static const char *names[] = { "normal", "uniform", "offset1e3", "offset1e4",
                                    "constant", "tiny_var", "huge", "subnormal",
-                                   "outlier", "offset40000", "scale1e9", "fp16_big",
+                                   "outlier", "outlier_first", "offset40000", "scale1e9",
+                                   "fp16_big",
                                    "small_var", "const1234", "near1449" };
     enum { N = sizeof names / sizeof names[0] };
     CHECK(ln_dist_count == N, "ln_dist_count = %zu", ln_dist_count);
@@ -179,6 +180,15 @@ static void test_properties(void)
                           o[r * dim + j]);
                 }
             CHECK(big == 1, "outlier dim %zu row %zu: %d big elements", dim, r, big);
+        }
+        free(o);
+        /* outlier_first: the big element is each row's first. */
+        o = gen("outlier_first", 9, ROWS, dim);
+        for (size_t r = 0; r < ROWS; r++) {
+            CHECK(fabsf(o[r * dim]) == 1e4f, "outlier_first row %zu starts %g", r, o[r * dim]);
+            for (size_t j = 1; j < dim; j++)
+                CHECK(fabsf(o[r * dim + j]) < 1e3f, "outlier_first row %zu: big element %zu", r,
+                      j);
         }
         free(o);
     }

@@ -12,34 +12,38 @@
  * an error near 2^-30 ulp - unless gamma * xhat and beta cancel to within
  * ~2^-25 of each other, which no standard distribution does on its rows.
  *
- * Per row, the row staying in L1/L2 between passes:
- *   1. md = sum(x - x0) / n in float (cheap, exact for a constant row):
- *      only a first guess m = x0 + md of the mean.
- *   2. e = x - m in double: sum(e) and sum(e^2); mean = m + E[e] and
- *      var = E[e^2] - E[e]^2 (the corrected two-pass: E[e] is tiny next to
- *      sigma, so nothing cancels).  A constant row gives e = 0 exactly.
- *   3. y = fma(((x - m) - E[e]) * rstd, gamma, beta) in double, rounded
- *      once.  x - m is exact for offset rows (Sterbenz) and E[e] is small,
- *      so the deviation carries an error of 2^-53 of itself, not of the
- *      mean: subtracting a rounded double mean would cost up to ~2^-53 |mean|
- *      and break the 1-ulp promise where gamma*xhat + beta is small.
- * RMSNorm takes passes 2 and 3 with m = c = 0: sum(x^2), then x * rstd.
+ * Per row, two passes, the row staying in L1/L2 between them:
+ *   1. The statistics pass, around a first guess m of the mean (the mean of
+ *      the row's first 16 elements in double, norm_pipeline.h's row_guess):
+ *      e = x - m in double, sum(e) and sum(e^2); mean = m + E[e] and
+ *      var = E[e^2] - E[e]^2 (the corrected two-pass: E[e] is below sigma,
+ *      or the row is summed again around the mean found, see row_stats).
+ *      A constant row gives e = 0 exactly.
+ *   2. The output pass: y = fma(((x - m) - E[e]) * rstd, gamma, beta) in
+ *      double, rounded once.  x - m is exact for offset rows (Sterbenz),
+ *      and (x - m) - E[e] carries an error of 2^-53 of itself, not of the
+ *      mean: subtracting a rounded double mean would cost up to ~2^-53
+ *      |mean| and break the 1-ulp promise where gamma*xhat + beta is small.
+ * RMSNorm takes the same two passes with m = c = 0: sum(x^2), then
+ * x * rstd.
  * VF_LANES/2 floats are converted to as many doubles at a time.  A row whose
- * double sums are not finite holds NaN or Inf (or its float sum of x - x0
- * overflowed): ln_row_wide sorts out which.  bf16/f16 outputs narrow the
+ * double sums are not finite holds NaN or Inf: ln_row_wide sorts out
+ * which.  bf16/f16 outputs narrow the
  * doubles to floats rounded to odd (or to nearest where that is the same,
  * see acc_narrow), so that the store's rounding to the dtype is the one
  * rounding of the double value (13 or more spare bits).
  * Include from norm_pipeline.h only.
  */
 
-/* Pass 2 of a row around its first guess m: sum(e) in e0..e3, sum(e^2) in
- * q0..q3, e = x - m in double (exact: m is x0 plus a float). */
-typedef struct acc_p2 {
+/* The statistics pass of a row around its first guess m: sum(e) in
+ * e0..e3, sum(e^2) in q0..q3, e = x - m in double (exact where x and m lie
+ * within a factor 2, and m, a mean of 16 floats, has few more bits than
+ * they). */
+typedef struct acc_stats {
     vd vm, e0, e1, e2, e3, q0, q1, q2, q3;
-} acc_p2;
+} acc_stats;
 
-LN_INLINE void acc_p2_init(acc_p2 *s, double m)
+LN_INLINE void acc_stats_init(acc_stats *s, double m)
 {
     s->vm = vd_set1(m);
     s->e0 = s->e1 = s->e2 = s->e3 = s->q0 = s->q1 = s->q2 = s->q3 = vd_zero();
@@ -62,11 +66,11 @@ typedef struct vd2 {
 /* One vector of the row, VF_LANES/2 elements at a time, into accumulator
  * pairs 0 and 1 (odd: 2 and 3, the odd vectors of a block of four).  With
  * 16 vector registers (AVX2) odd vectors take pairs 0 and 1 too: eight
- * accumulators beside pass 1's and the constants were spilled, a store and
+ * accumulators beside the output pass's constants were spilled, a store and
  * a load per step each (sums of doubles lose nothing visible to the fewer
  * chains).  The block's loop reads each vector just before its steps,
  * which keeps the temporaries few. */
-LN_INLINE void acc_p2_vec(acc_p2 *s, vd2 x, int odd)
+LN_INLINE void acc_stats_vec(acc_stats *s, vd2 x, int odd)
 {
     if (odd && VEC_REGS >= 32) {
         acc_step(&s->e2, &s->q2, vd_sub(x.lo, s->vm));
@@ -78,9 +82,9 @@ LN_INLINE void acc_p2_vec(acc_p2 *s, vd2 x, int odd)
 }
 
 /* RMSNorm's steady loops: only sum(x^2) (e = x, and sum(e) unused), one
- * vector read just before its steps, as in acc_p2_vec; four accumulators
+ * vector read just before its steps, as in acc_stats_vec; four accumulators
  * fit every ISA's registers, so odd vectors keep q2 and q3 everywhere. */
-LN_INLINE void acc_p2_sq_vec(acc_p2 *s, vd2 x, int odd)
+LN_INLINE void acc_stats_sq_vec(acc_stats *s, vd2 x, int odd)
 {
     if (odd) {
         s->q2 = vd_fma(x.lo, x.lo, s->q2);
@@ -93,20 +97,20 @@ LN_INLINE void acc_p2_sq_vec(acc_p2 *s, vd2 x, int odd)
 
 /* The row's last r < VF_LANES elements: lanes past r would add e = -m,
  * so they are kept out. */
-LN_INLINE void acc_p2_tail(acc_p2 *s, vd2 x, size_t r)
+LN_INLINE void acc_stats_tail(acc_stats *s, vd2 x, size_t r)
 {
     acc_step(&s->e2, &s->q2, vd_keep(vd_first(r < LN_HALF ? r : LN_HALF), vd_sub(x.lo, s->vm)));
     if (r > LN_HALF)
         acc_step(&s->e3, &s->q3, vd_keep(vd_first(r - LN_HALF), vd_sub(x.hi, s->vm)));
 }
 
-LN_INLINE void acc_p2_sums(const acc_p2 *s, double *se, double *sq)
+LN_INLINE void acc_stats_total(const acc_stats *s, double *se, double *sq)
 {
     *se = vd_hsum(vd_add(vd_add(s->e0, s->e1), vd_add(s->e2, s->e3)));
     *sq = vd_hsum(vd_add(vd_add(s->q0, s->q1), vd_add(s->q2, s->q3)));
 }
 
-/* From the first guess m and pass 2's sums: c = E[e], the mean m + c and
+/* From the first guess m and the statistics pass's sums: c = E[e], the mean m + c and
  * rstd, in double.  Returns 0 for a row that must take the double path. */
 LN_INLINE int acc_finish(double m, double se, double sq, double inv_n, float eps, ln_norm *nm)
 {
@@ -142,12 +146,12 @@ static inline void acc_widen(ln_dtype dt, ln_cast cast, size_t dim, const void *
     }
 }
 
-/* Pass 3's constants: t = fma(x - m, rstd, -c*rstd). */
-typedef struct acc_p3 {
+/* The output pass's constants: t = fma(x - m, rstd, -c*rstd). */
+typedef struct acc_coef {
     vd vm, vr, vnc;
-} acc_p3;
+} acc_coef;
 
-LN_INLINE void acc_p3_init(acc_p3 *p, const ln_norm *nm)
+LN_INLINE void acc_coef_init(acc_coef *p, const ln_norm *nm)
 {
     /* ((x - m) - c) * rstd as fma(x - m, rstd, -c*rstd): c is tiny, so the
      * rounding of c*rstd is far below the deviation's. */
@@ -197,7 +201,7 @@ LN_INLINE vf acc_narrow(unsigned f, vd lo, vd hi)
  * lanes): t, then fma(t, g, b), rounded once.  llama: round(w * round(t)),
  * the float product exact for bf16/f16 and the definition's own rounding
  * for binary32. */
-LN_INLINE vf acc_out(unsigned f, const acc_p3 *p, ln_cast cast, const void *gamma,
+LN_INLINE vf acc_out(unsigned f, const acc_coef *p, ln_cast cast, const void *gamma,
                      const ln_wide *w, vd2 x, size_t j, size_t cnt)
 {
     /* RMS (LN_RMS): fma(x - 0, rstd, -0) is x * rstd. */

@@ -4,28 +4,28 @@
  * dtype (bf16/f16 elements are widened exactly to binary32 on load).
  * norm_pipeline.h runs it over the rows on the vocabulary of vec_<isa>.h.
  *
- * LayerNorm, per row, three passes over x (h for the add_ operations), the
+ * LayerNorm, per row, two passes over x (h for the add_ operations), the
  * row staying in L1/L2 between them:
- *   1. m = x0 + sum(x - x0) / n, four accumulators (one with AVX2's 16
- *      registers; norm_pipeline.h).
- *      Shifting by the row's first element makes a constant row sum to
- *      exactly 0, so m = x0 exactly and the output is exactly beta; on an
- *      offset row (x ~ 1e4 +- 1) every x - x0 is exact (Sterbenz) and the
- *      sum carries errors of the size of sigma, not of the offset.
- *   2. d = x - m (exact on offset rows): sum(d^2) by FMA and sum(d), the
+ *   1. The statistics pass, around a first guess m of the mean (the mean of
+ *      the row's first 16 elements, norm_pipeline.h's row_guess): d = x - m
+ *      (exact on offset rows, Sterbenz), sum(d^2) by FMA and sum(d), the
  *      corrected two-pass of Chan, Golub and LeVeque: mean = m + E[d],
- *      var = E[d^2] - E[d]^2, nothing cancelling since E[d] is a few ulps
- *      of sigma.
- *   3. y = fma(((x - mh) - ml) * rstd, gamma, beta), mh + ml the mean as a
- *      float pair, rstd = 1/sqrt(var + eps) computed once per row in double
- *      (an exact sqrt and divide, no rsqrt estimate).  Rows with mean^2 <=
- *      var (normal-like) have ml folded into the constant (see fast_out).
- * RMSNorm takes passes 2 and 3 with m = 0 and no scale: pass 2 sums x^2,
- * pass 3 computes x * rstd exactly as fma(x - 0, rstd, -0 * rstd).
+ *      var = E[d^2] - E[d]^2.  E[d] is a fraction of sigma, so little
+ *      cancels; a guess farther than sigma from the mean has the row summed
+ *      again around the mean found (row_stats).  A constant row has m
+ *      exact, every d = 0, and its output is exactly beta.
+ *   2. The output pass: y = fma(((x - mh) - ml) * rstd, gamma, beta), mh +
+ *      ml the mean as a float pair, rstd = 1/sqrt(var + eps) computed once
+ *      per row in double (an exact sqrt and divide, no rsqrt estimate).
+ *      Rows with mean^2 <= var (normal-like) have ml folded into the
+ *      constant (see fast_out).
+ * RMSNorm takes the same two passes with m = 0 and no scale: the first
+ * sums x^2, the second computes x * rstd exactly as fma(x - 0, rstd,
+ * -0 * rstd).
  * Include from norm_pipeline.h only.
  */
 
-/* Pass 2 sums the scaled deviations s*(x - m), s = 1/phi (24 significant
+/* The statistics pass sums the scaled deviations s*(x - m), s = 1/phi (24 significant
  * bits), and divides s out in double at the end.  Why: on offset rows
  * (x ~ 1e4, ulp 2^-10) every x - m is a multiple of 2^-10 with ~11 bits,
  * so its square k^2 2^-20 has k^2 = 1 mod 8 for odd k and lands just above
@@ -35,18 +35,18 @@
  * constant row still sums exactly 0. */
 #define DEV_SCALE 0.618034005f
 
-/* Pass 2 of a row around its first guess m: sum(d^2) in q0..q3, sum(d) in
+/* The statistics pass of a row around its first guess m: sum(d^2) in q0..q3, sum(d) in
  * e0, e1, d = scale * (x - m) (RMS: m = 0, scale = 1, d = x exactly).
  * The loops subtract a constant c as x + (-c), the same IEEE operation
  * with x as the operand a vector add may take from memory (a subtract
  * may only take its subtrahend there): one load instruction fewer per
  * vector and per pass. */
-typedef struct fast_p2 {
+typedef struct fast_stats {
     vf neg_m, vs, q0, q1, q2, q3, e0, e1;
-    vd ql, qh, el, eh; /* LayerNorm: the sums so far, in double (fast_p2_flush) */
-} fast_p2;
+    vd ql, qh, el, eh; /* LayerNorm: the sums so far, in double (fast_stats_flush) */
+} fast_stats;
 
-LN_INLINE void fast_p2_init(fast_p2 *s, float m, float scale)
+LN_INLINE void fast_stats_init(fast_stats *s, float m, float scale)
 {
     s->neg_m = vf_set1(-m);
     s->vs = vf_set1(scale);
@@ -54,15 +54,13 @@ LN_INLINE void fast_p2_init(fast_p2 *s, float m, float scale)
     s->ql = s->qh = s->el = s->eh = vd_zero();
 }
 
-LN_INLINE vf fast_dev(const fast_p2 *s, vf x) { return vf_mul(vf_add(x, s->neg_m), s->vs); }
+LN_INLINE vf fast_dev(const fast_stats *s, vf x) { return vf_mul(vf_add(x, s->neg_m), s->vs); }
 
 /* Four vectors of the row.  With 16 vector registers (AVX2) sum(d) takes
- * one accumulator and pass 1's sum one: the fast layernorm loop's ten
- * accumulators and six constants left no register for temporaries, and
- * the compiler spilled accumulators, a store and a load per vector each.
- * sum(d) is a correction of a few ulps of sigma, pass 1 only a first guess:
- * their rounding order hardly matters. */
-LN_INLINE void fast_p2_block(fast_p2 *s, vf x0, vf x1, vf x2, vf x3)
+ * one accumulator: with more, the fast layernorm loop's accumulators and
+ * constants left no register for temporaries, and the compiler spilled
+ * accumulators, a store and a load per vector each. */
+LN_INLINE void fast_stats_block(fast_stats *s, vf x0, vf x1, vf x2, vf x3)
 {
     /* Two deviations at a time, each pair summed at once: fewer values
      * live together (avx2 at 64 x 768: 2.37 -> 2.34 instructions per
@@ -93,7 +91,7 @@ LN_INLINE void fast_p2_block(fast_p2 *s, vf x0, vf x1, vf x2, vf x3)
  * offset40000 1.81 -> 0.52 ulp, normal 1.24 -> 1.13 ulp; with 32 terms
  * per lane (avx2) offset40000 was back at 1.0 ulp. */
 #define LN_FLUSH_ELEMS (32 * VF_LANES)
-LN_INLINE void fast_p2_flush(fast_p2 *s)
+LN_INLINE void fast_stats_flush(fast_stats *s)
 {
     const vf q = vf_add(vf_add(s->q0, s->q1), vf_add(s->q2, s->q3));
     const vf e = vf_add(s->e0, s->e1);
@@ -105,7 +103,7 @@ LN_INLINE void fast_p2_flush(fast_p2 *s)
 }
 
 /* RMSNorm's steady loops: only sum(x^2) (d = x, and sum(d) unused). */
-LN_INLINE void fast_p2_sq_block(fast_p2 *s, vf x0, vf x1, vf x2, vf x3)
+LN_INLINE void fast_stats_sq_block(fast_stats *s, vf x0, vf x1, vf x2, vf x3)
 {
     s->q0 = vf_fma(x0, x0, s->q0);
     s->q1 = vf_fma(x1, x1, s->q1);
@@ -113,7 +111,7 @@ LN_INLINE void fast_p2_sq_block(fast_p2 *s, vf x0, vf x1, vf x2, vf x3)
     s->q3 = vf_fma(x3, x3, s->q3);
 }
 
-LN_INLINE void fast_p2_vec(fast_p2 *s, vf x)
+LN_INLINE void fast_stats_vec(fast_stats *s, vf x)
 {
     vf d = fast_dev(s, x);
     s->q0 = vf_fma(d, d, s->q0);
@@ -121,7 +119,7 @@ LN_INLINE void fast_p2_vec(fast_p2 *s, vf x)
 }
 
 /* The row's last lanes, those of k (the others would add d = -m * scale). */
-LN_INLINE void fast_p2_tail(fast_p2 *s, vf x, vf_mask k)
+LN_INLINE void fast_stats_tail(fast_stats *s, vf x, vf_mask k)
 {
     vf d = fast_dev(s, x);
     s->q1 = vf_fma_part(d, d, s->q1, k);
@@ -129,19 +127,19 @@ LN_INLINE void fast_p2_tail(fast_p2 *s, vf x, vf_mask k)
 }
 
 /* rms: RMSNorm's sums stay in float (sum(x^2) has no drift to lose). */
-LN_INLINE void fast_p2_sums(fast_p2 *s, int rms, double *sdev, double *ssq)
+LN_INLINE void fast_stats_total(fast_stats *s, int rms, double *sdev, double *ssq)
 {
     if (rms) {
         *sdev = vf_hsum(vf_add(s->e0, s->e1));
         *ssq = vf_hsum(vf_add(vf_add(s->q0, s->q1), vf_add(s->q2, s->q3)));
         return;
     }
-    fast_p2_flush(s);
+    fast_stats_flush(s);
     *sdev = vd_hsum(vd_add(s->el, s->eh));
     *ssq = vd_hsum(vd_add(s->ql, s->qh));
 }
 
-/* LayerNorm: from a row's first guess m and its pass-2 sums (floats), the
+/* LayerNorm: from a row's first guess m and its statistics pass's sums, the
  * mean as a float pair mh + ml and rstd.  Returns 0 when the sums are not
  * finite (NaN/Inf in the row, or squares beyond binary32's range): the row
  * then takes the double path. */
@@ -150,8 +148,8 @@ LN_INLINE int fast_finish(float m, double sdev, double ssq, double inv_n, float 
 {
     if (!(ssq <= FLT_MAX) || !(fabs(sdev) <= FLT_MAX))
         return 0;
-    /* var = E[d^2] - E[d]^2: E[d] is tiny next to sigma (pass 1 got the
-     * mean right to a few ulps of sigma), so nothing cancels. */
+    /* var = E[d^2] - E[d]^2: E[d] is below sigma (else far, see
+     * row_stats), so at most half of E[d^2] cancels. */
     const double inv_s = 1.0 / (double)DEV_SCALE;
     double cs = sdev * inv_n; /* E[s d] */
     double var = (ssq * inv_n - cs * cs) * (inv_s * inv_s);
@@ -159,7 +157,7 @@ LN_INLINE int fast_finish(float m, double sdev, double ssq, double inv_n, float 
     float rstd = (float)(1.0 / sqrt((var > 0.0 ? var : 0.0) + (double)eps));
     /* The mean, now to a few ulps of sigma, as a float pair mh + ml.  When
      * |mean| <= sigma (normal-like rows) a single float mean costs no more
-     * than those ulps and pass 3 folds it into one constant (!split);
+     * than those ulps and the output pass folds it into one constant (!split);
      * offset rows (and constant rows, sigma 0) keep the low part. */
     double mean = (double)m + c;
     float mh = (float)mean, ml = 0.0f;
@@ -187,12 +185,13 @@ LN_INLINE int fast_finish_rms(double ssq, double inv_n, float eps, ln_norm *nm)
     return 1;
 }
 
-/* Pass 3's constants: v = fma(x + neg_sub, rstd, add), neg_sub = -sub. */
-typedef struct fast_p3 {
+/* The output pass's constants: v = fma(x + neg_sub, rstd, add), neg_sub =
+ * -sub. */
+typedef struct fast_coef {
     vf neg_sub, rstd, add;
-} fast_p3;
+} fast_coef;
 
-LN_INLINE void fast_p3_init(fast_p3 *p, const ln_norm *nm)
+LN_INLINE void fast_coef_init(fast_coef *p, const ln_norm *nm)
 {
     /* split (offset and constant rows, |mean| > sigma): ((x - mh) - ml) *
      * rstd as fma(x - mh, rstd, -ml*rstd); ml is below half an ulp of mh,
@@ -214,7 +213,7 @@ LN_INLINE void fast_p3_init(fast_p3 *p, const ln_norm *nm)
  * normalised value to the dtype before the product with w (in binary32,
  * exact for bf16 and f16 operands); gemma multiplies by 1 + w formed in
  * binary32. */
-LN_INLINE vf fast_apply(unsigned f, const fast_p3 *p, ln_cast cast, vf x, int has_w, vf w,
+LN_INLINE vf fast_apply(unsigned f, const fast_coef *p, ln_cast cast, vf x, int has_w, vf w,
                         int has_b, vf b)
 {
     /* RMS (LN_RMS): fma(x - 0, rstd, -0) is x * rstd. */
@@ -231,7 +230,7 @@ LN_INLINE vf fast_apply(unsigned f, const fast_p3 *p, ln_cast cast, vf x, int ha
 
 /* fast_apply on elements j.. of a row (cnt > 0: only the first cnt
  * lanes), gamma and beta NULL when absent. */
-LN_INLINE vf fast_out(unsigned f, const fast_p3 *p, ln_cast cast, vf x, const void *gamma,
+LN_INLINE vf fast_out(unsigned f, const fast_coef *p, ln_cast cast, vf x, const void *gamma,
                       const void *beta, size_t j, size_t cnt)
 {
     return fast_apply(f, p, cast, x, gamma != NULL, gamma ? ld_at(f, gamma, j, cnt) : vf_zero(),

@@ -4,8 +4,9 @@
  * kernels/simd_<isa>.c includes its vec_<isa>.h, then this file, and names
  * its two kernels with LN_SIMD_KERNELS.  The fast algorithm's arithmetic
  * is in norm_fast.h, the accurate one's in norm_accurate.h; this file holds
- * what they share: element loads and stores per dtype, pass 1, the loop
- * over a row's columns and the pipeline over rows.
+ * what they share: element loads and stores per dtype, a row's first
+ * guess of its mean, the loop over a row's columns and the pipeline over
+ * rows.
  *
  * The vocabulary (each vec_<isa>.h defines all of it, with these names):
  *   vf, vd, vh          VF_LANES floats, VF_LANES/2 doubles, VF_LANES/2 floats;
@@ -193,10 +194,10 @@ typedef struct ln_guess {
     double d;
 } ln_guess;
 
-/* A row's normalisation, made from its pass-2 sums. */
+/* A row's normalisation, made from its statistics pass's sums. */
 typedef struct ln_norm {
     float mh, ml, rstd_f;     /* fast: the mean as the float pair mh + ml */
-    int split;                /* fast: pass 3 keeps ml */
+    int split;                /* fast: the output pass keeps ml */
     double m, c, rstd;        /* accurate: the mean m + c */
     float mean_out, rstd_out; /* the row's mean and rstd outputs */
     int far;                  /* the guess was farther than sigma from the mean */
@@ -232,8 +233,8 @@ LN_INLINE vf src_at(unsigned f, const ln_src *s, size_t j, size_t cnt)
     return v;
 }
 
-/* Four vectors of a row from element j, for sums in floats (pass 1, and
- * the fast algorithm's pass 2).
+/* Four vectors of a row from element j, for the fast algorithm's sums in
+ * floats.
  * bf16 rows without a residual come in vf_pair_load_bf16's lane order
  * (AVX2: one in-lane unpack per vector, where a widening in memory order
  * takes a lane-crossing vpmovzxwd and a shift); sums do not care which
@@ -286,34 +287,34 @@ LN_INLINE vd2 src_halves(unsigned f, const ln_src *s, size_t j, size_t cnt)
 
 /* Which passes one loop over the columns runs (see cols): at run time, or
  * fixed at compile time by LN_STAGES(run) in f. */
-enum { LN_DO_OUT = 1u << 0, LN_DO_P2 = 1u << 1 };
+enum { LN_DO_OUT = 1u << 0, LN_DO_STATS = 1u << 1 };
 #define LN_STAGES(run) (LN_FIXED | ((unsigned)(run) << 4))
 
 /* One loop over the columns: the output pass of row xo into y (with nm)
- * and the statistics pass of row p2row around m1 (into sdev1, ssq1), each
+ * and the statistics pass of row srow around m1 (into sdev1, ssq1), each
  * when do_ asks for it. */
 typedef struct ln_cols {
     unsigned do_;
     const void *xo;
     void *y;
     ln_norm nm;
-    ln_src p2row;
+    ln_src srow;
     ln_guess m1;
     double sdev1, ssq1;
-    const char *pf, *pfr; /* prefetched during pass 3 (NULL: nothing) */
+    const char *pf, *pfr; /* prefetched during the output pass (NULL: nothing) */
 } ln_cols;
 
-/* What pass 3 applies after the normalisation: gamma, beta (NULL when
+/* What the output pass applies after the normalisation: gamma, beta (NULL when
  * absent) and the cast; fixed by f in the steady state's loops. */
 typedef struct ln_affine {
     const void *gamma, *beta;
     ln_cast cast;
 } ln_affine;
 
-/* Pass 3 of either algorithm: the output vector of elements j.. (cnt > 0:
+/* The output pass of either algorithm: the output vector of elements j.. (cnt > 0:
  * its first cnt). */
-LN_INLINE vf out_at(unsigned f, const ln_affine *af, const ln_wide *w, const fast_p3 *fp,
-                    const acc_p3 *ap, const void *x, size_t j, size_t cnt)
+LN_INLINE vf out_at(unsigned f, const ln_affine *af, const ln_wide *w, const fast_coef *fp,
+                    const acc_coef *ap, const void *x, size_t j, size_t cnt)
 {
     if (f & LN_ACCURATE)
         return acc_out(f, ap, af->cast, af->gamma, w, ld_halves(f, x, j, cnt), j, cnt);
@@ -341,29 +342,29 @@ LN_INLINE void cols(unsigned f, const ln_rows *a, const ln_wide *w, ln_cols *c, 
      * every store of y. */
     const void *xo = c->xo;
     void *y = c->y;
-    ln_src p2row = c->p2row;
+    ln_src srow = c->srow;
     if (f & LN_FIXED) /* the add_ operations take the run-time loop */
-        p2row.res = NULL;
+        srow.res = NULL;
     const char *pf = c->pf, *pfr = c->pfr;
     const ln_wide wl = w ? *w : (ln_wide){NULL, NULL};
-    fast_p3 fp;
-    acc_p3 ap;
-    fast_p2 f2;
-    acc_p2 a2;
+    fast_coef fp;
+    acc_coef ap;
+    fast_stats fs;
+    acc_stats acs;
     if (f & LN_ACCURATE) {
-        acc_p3_init(&ap, &c->nm);
-        acc_p2_init(&a2, c->m1.d);
+        acc_coef_init(&ap, &c->nm);
+        acc_stats_init(&acs, c->m1.d);
     } else {
-        fast_p3_init(&fp, &c->nm);
+        fast_coef_init(&fp, &c->nm);
         /* RMS: d = x exactly (m = 0, scale 1). */
-        fast_p2_init(&f2, c->m1.f, a->rms ? 1.0f : DEV_SCALE);
+        fast_stats_init(&fs, c->m1.f, a->rms ? 1.0f : DEV_SCALE);
     }
     /* LayerNorm's fast sums move to double every LN_FLUSH_ELEMS elements
      * (norm_fast.h); RMSNorm's stay in float on every path. */
     const int flush = !(f & LN_ACCURATE) && ((f & LN_FIXED) ? !(f & LN_RMS) : !a->rms);
 #define OUT(j, cnt) out_at(f, &af, &wl, &fp, &ap, xo, (j), (cnt))
-#define SRC1(j, cnt) src_at(f, &p2row, (j), (cnt))
-#define SRC1D(j, cnt) src_halves(f, &p2row, (j), (cnt))
+#define SRC(j, cnt) src_at(f, &srow, (j), (cnt))
+#define SRCD(j, cnt) src_halves(f, &srow, (j), (cnt))
     size_t j = 0;
     while (j + 4 * W <= n) {
       /* Chunks of LN_FLUSH_ELEMS (the flush test stays out of the loop). */
@@ -415,49 +416,49 @@ LN_INLINE void cols(unsigned f, const ln_rows *a, const ln_wide *w, ln_cols *c, 
                         ln_prefetch(pfr + l);
                 }
         }
-        if ((run & LN_DO_P2) && (f & LN_RMS) && (f & LN_ACCURATE))
+        if ((run & LN_DO_STATS) && (f & LN_RMS) && (f & LN_ACCURATE))
             for (size_t v = 0; v < 4; v++)
-                acc_p2_sq_vec(&a2, SRC1D(j + v * W, 0), (int)(v & 1));
-        else if ((run & LN_DO_P2) && (f & LN_ACCURATE))
+                acc_stats_sq_vec(&acs, SRCD(j + v * W, 0), (int)(v & 1));
+        else if ((run & LN_DO_STATS) && (f & LN_ACCURATE))
             for (size_t v = 0; v < 4; v++)
-                acc_p2_vec(&a2, SRC1D(j + v * W, 0), (int)(v & 1));
-        else if (run & LN_DO_P2) {
+                acc_stats_vec(&acs, SRCD(j + v * W, 0), (int)(v & 1));
+        else if (run & LN_DO_STATS) {
             vf u0, u1, u2, u3;
-            src4(f, &p2row, j, &u0, &u1, &u2, &u3);
+            src4(f, &srow, j, &u0, &u1, &u2, &u3);
             if (f & LN_RMS) {
-                fast_p2_sq_block(&f2, u0, u1, u2, u3);
+                fast_stats_sq_block(&fs, u0, u1, u2, u3);
             } else {
-                fast_p2_block(&f2, u0, u1, u2, u3);
+                fast_stats_block(&fs, u0, u1, u2, u3);
             }
         }
       }
       if (flush)
-          fast_p2_flush(&f2);
+          fast_stats_flush(&fs);
     }
     for (; j + W <= n; j += W) {
         if (run & LN_DO_OUT)
             st_at(f, y, j, 0, OUT(j, 0), stream);
-        if ((run & LN_DO_P2) && (f & LN_ACCURATE))
-            acc_p2_vec(&a2, SRC1D(j, 0), 0);
-        else if (run & LN_DO_P2)
-            fast_p2_vec(&f2, SRC1(j, 0));
+        if ((run & LN_DO_STATS) && (f & LN_ACCURATE))
+            acc_stats_vec(&acs, SRCD(j, 0), 0);
+        else if (run & LN_DO_STATS)
+            fast_stats_vec(&fs, SRC(j, 0));
     }
     if (j < n) {
         const size_t r = n - j;
         if (run & LN_DO_OUT)
             st_at(f, y, j, r, OUT(j, r), 0);
-        if ((run & LN_DO_P2) && (f & LN_ACCURATE))
-            acc_p2_tail(&a2, SRC1D(j, r), r);
-        else if (run & LN_DO_P2)
-            fast_p2_tail(&f2, SRC1(j, r), vf_first(r));
+        if ((run & LN_DO_STATS) && (f & LN_ACCURATE))
+            acc_stats_tail(&acs, SRCD(j, r), r);
+        else if (run & LN_DO_STATS)
+            fast_stats_tail(&fs, SRC(j, r), vf_first(r));
     }
 #undef OUT
-#undef SRC1
-#undef SRC1D
-    if ((run & LN_DO_P2) && (f & LN_ACCURATE))
-        acc_p2_sums(&a2, &c->sdev1, &c->ssq1);
-    else if (run & LN_DO_P2)
-        fast_p2_sums(&f2, a->rms, &c->sdev1, &c->ssq1);
+#undef SRC
+#undef SRCD
+    if ((run & LN_DO_STATS) && (f & LN_ACCURATE))
+        acc_stats_total(&acs, &c->sdev1, &c->ssq1);
+    else if (run & LN_DO_STATS)
+        fast_stats_total(&fs, a->rms, &c->sdev1, &c->ssq1);
 }
 
 /* Row i's pointers: where its first pass reads (forming h for the add_
@@ -537,9 +538,9 @@ LN_INLINE int row_stats(unsigned f, const ln_rows *a, size_t i, ln_guess m, doub
     int ok = finish(f, a, m, sdev, ssq, inv_n, nm);
     if (ok && nm->far) {
         ln_cols again = {0};
-        again.p2row = (ln_src){row_later(f, a, i), NULL, NULL};
+        again.srow = (ln_src){row_later(f, a, i), NULL, NULL};
         again.m1 = (ln_guess){nm->mh, nm->m + nm->c};
-        step(LN_DO_P2, a, w, &again, 0);
+        step(LN_DO_STATS, a, w, &again, 0);
         ok = finish(f, a, again.m1, again.sdev1, again.ssq1, inv_n, nm);
     }
     float *mean = a->mean ? a->mean + i : NULL, *rstd = a->rstd ? a->rstd + i : NULL;
@@ -586,8 +587,8 @@ LN_INLINE void step_cols(unsigned f, unsigned run, const ln_rows *a, const ln_wi
     if (run == (stages) && k == (kind))                                            \
         return cols(f | LN_STAGES(stages) | (kind), a, w, c, stream);
 #define LN_STEADY_ALL(kind)                                                        \
-    LN_STEADY(LN_DO_OUT | LN_DO_P2, kind)                                          \
-    LN_STEADY(LN_DO_OUT | LN_DO_P2, (kind) | LN_RMS)
+    LN_STEADY(LN_DO_OUT | LN_DO_STATS, kind)                                          \
+    LN_STEADY(LN_DO_OUT | LN_DO_STATS, (kind) | LN_RMS)
     LN_STEADY_ALL(0)
     if (!(f & LN_ACCURATE)) {
         LN_STEADY_ALL(LN_GAMMA)
@@ -629,14 +630,14 @@ LN_INLINE int rows_run(unsigned f, const ln_rows *a, const ln_wide *w, ln_step_f
     for (size_t k1 = 0; k1 <= R; k1++) {
         /* Step k = k1 - 1: rows k (output) and k + 1 (statistics), each
          * when it exists. */
-        const size_t io = k1 - 1, ip2 = k1;
+        const size_t io = k1 - 1, is = k1;
         unsigned run = 0;
         const ln_guess m = c.m1;
         const double sdev = c.sdev1, ssq = c.ssq1;
-        if (ip2 < R) {
-            c.p2row = row_first(f, a, ip2);
-            c.m1 = a->rms ? (ln_guess){0.0f, 0.0} : row_guess(f, a, &c.p2row);
-            run |= LN_DO_P2;
+        if (is < R) {
+            c.srow = row_first(f, a, is);
+            c.m1 = a->rms ? (ln_guess){0.0f, 0.0} : row_guess(f, a, &c.srow);
+            run |= LN_DO_STATS;
         }
         c.pf = c.pfr = NULL;
         if (k1 > 0 && row_stats(f, a, io, m, sdev, ssq, inv_n, &c.nm, step, w)) {
