@@ -538,7 +538,8 @@ static size_t round_ceil(double x)
     return p >= 4 && (double)(p / 4 * 3) >= x ? p / 4 * 3 : p;
 }
 
-size_t lnb_speed_default_rows(const lnb_topo *t, const ln_desc *d, size_t dim, size_t out[3])
+size_t lnb_speed_default_rows(const lnb_topo *t, const ln_desc *d, size_t dim, int quick,
+                              size_t out[LNB_SPEED_DEFAULT_SHAPES])
 {
     size_t l2 = lnb_topo_cache_bytes(t, 2);
     size_t llc = lnb_topo_llc_bytes(t, NULL);
@@ -547,14 +548,21 @@ size_t lnb_speed_default_rows(const lnb_topo *t, const ln_desc *d, size_t dim, s
     if (!llc)
         llc = ln_llc_bytes();
     double row_bytes = (double)lnb_speed_row_bytes(d, dim);
+    size_t cand[LNB_SPEED_DEFAULT_SHAPES] = {
+        round_floor((double)l2 / 2 / row_bytes), round_floor((double)llc / 2 / row_bytes),
+        round_ceil(4.0 * (double)llc / row_bytes), LNB_SPEED_COMMON_ROWS,
+        quick ? 0 : round_ceil(LNB_SPEED_COMMON_BYTES / row_bytes)};
+    /* ascending, each count once */
     size_t n = 0;
-    size_t cand[3] = {round_floor((double)l2 / 2 / row_bytes),
-                      round_floor((double)llc / 2 / row_bytes),
-                      round_ceil(4.0 * (double)llc / row_bytes)};
-    for (int i = 0; i < 3; i++)
-        if (n == 0 || cand[i] > out[n - 1])
-            out[n++] = cand[i];
-    return n;
+    for (;;) {
+        size_t next = 0;
+        for (int i = 0; i < LNB_SPEED_DEFAULT_SHAPES; i++)
+            if (cand[i] && (n == 0 || cand[i] > out[n - 1]) && (next == 0 || cand[i] < next))
+                next = cand[i];
+        if (next == 0)
+            return n;
+        out[n++] = next;
+    }
 }
 
 int lnb_speed_shape_fits(const ln_desc *d, size_t rows, size_t dim, int max_threads,

@@ -70,13 +70,20 @@ typedef struct lnb_speed_plan {
  * (bytes_per_second).  The references copy exactly these bytes. */
 size_t lnb_speed_row_bytes(const ln_desc *d, size_t dim);
 
-/* Default row counts for one dim of d's computation, from the caches hwloc
- * reports: the working set (lnb_speed_row_bytes per row) within half of
- * L2, within half of the LLC, and at least 4 x the LLC (DRAM-resident),
- * each 2^k or 3 * 2^k.  Returns how many distinct counts were written to
- * out (1 to 3). */
-size_t lnb_speed_default_rows(const lnb_topo *t, const ln_desc *d, size_t dim,
-                              size_t out[3]);
+/* Default row counts for one dim of d's computation, ascending: three from
+ * the caches hwloc reports (the working set, lnb_speed_row_bytes per row,
+ * within half of L2, within half of the LLC, and at least 4 x the LLC,
+ * DRAM-resident), and two the same on every machine, for reports that
+ * compare machines shape for shape: LNB_SPEED_COMMON_ROWS rows, and rows
+ * for LNB_SPEED_COMMON_BYTES of the model's bytes (32768 x 4096 in
+ * binary32), the latter left out when quick (the slowest kernels take
+ * seconds per call there).  Each 2^k or 3 * 2^k.  Returns how many
+ * distinct counts were written to out (1 to LNB_SPEED_DEFAULT_SHAPES). */
+#define LNB_SPEED_DEFAULT_SHAPES 5
+#define LNB_SPEED_COMMON_ROWS 64
+#define LNB_SPEED_COMMON_BYTES ((double)(1u << 30))
+size_t lnb_speed_default_rows(const lnb_topo *t, const ln_desc *d, size_t dim, int quick,
+                              size_t out[LNB_SPEED_DEFAULT_SHAPES]);
 
 /* 0 when the buffers of a rows x dim shape of d's computation at
  * max_threads threads fit in 80 % of physical memory, else -1 with a

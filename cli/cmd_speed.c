@@ -54,7 +54,10 @@ static const char speed_help[] =
     "  --rows N,..      rows per shape, for every dim (default: per dim, three counts\n"
     "                   from hwloc's cache sizes: the working set (the byte model\n"
     "                   below) within half of L2, within half of the LLC, and at\n"
-    "                   least 4 x LLC, i.e. DRAM-resident;\n"
+    "                   least 4 x LLC, i.e. DRAM-resident; and two the same on\n"
+    "                   every machine, for side-by-side reports: 64 rows, and\n"
+    "                   1 GiB of the model's bytes (32768 x 4096 in binary32;\n"
+    "                   not with --quick);\n"
     "                   each rounded to 2^k or 3*2^k)\n"
     "  --threads T,..   thread counts (default: 1 and the number of cores), or\n"
     "                   `sweep`: 1, 2, 4, ... up to the cores, then on up to the PUs\n"
@@ -560,15 +563,15 @@ int cmd_speed(int argc, char **argv)
     }
 
     /* Shapes, and the memory check before anything is allocated. */
-    shapes = calloc(o.ndims * (o.nrows ? o.nrows : 3), sizeof *shapes);
+    shapes = calloc(o.ndims * (o.nrows ? o.nrows : LNB_SPEED_DEFAULT_SHAPES), sizeof *shapes);
     if (!shapes) {
         say("out of memory");
         goto done;
     }
     for (size_t d = 0; d < o.ndims; d++) {
         size_t dim = (size_t)o.dims[d];
-        size_t r[3] = {0, 0, 0};
-        size_t nr = o.nrows ? o.nrows : lnb_speed_default_rows(topo, &desc, dim, r);
+        size_t r[LNB_SPEED_DEFAULT_SHAPES] = {0};
+        size_t nr = o.nrows ? o.nrows : lnb_speed_default_rows(topo, &desc, dim, o.quick, r);
         for (size_t i = 0; i < nr; i++) {
             size_t rows = o.nrows ? (size_t)o.rows[i] : r[i];
             if (lnb_speed_shape_fits(&desc, rows, dim, max_threads, err, sizeof err) != 0) {

@@ -263,6 +263,36 @@ else
   fail "unpinned run failed: $(cat "$tmp/err")"
 fi
 
+# Default shapes (listed, not run): per dim, ascending and distinct, the
+# cache-derived counts plus the two every machine shares (64 rows; 1 GiB of
+# the model's bytes, 32768 x 4096 in binary32, 65536 x 4096 in bf16), the
+# latter not with --quick.
+"${LNBENCH[@]}" speed --kernels naive_two_pass --dims 768,4096 --threads 1 \
+  --benchmark_list_tests=true >"$tmp/full" 2>/dev/null &&
+"${LNBENCH[@]}" speed --quick --kernels naive_two_pass --threads 1 \
+  --benchmark_list_tests=true >"$tmp/quick" 2>/dev/null &&
+"${LNBENCH[@]}" speed --dtype bf16 --op rmsnorm --kernels naive_two_pass --dims 4096 --threads 1 \
+  --benchmark_list_tests=true >"$tmp/bf16" 2>/dev/null &&
+"$PY" -c '
+import re, sys
+def rows(path):
+    out = {}
+    for ln in open(path):
+        m = re.match(r"naive_two_pass/(?:op:\w+/dtype:\w+/cast:\w+/)?dim:(\d+)/rows:(\d+)/", ln)
+        if m:
+            out.setdefault(int(m.group(1)), []).append(int(m.group(2)))
+    return out
+full, quick, bf16 = rows(sys.argv[1]), rows(sys.argv[2]), rows(sys.argv[3])
+for table in (full, quick, bf16):
+    for dim, rs in table.items():
+        assert rs == sorted(set(rs)), (dim, rs)
+        assert 64 in rs, (dim, rs)
+        assert 3 <= len(rs) <= 5, (dim, rs)
+assert sorted(full) == [768, 4096] and sorted(quick) == [768, 4096], (full, quick)
+assert 32768 in full[4096] and 32768 not in quick[4096], (full, quick)
+assert 65536 in bf16[4096], bf16
+' "$tmp/full" "$tmp/quick" "$tmp/bf16" && ok || fail "default shapes: $(cat "$tmp/full" "$tmp/quick" | head -20)"
+
 # Perf failure is said once, and the counters are simply absent.
 if LNBENCH_NO_PERF=1 "${LNBENCH[@]}" speed "${small[@]}" >/dev/null 2>"$tmp/err"; then
   [ "$(grep -c "counters not supported" "$tmp/err")" -eq 1 ] && ok ||
