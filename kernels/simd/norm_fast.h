@@ -25,36 +25,25 @@
  * Include from norm_pipeline.h only.
  */
 
-/* The statistics pass sums the scaled deviations s*(x - m), s = 1/phi (24 significant
- * bits), and divides s out in double at the end.  Why: on offset rows
- * (x ~ 1e4, ulp 2^-10) every x - m is a multiple of 2^-10 with ~11 bits,
- * so its square k^2 2^-20 has k^2 = 1 mod 8 for odd k and lands just above
- * the accumulator's grid: every such square rounded down, a systematic
- * -6 u bias in the variance (measured; 3 ulp in every output).  The scaled
- * deviations have full mantissas, their roundings are unbiased, and a
- * constant row still sums exactly 0. */
-#define DEV_SCALE 0.618034005f
-
-/* The statistics pass of a row around its first guess m: sum(d^2) in q0..q3, sum(d) in
- * e0, e1, d = scale * (x - m) (RMS: m = 0, scale = 1, d = x exactly).
+/* The statistics pass of a row around its first guess m: sum(d^2) in
+ * q0..q3, sum(d) in e0, e1, d = x - m (RMS: m = 0, d = x exactly).
  * The loops subtract a constant c as x + (-c), the same IEEE operation
  * with x as the operand a vector add may take from memory (a subtract
  * may only take its subtrahend there): one load instruction fewer per
  * vector and per pass. */
 typedef struct fast_stats {
-    vf neg_m, vs, q0, q1, q2, q3, e0, e1;
+    vf neg_m, q0, q1, q2, q3, e0, e1;
     vd ql, qh, el, eh; /* LayerNorm: the sums so far, in double (fast_stats_flush) */
 } fast_stats;
 
-LN_INLINE void fast_stats_init(fast_stats *s, float m, float scale)
+LN_INLINE void fast_stats_init(fast_stats *s, float m)
 {
     s->neg_m = vf_set1(-m);
-    s->vs = vf_set1(scale);
     s->q0 = s->q1 = s->q2 = s->q3 = s->e0 = s->e1 = vf_zero();
     s->ql = s->qh = s->el = s->eh = vd_zero();
 }
 
-LN_INLINE vf fast_dev(const fast_stats *s, vf x) { return vf_mul(vf_add(x, s->neg_m), s->vs); }
+LN_INLINE vf fast_dev(const fast_stats *s, vf x) { return vf_add(x, s->neg_m); }
 
 /* Four vectors of the row.  With 16 vector registers (AVX2) sum(d) takes
  * one accumulator: with more, the fast layernorm loop's accumulators and
@@ -87,9 +76,14 @@ LN_INLINE void fast_stats_block(fast_stats *s, vf x0, vf x1, vf x2, vf x3)
  * that drift, not just the noise; and a float sum of squares far larger
  * than each square rounds every addition the same way on rows whose
  * deviations take few values (offset40000: x - m in {-1.56, -0.56, 0.44,
- * 1.44}).  avx2 and avx512 at 64 x 4097, mean error against float sums:
- * offset40000 1.81 -> 0.52 ulp, normal 1.24 -> 1.13 ulp; with 32 terms
- * per lane (avx2) offset40000 was back at 1.0 ulp. */
+ * 1.44}; their squares' roundings all go the same way, and a long float
+ * sum of them drifted by -6 u of the variance, 3 ulp in every output).
+ * avx2 and avx512 at 64 x 4097, mean error against float sums: offset40000
+ * 1.81 -> 0.52 ulp, normal 1.24 -> 1.13 ulp; with 32 terms per lane (avx2)
+ * offset40000 was back at 1.0 ulp.  Short float sums also made scaling the
+ * deviations by 1/phi (full mantissas, unbiased roundings) unnecessary:
+ * without it offset40000 went from 54 to 70 % correctly rounded, and the
+ * statistics pass has one multiply fewer per vector. */
 #define LN_FLUSH_ELEMS (32 * VF_LANES)
 LN_INLINE void fast_stats_flush(fast_stats *s)
 {
@@ -118,7 +112,7 @@ LN_INLINE void fast_stats_vec(fast_stats *s, vf x)
     s->e0 = vf_add(s->e0, d);
 }
 
-/* The row's last lanes, those of k (the others would add d = -m * scale). */
+/* The row's last lanes, those of k (the others would add d = -m). */
 LN_INLINE void fast_stats_tail(fast_stats *s, vf x, vf_mask k)
 {
     vf d = fast_dev(s, x);
@@ -150,10 +144,8 @@ LN_INLINE int fast_finish(float m, double sdev, double ssq, double inv_n, float 
         return 0;
     /* var = E[d^2] - E[d]^2: E[d] is below sigma (else far, see
      * row_stats), so at most half of E[d^2] cancels. */
-    const double inv_s = 1.0 / (double)DEV_SCALE;
-    double cs = sdev * inv_n; /* E[s d] */
-    double var = (ssq * inv_n - cs * cs) * (inv_s * inv_s);
-    double c = cs * inv_s;
+    double c = sdev * inv_n; /* E[d] */
+    double var = ssq * inv_n - c * c;
     float rstd = (float)(1.0 / sqrt((var > 0.0 ? var : 0.0) + (double)eps));
     /* The mean, now to a few ulps of sigma, as a float pair mh + ml.  When
      * |mean| <= sigma (normal-like rows) a single float mean costs no more

@@ -356,8 +356,7 @@ LN_INLINE void cols(unsigned f, const ln_rows *a, const ln_wide *w, ln_cols *c, 
         acc_stats_init(&acs, c->m1.d);
     } else {
         fast_coef_init(&fp, &c->nm);
-        /* RMS: d = x exactly (m = 0, scale 1). */
-        fast_stats_init(&fs, c->m1.f, a->rms ? 1.0f : DEV_SCALE);
+        fast_stats_init(&fs, c->m1.f); /* RMS: m = 0, d = x exactly */
     }
     /* LayerNorm's fast sums move to double every LN_FLUSH_ELEMS elements
      * (norm_fast.h); RMSNorm's stay in float on every path. */
