@@ -366,73 +366,73 @@ LN_INLINE void cols(unsigned f, const ln_rows *a, const ln_wide *w, ln_cols *c, 
 #define SRCD(j, cnt) src_halves(f, &srow, (j), (cnt))
     size_t j = 0;
     while (j + 4 * W <= n) {
-      /* Chunks of LN_FLUSH_ELEMS (the flush test stays out of the loop). */
-      const size_t end = flush && n - j > LN_FLUSH_ELEMS ? j + LN_FLUSH_ELEMS : n;
-      for (; j + 4 * W <= end; j += 4 * W) {
-        if (run & LN_DO_OUT) {
-            if ((f & LN_BF16) && !(f & LN_ACCURATE)) {
-                /* Pairs of vectors in the ISA's pair order (vf_pair_*):
-                 * x, gamma and beta alike, the output being elementwise. */
-                for (size_t h = j; h < j + 4 * W; h += 2 * W) {
-                    vf x0, x1, w0 = vf_zero(), w1 = w0, b0 = w0, b1 = w0;
-                    vf_pair_load_bf16((const uint16_t *)xo + h, &x0, &x1);
-                    if (af.gamma)
-                        vf_pair_load_bf16((const uint16_t *)af.gamma + h, &w0, &w1);
-                    if (af.beta)
-                        vf_pair_load_bf16((const uint16_t *)af.beta + h, &b0, &b1);
-                    const int hw = af.gamma != NULL, hb = af.beta != NULL;
-                    vf_pair_store_bf16((uint16_t *)y + h,
-                                       fast_apply(f, &fp, af.cast, x0, hw, w0, hb, b0),
-                                       fast_apply(f, &fp, af.cast, x1, hw, w1, hb, b1), stream);
-                }
-            } else if (f & LN_NARROW) {
-                /* Four outputs, narrowed in pairs: two vb per store,
-                 * whole cache lines when streamed. */
-                vb b0 = to_vb(f, OUT(j, 0)), b1 = to_vb(f, OUT(j + W, 0));
-                vb b2 = to_vb(f, OUT(j + 2 * W, 0)), b3 = to_vb(f, OUT(j + 3 * W, 0));
-                uint16_t *q = (uint16_t *)y + j;
-                if (stream) {
-                    vb_stream2(q, b0, b1);
-                    vb_stream2(q + 2 * W, b2, b3);
+        /* Chunks of LN_FLUSH_ELEMS (the flush test stays out of the loop). */
+        const size_t end = flush && n - j > LN_FLUSH_ELEMS ? j + LN_FLUSH_ELEMS : n;
+        for (; j + 4 * W <= end; j += 4 * W) {
+            if (run & LN_DO_OUT) {
+                if ((f & LN_BF16) && !(f & LN_ACCURATE)) {
+                    /* Pairs of vectors in the ISA's pair order (vf_pair_*):
+                     * x, gamma and beta alike, the output being elementwise. */
+                    for (size_t h = j; h < j + 4 * W; h += 2 * W) {
+                        vf x0, x1, w0 = vf_zero(), w1 = w0, b0 = w0, b1 = w0;
+                        vf_pair_load_bf16((const uint16_t *)xo + h, &x0, &x1);
+                        if (af.gamma)
+                            vf_pair_load_bf16((const uint16_t *)af.gamma + h, &w0, &w1);
+                        if (af.beta)
+                            vf_pair_load_bf16((const uint16_t *)af.beta + h, &b0, &b1);
+                        const int hw = af.gamma != NULL, hb = af.beta != NULL;
+                        vf_pair_store_bf16((uint16_t *)y + h,
+                                           fast_apply(f, &fp, af.cast, x0, hw, w0, hb, b0),
+                                           fast_apply(f, &fp, af.cast, x1, hw, w1, hb, b1), stream);
+                    }
+                } else if (f & LN_NARROW) {
+                    /* Four outputs, narrowed in pairs: two vb per store,
+                     * whole cache lines when streamed. */
+                    vb b0 = to_vb(f, OUT(j, 0)), b1 = to_vb(f, OUT(j + W, 0));
+                    vb b2 = to_vb(f, OUT(j + 2 * W, 0)), b3 = to_vb(f, OUT(j + 3 * W, 0));
+                    uint16_t *q = (uint16_t *)y + j;
+                    if (stream) {
+                        vb_stream2(q, b0, b1);
+                        vb_stream2(q + 2 * W, b2, b3);
+                    } else {
+                        st_vb(q, 0, b0, 0);
+                        st_vb(q + W, 0, b1, 0);
+                        st_vb(q + 2 * W, 0, b2, 0);
+                        st_vb(q + 3 * W, 0, b3, 0);
+                    }
                 } else {
-                    st_vb(q, 0, b0, 0);
-                    st_vb(q + W, 0, b1, 0);
-                    st_vb(q + 2 * W, 0, b2, 0);
-                    st_vb(q + 3 * W, 0, b3, 0);
+                    /* binary32: each output stored as soon as made (holding
+                     * four costs AVX2's 16 registers a spill) */
+                    st_at(f, y, j, 0, OUT(j, 0), stream);
+                    st_at(f, y, j + W, 0, OUT(j + W, 0), stream);
+                    st_at(f, y, j + 2 * W, 0, OUT(j + 2 * W, 0), stream);
+                    st_at(f, y, j + 3 * W, 0, OUT(j + 3 * W, 0), stream);
                 }
-            } else {
-                /* binary32: each output stored as soon as made (holding
-                 * four costs AVX2's 16 registers a spill) */
-                st_at(f, y, j, 0, OUT(j, 0), stream);
-                st_at(f, y, j + W, 0, OUT(j + W, 0), stream);
-                st_at(f, y, j + 2 * W, 0, OUT(j + 2 * W, 0), stream);
-                st_at(f, y, j + 3 * W, 0, OUT(j + 3 * W, 0), stream);
+                if (pf) /* one cache line at a time */
+                    for (size_t l = j * es; l < (j + 4 * W) * es; l += 64) {
+                        ln_prefetch(pf + l);
+                        if (pfr)
+                            ln_prefetch(pfr + l);
+                    }
             }
-            if (pf) /* one cache line at a time */
-                for (size_t l = j * es; l < (j + 4 * W) * es; l += 64) {
-                    ln_prefetch(pf + l);
-                    if (pfr)
-                        ln_prefetch(pfr + l);
+            if ((run & LN_DO_STATS) && (f & LN_RMS) && (f & LN_ACCURATE))
+                for (size_t v = 0; v < 4; v++)
+                    acc_stats_sq_vec(&acs, SRCD(j + v * W, 0), (int)(v & 1));
+            else if ((run & LN_DO_STATS) && (f & LN_ACCURATE))
+                for (size_t v = 0; v < 4; v++)
+                    acc_stats_vec(&acs, SRCD(j + v * W, 0), (int)(v & 1));
+            else if (run & LN_DO_STATS) {
+                vf u0, u1, u2, u3;
+                src4(f, &srow, j, &u0, &u1, &u2, &u3);
+                if (f & LN_RMS) {
+                    fast_stats_sq_block(&fs, u0, u1, u2, u3);
+                } else {
+                    fast_stats_block(&fs, u0, u1, u2, u3);
                 }
-        }
-        if ((run & LN_DO_STATS) && (f & LN_RMS) && (f & LN_ACCURATE))
-            for (size_t v = 0; v < 4; v++)
-                acc_stats_sq_vec(&acs, SRCD(j + v * W, 0), (int)(v & 1));
-        else if ((run & LN_DO_STATS) && (f & LN_ACCURATE))
-            for (size_t v = 0; v < 4; v++)
-                acc_stats_vec(&acs, SRCD(j + v * W, 0), (int)(v & 1));
-        else if (run & LN_DO_STATS) {
-            vf u0, u1, u2, u3;
-            src4(f, &srow, j, &u0, &u1, &u2, &u3);
-            if (f & LN_RMS) {
-                fast_stats_sq_block(&fs, u0, u1, u2, u3);
-            } else {
-                fast_stats_block(&fs, u0, u1, u2, u3);
             }
         }
-      }
-      if (flush)
-          fast_stats_flush(&fs);
+        if (flush)
+            fast_stats_flush(&fs);
     }
     for (; j + W <= n; j += W) {
         if (run & LN_DO_OUT)
@@ -553,7 +553,7 @@ LN_INLINE int row_stats(unsigned f, const ln_rows *a, size_t i, ln_guess m, doub
     if (ok && nm->far) {
         ln_cols again = {0};
         again.srow = (ln_src){row_later(f, a, i), NULL, NULL};
-        again.m1 = (ln_guess){nm->mh, nm->m + nm->c};
+        again.m1 = (f & LN_ACCURATE) ? (ln_guess){0.0f, nm->m + nm->c} : (ln_guess){nm->mh, 0.0};
         step(LN_DO_STATS, a, w, &again, 0);
         ok = finish(f, a, again.m1, again.sdev1, again.ssq1, inv_n, nm);
     }
