@@ -139,59 +139,61 @@ const char *ln_cpu_uarch_name(const char *vendor, int family, int model)
     return "";
 }
 
-/* vendor_id, cpu family, model and stepping of /proc/cpuinfo's first CPU
- * (x86 only; 0 elsewhere). */
-static int cpu_signature(char *vendor, size_t vlen, int *family, int *model, int *stepping)
+/* vendor_id, cpu family, model and stepping of /proc/cpuinfo's first CPU,
+ * read once (x86 only; ok = 0 elsewhere). */
+typedef struct cpu_sig {
+    int ok, family, model, stepping;
+    char vendor[64];
+} cpu_sig;
+
+static const cpu_sig *cpu_signature(void)
 {
+    static cpu_sig sig;
+    static int done;
+    if (done)
+        return &sig;
+    done = 1;
     FILE *f = fopen("/proc/cpuinfo", "r");
     if (!f)
-        return 0;
+        return &sig;
     char line[512];
     int have = 0;
-    *family = *model = *stepping = -1;
-    vendor[0] = '\0';
+    sig.family = sig.model = sig.stepping = -1;
     while (fgets(line, sizeof line, f) && have != 15) {
         const char *v;
         if (!(have & 1) && (v = cpuinfo_value(line, "vendor_id")) != NULL) {
-            snprintf(vendor, vlen, "%s", v);
+            snprintf(sig.vendor, sizeof sig.vendor, "%s", v);
             have |= 1;
         } else if (!(have & 2) && (v = cpuinfo_value(line, "cpu family")) != NULL) {
-            *family = atoi(v);
+            sig.family = atoi(v);
             have |= 2;
         } else if (!(have & 4) && (v = cpuinfo_value(line, "model")) != NULL) {
-            *model = atoi(v);
+            sig.model = atoi(v);
             have |= 4;
         } else if (!(have & 8) && (v = cpuinfo_value(line, "stepping")) != NULL) {
-            *stepping = atoi(v);
+            sig.stepping = atoi(v);
             have |= 8;
         }
     }
     fclose(f);
-    return (have & 7) == 7;
+    sig.ok = (have & 7) == 7;
+    return &sig;
 }
 
 const char *ln_prov_cpu_signature(void)
 {
-    static char sig[192];
-    static int done;
-    if (done)
-        return sig;
-    done = 1;
-    char vendor[64];
-    int family, model, stepping;
-    if (cpu_signature(vendor, sizeof vendor, &family, &model, &stepping))
-        snprintf(sig, sizeof sig, "%s family %d model %d stepping %d", vendor, family, model,
-                 stepping);
-    return sig;
+    static char text[192];
+    const cpu_sig *s = cpu_signature();
+    if (s->ok && !text[0])
+        snprintf(text, sizeof text, "%s family %d model %d stepping %d", s->vendor, s->family,
+                 s->model, s->stepping);
+    return text;
 }
 
 const char *ln_prov_cpu_uarch(void)
 {
-    char vendor[64];
-    int family, model, stepping;
-    if (!cpu_signature(vendor, sizeof vendor, &family, &model, &stepping))
-        return "";
-    return ln_cpu_uarch_name(vendor, family, model);
+    const cpu_sig *s = cpu_signature();
+    return s->ok ? ln_cpu_uarch_name(s->vendor, s->family, s->model) : "";
 }
 
 const char *ln_prov_hostname(void)

@@ -123,7 +123,8 @@ def machine_name(context):
     Zen 1 and a Zen 4 alike, and their results must not share a folder."""
     host = context.get("hostname") or context.get("host_name") or "unknown-host"
     cpu = slug(str(context.get("cpu_model") or "unknown"))
-    uarch = slug(str(context.get("cpu_uarch") or "")) if context.get("cpu_uarch") else ""
+    uarch = context.get("cpu_uarch")
+    uarch = slug(str(uarch)) if uarch else ""
     name = slug(str(host).split(".")[0]) + "-" + cpu
     if uarch and uarch not in cpu:
         name += "-" + uarch

@@ -14,7 +14,7 @@
  *
  * Per row, two passes, the row staying in L1/L2 between them:
  *   1. The statistics pass, around a first guess m of the mean (the mean of
- *      the row's first 16 elements in double, norm_pipeline.h's row_guess):
+ *      the row's first 16 elements, norm_pipeline.h's row_guess):
  *      e = x - m in double, sum(e) and sum(e^2); mean = m + E[e] and
  *      var = E[e^2] - E[e]^2 (the corrected two-pass: E[e] is below sigma,
  *      or the row is summed again around the mean found, see row_stats).
@@ -36,9 +36,9 @@
  */
 
 /* The statistics pass of a row around its first guess m: sum(e) in
- * e0..e3, sum(e^2) in q0..q3, e = x - m in double (exact where x and m lie
- * within a factor 2, and m, a mean of 16 floats, has few more bits than
- * they). */
+ * e0..e3, sum(e^2) in q0..q3, e = x - m in double (exact: m is a float, or
+ * for short rows and the add_ ops a mean of a few floats in double, with
+ * few more bits than they). */
 typedef struct acc_stats {
     vd vm, e0, e1, e2, e3, q0, q1, q2, q3;
 } acc_stats;

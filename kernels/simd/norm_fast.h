@@ -120,10 +120,12 @@ LN_INLINE void fast_stats_tail(fast_stats *s, vf x, vf_mask k)
     s->e1 = vf_add_part(s->e1, k, d);
 }
 
-/* rms: RMSNorm's sums stay in float (sum(x^2) has no drift to lose). */
-LN_INLINE void fast_stats_total(fast_stats *s, int rms, double *sdev, double *ssq)
+/* flushed: the sums moved to double during the pass (LayerNorm, the
+ * loop's own decision); RMSNorm's stay in float (sum(x^2) has no drift to
+ * lose). */
+LN_INLINE void fast_stats_total(fast_stats *s, int flushed, double *sdev, double *ssq)
 {
-    if (rms) {
+    if (!flushed) {
         *sdev = vf_hsum(vf_add(s->e0, s->e1));
         *ssq = vf_hsum(vf_add(vf_add(s->q0, s->q1), vf_add(s->q2, s->q3)));
         return;

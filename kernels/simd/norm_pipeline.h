@@ -457,7 +457,7 @@ LN_INLINE void cols(unsigned f, const ln_rows *a, const ln_wide *w, ln_cols *c, 
     if ((run & LN_DO_STATS) && (f & LN_ACCURATE))
         acc_stats_total(&acs, &c->sdev1, &c->ssq1);
     else if (run & LN_DO_STATS)
-        fast_stats_total(&fs, a->rms, &c->sdev1, &c->ssq1);
+        fast_stats_total(&fs, flush, &c->sdev1, &c->ssq1);
 }
 
 /* Row i's pointers: where its first pass reads (forming h for the add_
