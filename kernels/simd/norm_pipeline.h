@@ -292,9 +292,13 @@ enum { LN_DO_OUT = 1u << 0, LN_DO_STATS = 1u << 1 };
 
 /* One loop over the columns: the output pass of row xo into y (with nm)
  * and the statistics pass of row srow around m1 (into sdev1, ssq1), each
- * when do_ asks for it. */
+ * when do_ asks for it.  The loop covers columns [from, to) (to 0: the
+ * row's end); a statistics pass takes the whole row, and an output pass
+ * given part of one starts and ends on multiples of 4 * VF_LANES, the
+ * last part at the row's end. */
 typedef struct ln_cols {
     unsigned do_;
+    size_t from, to;
     const void *xo;
     void *y;
     ln_norm nm;
@@ -327,7 +331,7 @@ LN_INLINE vf out_at(unsigned f, const ln_affine *af, const ln_wide *w, const fas
  * passes that run and gamma and beta.  The rest is tested at run time. */
 LN_INLINE void cols(unsigned f, const ln_rows *a, const ln_wide *w, ln_cols *c, int stream)
 {
-    const size_t n = a->dim, W = VF_LANES, es = LN_ES(f);
+    const size_t n = c->to ? c->to : a->dim, W = VF_LANES, es = LN_ES(f);
     const unsigned run = (f & LN_FIXED) ? (f >> 4) & 7u : c->do_;
     ln_affine af = {a->gamma, a->beta, a->cast};
     if (f & LN_FIXED) {
@@ -364,7 +368,7 @@ LN_INLINE void cols(unsigned f, const ln_rows *a, const ln_wide *w, ln_cols *c, 
 #define OUT(j, cnt) out_at(f, &af, &wl, &fp, &ap, xo, (j), (cnt))
 #define SRC(j, cnt) src_at(f, &srow, (j), (cnt))
 #define SRCD(j, cnt) src_halves(f, &srow, (j), (cnt))
-    size_t j = 0;
+    size_t j = c->from;
     while (j + 4 * W <= n) {
         /* Chunks of LN_FLUSH_ELEMS (the flush test stays out of the loop). */
         const size_t end = flush && n - j > LN_FLUSH_ELEMS ? j + LN_FLUSH_ELEMS : n;
@@ -596,13 +600,18 @@ LN_INLINE void step_cols(unsigned f, unsigned run, const ln_rows *a, const ln_wi
     const unsigned gb = (f & LN_ACCURATE) ? 0u
                                           : (a->gamma ? LN_GAMMA : 0u) | (a->beta ? LN_BETA : 0u);
     const int fixed = LN_STEADY_LOOPS && !a->add && (a->cast == LN_CAST_SINGLE || !a->gamma);
-    const unsigned k = fixed ? gb | (a->rms ? LN_RMS : 0u) : ~0u;
+    /* A statistics pass alone reads neither gamma nor beta. */
+    const unsigned k = fixed ? (run == LN_DO_STATS ? 0u : gb) | (a->rms ? LN_RMS : 0u) : ~0u;
 #define LN_STEADY(stages, kind)                                                    \
     if (run == (stages) && k == (kind))                                            \
         return cols(f | LN_STAGES(stages) | (kind), a, w, c, stream);
-#define LN_STEADY_ALL(kind)                                                        \
+#define LN_STEADY_ALL(kind)                                                           \
     LN_STEADY(LN_DO_OUT | LN_DO_STATS, kind)                                          \
-    LN_STEADY(LN_DO_OUT | LN_DO_STATS, (kind) | LN_RMS)
+    LN_STEADY(LN_DO_OUT | LN_DO_STATS, (kind) | LN_RMS)                               \
+    LN_STEADY(LN_DO_OUT, kind)                                                        \
+    LN_STEADY(LN_DO_OUT, (kind) | LN_RMS)
+    LN_STEADY(LN_DO_STATS, 0)
+    LN_STEADY(LN_DO_STATS, LN_RMS)
     LN_STEADY_ALL(0)
     if (!(f & LN_ACCURATE)) {
         LN_STEADY_ALL(LN_GAMMA)
@@ -614,16 +623,73 @@ LN_INLINE void step_cols(unsigned f, unsigned run, const ln_rows *a, const ln_wi
     cols(f, a, w, c, stream); /* any other: the run-time loop */
 }
 
-/* Every row of a, software-pipelined: step k writes row k (the output
- * pass) and takes the statistics pass of row k+1, in one loop over the
- * columns.  The per-row chain (horizontal sums, the square root and
- * divide) then overlaps the next row's loads, reads of rows not yet in
- * cache overlap the stores of y (bf16 RMSNorm at 64 x 4096 ran 1.3x
- * (AVX-512) and 1.8x (AVX2) faster than one row at a time), and DRAM reads
- * and writes run together.  A row's statistics pass is its first: it forms
- * h for the add_ operations.  The row after the next is prefetched where
- * the loop would otherwise wait on it.  Returns whether y was streamed
- * (the caller then fences). */
+/* Rows in blocks of LN_BLOCK_ROWS: the block's statistics passes, one row
+ * after another, then its output passes a column chunk at a time, every
+ * row of the block through one chunk before the next, so the chunk's gamma
+ * and beta are read from L1 by all of them.  For long rows (rows_run says
+ * when) and for streamed output.  The pipeline below keeps two rows, gamma
+ * and beta in L1 at once; beyond L1 its extra loads miss, and beside
+ * streaming stores every extra load slows the stores.  On the AMD EPYC
+ * Zen 4 VM (L1d 32 KiB), binary32 with gamma and beta, avx512:
+ *   32768 x 4096 streamed: pipelined 15-18 GB/s, one row at a time 19-23,
+ *     blocks 24-26 (reading x and streaming y alone: 34-38);
+ *   64 x 4096 cached: pipelined 38, blocks 48; 32 x 8192: 39 and 50;
+ *   64 x 2048 even (45 and 45), 64 x 768 and 64 x 1024 pipelined ahead
+ *     (64 and 53, 60 and 55).
+ * Prefetching the next rows (T0 or T2) beside streamed stores only slowed
+ * them.  A block's rows stay in L2 between their two passes. */
+#define LN_PIPELINE_ROW_BYTES 8192u /* longer rows go in blocks (4 x 8 KiB: L1d) */
+#define LN_BLOCK_ROWS 8
+#define LN_BLOCK_BYTES (256u * 1024u) /* the rows of one block, at most */
+/* Columns per chunk: 8 KiB each of gamma and beta as the fast output pass
+ * reads them (floats), 8 KiB as the accurate one does (doubles). */
+#define LN_CHUNK_FAST 2048u
+#define LN_CHUNK_ACCURATE 1024u
+
+LN_INLINE void rows_blocked(unsigned f, const ln_rows *a, const ln_wide *w, ln_step_fn *step,
+                            int stream)
+{
+    const size_t R = a->rows, n = a->dim, es = LN_ES(f);
+    const double inv_n = 1.0 / (double)n;
+    const size_t chunk = (f & LN_ACCURATE) ? LN_CHUNK_ACCURATE : LN_CHUNK_FAST;
+    size_t per = LN_BLOCK_BYTES / (n * es);
+    per = per < 1 ? 1 : per > LN_BLOCK_ROWS ? LN_BLOCK_ROWS : per;
+    ln_norm nm[LN_BLOCK_ROWS];
+    int ok[LN_BLOCK_ROWS];
+    for (size_t i0 = 0; i0 < R; i0 += per) {
+        const size_t nb = R - i0 < per ? R - i0 : per;
+        for (size_t r = 0; r < nb; r++) {
+            ln_cols c = {0};
+            c.srow = row_first(f, a, i0 + r);
+            c.m1 = a->rms ? (ln_guess){0.0f, 0.0} : row_guess(f, a, &c.srow);
+            step(LN_DO_STATS, a, w, &c, stream);
+            ok[r] = row_stats(f, a, i0 + r, c.m1, c.sdev1, c.ssq1, inv_n, &nm[r], step, w);
+        }
+        for (size_t j0 = 0; j0 < n; j0 += chunk)
+            for (size_t r = 0; r < nb; r++) {
+                if (!ok[r]) /* done whole by ln_row_wide */
+                    continue;
+                ln_cols c = {0};
+                c.nm = nm[r];
+                c.xo = row_later(f, a, i0 + r);
+                c.y = at_w(f, a->y, (i0 + r) * a->y_stride);
+                c.from = j0;
+                c.to = n - j0 > chunk ? j0 + chunk : n;
+                step(LN_DO_OUT, a, w, &c, stream);
+            }
+    }
+}
+
+/* Every row of a.  Streamed output and rows longer than
+ * LN_PIPELINE_ROW_BYTES go in blocks (rows_blocked); the others are
+ * software-pipelined: step k writes row k (the output pass) and takes the
+ * statistics pass of row k+1, in one loop over the columns.  The per-row
+ * chain (horizontal sums, the square root and divide) then overlaps the
+ * next row's loads, and reads of rows not yet in cache overlap the stores
+ * of y (bf16 RMSNorm at 64 x 4096 ran 1.3x (AVX-512) and 1.8x (AVX2)
+ * faster than one row at a time).  A row's statistics pass is its first:
+ * it forms h for the add_ operations.  Returns whether y was streamed (the
+ * caller then fences). */
 LN_INLINE int rows_run(unsigned f, const ln_rows *a, const ln_wide *w, ln_step_fn *step)
 {
     const size_t R = a->rows, es = LN_ES(f);
@@ -635,10 +701,14 @@ LN_INLINE int rows_run(unsigned f, const ln_rows *a, const ln_wide *w, ln_step_f
                  (a->store == LN_STORE_STREAMING ||
                   (a->store != LN_STORE_CACHED && ln_streaming_pays(set, ln_llc_bytes())));
     stream = stream && (uintptr_t)a->y % 64 == 0 && (a->y_stride * es) % 64 == 0;
-    /* The fast kernel prefetches only ahead of streaming stores (cached
-     * stores leave the next rows' reads to the first pass); the accurate
-     * one, with more work per element, always. */
-    const int prefetch = (f & LN_ACCURATE) || stream;
+    if (stream || a->dim * es > LN_PIPELINE_ROW_BYTES) {
+        rows_blocked(f, a, w, step, stream);
+        return stream;
+    }
+    /* The accurate kernel, with more work per element, prefetches the row
+     * after the next (the fast one leaves the next rows' reads to the
+     * statistics pass). */
+    const int prefetch = (f & LN_ACCURATE) != 0;
     const double inv_n = 1.0 / (double)a->dim;
     ln_cols c = {0};
     for (size_t k1 = 0; k1 <= R; k1++) {
