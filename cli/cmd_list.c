@@ -54,6 +54,7 @@ static const bit_name flag_names[] = {
     {LN_CAP_PEER, "peer"},
     {LN_CAP_WIDE_RANGE, "wide_range"},
     {LN_CAP_FAITHFUL, "faithful"},
+    {LN_CAP_FLUSHES_SUBNORMALS, "flushes_subnormals"},
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))

@@ -135,7 +135,12 @@ enum {
      * a cancellation (no beta, and x_i not within 2^-20 |mean| of the
      * mean): statistics and normalisation carried wider than binary32,
      * one rounding at the end. */
-    LN_CAP_FAITHFUL = 1u << 4
+    LN_CAP_FAITHFUL = 1u << 4,
+    /* Not a promise but its absence: outputs below the dtype's smallest
+     * normal may come out as zero (oneDNN 2.6's bf16 layer normalization
+     * flushes them).  Every kernel without it rounds them like any other
+     * output (test_kernel_edges checks). */
+    LN_CAP_FLUSHES_SUBNORMALS = 1u << 5
 };
 
 /* What the caller wants done with the stores of y.  The rule, for AUTO and

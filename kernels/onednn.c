@@ -370,5 +370,5 @@ const ln_kernel ln_kernel_onednn = {
              .dtypes = LN_BIT(LN_DTYPE_F32) | LN_BIT(LN_DTYPE_BF16) | LN_BIT(LN_DTYPE_F16),
              .device = LN_DEVICE_HOST, .isa = LN_ISA_NONE,
              .tensors = LN_TENSOR_GAMMA | LN_TENSOR_BETA | LN_TENSOR_MEAN | LN_TENSOR_RSTD,
-             .flags = LN_CAP_PEER},
+             .flags = LN_CAP_PEER | LN_CAP_FLUSHES_SUBNORMALS},
 };

@@ -506,6 +506,80 @@ out:
     return huge_right;
 }
 
+/* Outputs in the dtype's subnormal range are rounded, not flushed to zero
+ * (the AVX512_BF16 conversions flush binary32 subnormals; the kernels
+ * redo such lanes), in every kernel but those declaring
+ * LN_CAP_FLUSHES_SUBNORMALS.  gamma is scaled so every |y| lies below the dtype's
+ * smallest normal; each output must be within one subnormal step of the
+ * reference plus 1 % of the largest |y|, which an output flushed to zero
+ * is not.  The gemma cast multiplies by 1 + w: no tiny outputs there. */
+static void test_subnormal_outputs(const combo *cb, const ln_kernel *k, size_t dim)
+{
+    enum { R = 3 };
+    const ln_dtype dt = cb->dt;
+    if (cb->cast == LN_CAST_GEMMA || (k->caps.flags & LN_CAP_FLUSHES_SUBNORMALS))
+        return;
+    const int add = ln_op_has_residual(cb->op);
+    /* gamma's scale (|y| below 4 x scale x 1.25) and one subnormal step */
+    const double scale = dt == LN_DTYPE_F16 ? 0x1p-19 : 0x1p-131;
+    const double step = dt == LN_DTYPE_F16 ? 0x1p-24 : dt == LN_DTYPE_BF16 ? 0x1p-133 : 0x1p-149;
+    float *x = malloc(R * dim * sizeof *x), *res = malloc(R * dim * sizeof *res);
+    float *y = malloc(R * dim * sizeof *y), *yref = malloc(R * dim * sizeof *yref);
+    float *h = malloc(R * dim * sizeof *h), *gamma = malloc(dim * sizeof *gamma);
+    for (size_t i = 0; i < R * dim; i++) {
+        x[i] = ln_dtype_round(dt, rnd());
+        res[i] = ln_dtype_round(dt, 0.1f * rnd());
+    }
+    for (size_t j = 0; j < dim; j++)
+        gamma[j] = ln_dtype_round(dt, (float)(scale * (1.0 + 0.25 * rnd())));
+    test_call a = {.op = cb->op, .dtype = dt, .cast = cb->cast, .rows = R, .dim = dim, .x = x,
+                   .x_stride = dim, .y = yref, .y_stride = dim, .gamma = gamma, .eps = 1e-5f,
+                   .residual = add ? res : NULL, .h = add ? h : NULL};
+    const char *why = NULL;
+    ln_desc d = test_call_desc(&a);
+    if (ln_kernel_supports(k, &d, NULL) != 0 || ln_kernel_supports(cb->ref, &d, NULL) != 0)
+        goto out;
+    if (test_call_run(cb->ref, &a, &why) != 0) {
+        CHECK_FAIL("%s: reference failed: %s", combo_name(cb), why ? why : "?");
+        goto out;
+    }
+    double big = 0.0;
+    for (size_t i = 0; i < R * dim; i++)
+        big = fabs(yref[i]) > big ? fabs(yref[i]) : big;
+    CHECK(big > 0.0 && big < (dt == LN_DTYPE_F16 ? 0x1p-14 : 0x1p-126),
+          "%s dim %zu: reference outputs up to %g, not all subnormal", combo_name(cb), dim, big);
+    for (int hint = 0; hint < 3; hint++) {
+        if (hint && !(k->caps.flags & LN_CAP_STREAMING_STORES))
+            break;
+        a.y = y;
+        a.store = (ln_store_hint)hint;
+        if (test_call_run(k, &a, &why) != 0) {
+            CHECK_FAIL("%s %s dim %zu: run failed: %s", k->name, combo_name(cb), dim,
+                       why ? why : "?");
+            continue;
+        }
+        double worst = 0.0;
+        size_t wi = 0;
+        for (size_t i = 0; i < R * dim; i++) {
+            double e = fabs((double)y[i] - yref[i]);
+            if (!(e <= worst)) {
+                worst = isnan(e) ? INFINITY : e;
+                wi = i;
+            }
+        }
+        CHECK(worst <= step + 0.01 * big,
+              "%s %s dim %zu hint %d: subnormal outputs off by %g at %zu (y %g, ref %g)",
+              k->name, combo_name(cb), dim, hint, worst, wi, y[wi], yref[wi]);
+    }
+out:
+    free(x);
+    free(res);
+    free(y);
+    free(yref);
+    free(h);
+    free(gamma);
+}
+
 /* LNBENCH_DISABLE_ISA: a kernel whose declared ISA is masked off (or
  * missing) is unavailable, with the mask named as the reason; a kernel
  * whose ISA this host has, and without an availability check of its own, is
@@ -654,6 +728,9 @@ int main(void)
             for (size_t i = 0; i < sizeof bad_row_dims / sizeof bad_row_dims[0]; i++)
                 if (every_dim || bad_row_dims[i] == 17 || bad_row_dims[i] == 4097)
                     wide &= test_bad_rows_between(cb, k, bad_row_dims[i]);
+            test_subnormal_outputs(cb, k, 17);
+            if (every_dim)
+                test_subnormal_outputs(cb, k, 4097);
             if (wide && cb->dt != LN_DTYPE_F16 && !(k->caps.flags & LN_CAP_WIDE_RANGE))
                 printf("note: %s gets every %s row whose squares overflow right but does not "
                        "declare LN_CAP_WIDE_RANGE\n", k->name, combo_name(cb));

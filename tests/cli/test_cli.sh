@@ -124,7 +124,8 @@ start = [head.index(" " + c + " ") + 1 for c in cols] + [head.index(" descriptio
 assert head.index("available") == 30 and start[0] >= 30 + 40 + 2, head
 kernels = doc["kernels"]
 assert [k["name"] for k in kernels] == [l.split()[0] for l in lines[1:]], "kernel order"
-known_flags = {"exact_constant", "streaming_stores", "peer", "wide_range", "faithful"}
+known_flags = {"exact_constant", "streaming_stores", "peer", "wide_range", "faithful",
+               "flushes_subnormals"}
 for k, line in zip(kernels, lines[1:]):
     assert line[:20].rstrip() == k["name"] and line[21:29].rstrip() == k["family"], line
     avail = line[30:start[0]].rstrip()
