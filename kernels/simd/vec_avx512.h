@@ -110,13 +110,12 @@ LN_INLINE vb vb_from_f32_bf16(vf v)
 #else
 LN_INLINE vb vb_from_f32_bf16(vf v) { return vb_from_f32_bf16_int(v); }
 #endif
-/* 32 bf16 values at p as two float vectors, with in-lane unpacks: on Zen 4
- * vpmovzxwd zmm (crossing the 128-bit lanes) bound the bf16 RMSNorm
- * pipeline at 64 x 4096 to 27 GB/s, where binary32 ran 65.  The order is
- * the lanes': a holds elements 0-3, 8-11, 16-19 and 24-27, b the four
- * after each; vf_pair_store_bf16 takes them back in that order, one
- * in-lane pack restoring memory order (vb_from_f32_bf16's VCVTNEPS2BF16
- * packs across lanes, so the pair rounds with integers). */
+/* 32 bf16 values at p as two float vectors without crossing lanes: a
+ * holds the even elements (each 32-bit lane's low bf16 shifted up), b the
+ * odd ones (its high bf16 masked).  On Zen 4 the memory-order widening,
+ * vpmovzxwd zmm, bound bf16 RMSNorm at 64 x 4096 to 27 GB/s, where
+ * binary32 ran 65; in-lane unpacks gave 32, these 34, and with the store
+ * below 37-39.  vf_pair_store_bf16 takes the pair back in that order. */
 #define VEC_HAS_BF16_PAIR 1
 LN_INLINE void vf_pair_load_bf16(const uint16_t *p, vf *a, vf *b)
 {
@@ -124,13 +123,19 @@ LN_INLINE void vf_pair_load_bf16(const uint16_t *p, vf *a, vf *b)
     *a = _mm512_castsi512_ps(_mm512_slli_epi32(u, 16));
     *b = _mm512_castsi512_ps(_mm512_and_si512(u, _mm512_set1_epi32((int)0xffff0000u)));
 }
-/* Each lane rounded to nearest even on its low 16 bits (vb_from_f32_bf16_int's rule). */
+/* Each lane rounded to nearest even on its low 16 bits, the bf16 in its
+ * high half (vb_from_f32_bf16_int's rule). */
 LN_INLINE __m512i bf16_round(vf v)
 {
     __m512i u = _mm512_castps_si512(v);
     __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
     return _mm512_add_epi32(u, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff)));
 }
+/* The even elements a and odd elements b rounded to bf16 and interleaved
+ * to memory order: VCVTNE2PS2BF16 rounds both (a's 16 in the low half, b's
+ * in the high) and one vpermw interleaves them; it flushes binary32
+ * subnormals, so a pair holding one rounds with integers instead (the
+ * rounded odd lane's high half over the even lane's shifted down). */
 LN_INLINE void vf_pair_store_bf16(uint16_t *p, vf a, vf b, int stream)
 {
     __m512i r;
