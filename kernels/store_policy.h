@@ -15,7 +15,10 @@
  * cache to x.  Half the LLC, not all of it: a working set the size of the
  * LLC already misses (other data, the ways a linear stream conflicts in);
  * on a 32 MiB Zen 4 LLC, 1024 x 4096 (x + y = 32 MiB) ran cached at 0.8
- * of its own DRAM speed.  The caller that runs several calls side by side
+ * of its own DRAM speed.  Below half, cached stores won or tied on that
+ * LLC (binary32, avx512: 384 x 4096 and 2688 x 768 (12 and 15.75 MiB),
+ * 2048 x 768, 1024 x 768, 256 x 4096), except right at half with long
+ * rows (512 x 4096, 16 MiB: streamed 39.5 GB/s, cached 32-35).  The caller that runs several calls side by side
  * (threads on one LLC) knows the whole working set and passes an explicit
  * hint; the speed harness does (bench/speed_harness.c). */
 static inline int ln_streaming_pays(size_t working_set_bytes, size_t llc_bytes)
