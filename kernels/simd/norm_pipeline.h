@@ -643,8 +643,9 @@ LN_INLINE void step_cols(unsigned f, unsigned run, const ln_rows *a, const ln_wi
 #define LN_PIPELINE_ROW_BYTES 8192u /* longer rows go in blocks (4 x 8 KiB: L1d) */
 #define LN_BLOCK_ROWS 8
 #define LN_BLOCK_BYTES (256u * 1024u) /* the rows of one block, at most */
-/* Columns per chunk: 8 KiB each of gamma and beta as the fast output pass
- * reads them (floats), 8 KiB as the accurate one does (doubles). */
+/* Columns per chunk: 8 KiB each of binary32 gamma and beta for the fast
+ * output pass (4 KiB in bf16 and f16), 8 KiB each of the accurate one's
+ * doubles. */
 #define LN_CHUNK_FAST 2048u
 #define LN_CHUNK_ACCURATE 1024u
 
