@@ -524,6 +524,14 @@ LN_INLINE ln_guess row_guess(unsigned f, const ln_rows *a, const ln_src *s)
     return (ln_guess){(float)m, m};
 }
 
+/* Row i as the statistics pass's source (srow) and its first guess of the
+ * mean (m1; RMSNorm has no mean). */
+LN_INLINE void stats_row(unsigned f, const ln_rows *a, size_t i, ln_cols *c)
+{
+    c->srow = row_first(f, a, i);
+    c->m1 = a->rms ? (ln_guess){0.0f, 0.0} : row_guess(f, a, &c->srow);
+}
+
 /* One step of the pipeline: step_cols for one algorithm and element type,
  * out of line (see LN_ROWS_FN). */
 typedef void ln_step_fn(unsigned run, const ln_rows *a, const ln_wide *w, ln_cols *c,
@@ -663,8 +671,7 @@ LN_INLINE void rows_blocked(unsigned f, const ln_rows *a, const ln_wide *w, ln_s
         const size_t nb = R - i0 < per ? R - i0 : per;
         for (size_t r = 0; r < nb; r++) {
             ln_cols c = {0};
-            c.srow = row_first(f, a, i0 + r);
-            c.m1 = a->rms ? (ln_guess){0.0f, 0.0} : row_guess(f, a, &c.srow);
+            stats_row(f, a, i0 + r, &c);
             step(LN_DO_STATS, a, w, &c, stream);
             ok[r] = row_stats(f, a, i0 + r, c.m1, c.sdev1, c.ssq1, inv_n, &nm[r], step, w);
         }
@@ -722,8 +729,7 @@ LN_INLINE int rows_run(unsigned f, const ln_rows *a, const ln_wide *w, ln_step_f
         const ln_guess m = c.m1;
         const double sdev = c.sdev1, ssq = c.ssq1;
         if (is < R) {
-            c.srow = row_first(f, a, is);
-            c.m1 = a->rms ? (ln_guess){0.0f, 0.0} : row_guess(f, a, &c.srow);
+            stats_row(f, a, is, &c);
             run |= LN_DO_STATS;
         }
         c.pf = c.pfr = NULL;

@@ -85,15 +85,19 @@ LN_INLINE vf vf_from_bf16(vb b)
 {
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(b), 16));
 }
-/* Round to nearest even on the 16 bits dropped (dtype_convert.h's rule; a
- * NaN here comes from bf16 operands or the default NaN, whose low 16 bits
- * are zero, so the carry cannot turn it into an infinity). */
-LN_INLINE vb vb_from_f32_bf16_int(vf v)
+/* Each lane rounded to nearest even on the 16 bits dropped, the bf16 in its
+ * high half (dtype_convert.h's rule; a NaN here comes from bf16 operands or
+ * the default NaN, whose low 16 bits are zero, so the carry cannot turn it
+ * into an infinity). */
+LN_INLINE __m512i bf16_round(vf v)
 {
     __m512i u = _mm512_castps_si512(v);
     __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
-    u = _mm512_add_epi32(u, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff)));
-    return _mm512_cvtepi32_epi16(_mm512_srli_epi32(u, 16));
+    return _mm512_add_epi32(u, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff)));
+}
+LN_INLINE vb vb_from_f32_bf16_int(vf v)
+{
+    return _mm512_cvtepi32_epi16(_mm512_srli_epi32(bf16_round(v), 16));
 }
 #ifdef __AVX512BF16__
 /* VCVTNEPS2BF16 rounds to nearest even too, but flushes binary32
@@ -122,14 +126,6 @@ LN_INLINE void vf_pair_load_bf16(const uint16_t *p, vf *a, vf *b)
     __m512i u = _mm512_loadu_si512((const void *)p);
     *a = _mm512_castsi512_ps(_mm512_slli_epi32(u, 16));
     *b = _mm512_castsi512_ps(_mm512_and_si512(u, _mm512_set1_epi32((int)0xffff0000u)));
-}
-/* Each lane rounded to nearest even on its low 16 bits, the bf16 in its
- * high half (vb_from_f32_bf16_int's rule). */
-LN_INLINE __m512i bf16_round(vf v)
-{
-    __m512i u = _mm512_castps_si512(v);
-    __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
-    return _mm512_add_epi32(u, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff)));
 }
 /* The even elements a and odd elements b rounded to bf16 and interleaved
  * to memory order: VCVTNE2PS2BF16 rounds both (a's 16 in the low half, b's
