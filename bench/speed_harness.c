@@ -29,7 +29,8 @@
  * Store hint: each kernel gets LN_STORE_STREAMING or LN_STORE_CACHED from
  * the whole benchmark's working set, x + y (+ residual + h) over all its
  * threads, against the LLC hwloc reports (ln_streaming_pays,
- * kernels/store_policy.h: stream above half of it).  A kernel left on
+ * kernels/store_policy.h: stream above a quarter of it with one thread,
+ * above half with more).  A kernel left on
  * LN_STORE_AUTO would see only its thread's share and keep cached stores
  * on a working set that no longer fits.
  */
@@ -703,7 +704,8 @@ static void add_context(const lnb_speed_plan *p, const char *pin_status,
                        "threads in this run; vs_memcpy = kernel / memcpy");
     if (p->desc.store == LN_STORE_AUTO)
         snprintf(buf, sizeof buf,
-                 "streaming when x + y%s over all threads > LLC/2 (LLC %zu bytes), else cached",
+                 "streaming when x + y%s over all threads > LLC/4 with one thread, > LLC/2 "
+                 "with more (LLC %zu bytes), else cached",
                  add ? " + residual + h" : "", llc);
     else
         snprintf(buf, sizeof buf, "%s for every shape",
@@ -843,7 +845,8 @@ lnb_speed_status lnb_speed_run(const lnb_speed_plan *p, int gb_argc, char **gb_a
              * y, residual and h), unless the plan fixed a hint. */
             ln_store_hint store = p->desc.store;
             if (store == LN_STORE_AUTO)
-                store = ln_streaming_pays(rows * lnb_speed_row_bytes(&p->desc, dim), llc)
+                store = ln_streaming_pays(rows * lnb_speed_row_bytes(&p->desc, dim),
+                                          (unsigned)t, llc)
                             ? LN_STORE_STREAMING : LN_STORE_CACHED;
             for (size_t ki = 0; ki < p->nkernels + 2; ki++) {
                 bench_case *c = &cases[ncases++];

@@ -12,18 +12,24 @@
  * add_ operations the residual and h) cannot stay in the last-level cache:
  * a cached store that misses reads the line before writing it (12 instead
  * of 8 bytes of traffic per binary32 element), while streamed y leaves the
- * cache to x.  Half the LLC, not all of it: a working set the size of the
- * LLC already misses (other data, the ways a linear stream conflicts in);
- * on a 32 MiB Zen 4 LLC, 1024 x 4096 (x + y = 32 MiB) ran cached at 0.8
- * of its own DRAM speed.  Below half, cached stores won or tied on that
- * LLC (binary32, avx512: 384 x 4096 and 2688 x 768 (12 and 15.75 MiB),
- * 2048 x 768, 1024 x 768, 256 x 4096), except right at half with long
- * rows (512 x 4096, 16 MiB: streamed 39.5 GB/s, cached 32-35).  The caller that runs several calls side by side
- * (threads on one LLC) knows the whole working set and passes an explicit
- * hint; the speed harness does (bench/speed_harness.c). */
-static inline int ln_streaming_pays(size_t working_set_bytes, size_t llc_bytes)
+ * cache to x.  Half the LLC with two or more threads, a quarter with one:
+ * one core's stream kept far less of the LLC than two cores' did.  On a
+ * 32 MiB Zen 4 LLC (AMD EPYC VM, avx512, binary32, GB/s cached vs
+ * streamed):
+ *   1 thread:  4096 x 256 (8 MiB) 40-42 vs 36-38; 4096 x 384 (12 MiB)
+ *              27-29 vs 37; 768 x 2048 (12 MiB) 30-47 vs 35-42;
+ *              4096 x 512 and 768 x 2688 (16 MiB) 15-29 vs 34-39, below
+ *              the shapes' own DRAM speed (22-26);
+ *   2 threads: 16 MiB 65-81 vs 48 (4096 x 256 and 768 x 2048 similar);
+ *              24 MiB 39-50 vs 47-70; 32 MiB 26 vs 46-70.
+ * Streaming where caching would have won cost at most ~15 %, the reverse
+ * up to half.  The caller that runs several calls side by side (threads
+ * on one LLC) knows the whole working set and passes an explicit hint;
+ * the speed harness does (bench/speed_harness.c).  A kernel's own
+ * LN_STORE_AUTO sees one call, on one thread. */
+static inline int ln_streaming_pays(size_t working_set_bytes, unsigned threads, size_t llc_bytes)
 {
-    return working_set_bytes > llc_bytes / 2;
+    return working_set_bytes > (threads > 1 ? llc_bytes / 2 : llc_bytes / 4);
 }
 
 #endif

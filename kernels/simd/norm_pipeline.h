@@ -709,7 +709,7 @@ LN_INLINE int rows_run(unsigned f, const ln_rows *a, const ln_wide *w, ln_step_f
     const size_t set = (a->add ? 4 : 2) * a->rows * a->dim * es;
     int stream = VEC_HAS_STREAM &&
                  (a->store == LN_STORE_STREAMING ||
-                  (a->store != LN_STORE_CACHED && ln_streaming_pays(set, ln_llc_bytes())));
+                  (a->store != LN_STORE_CACHED && ln_streaming_pays(set, 1, ln_llc_bytes())));
     stream = stream && (uintptr_t)a->y % 64 == 0 && (a->y_stride * es) % 64 == 0;
     if (stream || a->dim * es > LN_PIPELINE_ROW_BYTES) {
         rows_blocked(f, a, w, step, stream);
