@@ -29,7 +29,7 @@
  * Store hint: each kernel gets LN_STORE_STREAMING or LN_STORE_CACHED from
  * the whole benchmark's working set, x + y (+ residual + h) over all its
  * threads, against the LLC hwloc reports (ln_streaming_pays,
- * kernels/store_policy.h: stream above a quarter of it with one thread,
+ * kernels/store_policy.h: stream above three eighths of it with one thread,
  * above half with more).  A kernel left on
  * LN_STORE_AUTO would see only its thread's share and keep cached stores
  * on a working set that no longer fits.
@@ -704,7 +704,7 @@ static void add_context(const lnb_speed_plan *p, const char *pin_status,
                        "threads in this run; vs_memcpy = kernel / memcpy");
     if (p->desc.store == LN_STORE_AUTO)
         snprintf(buf, sizeof buf,
-                 "streaming when x + y%s over all threads > LLC/4 with one thread, > LLC/2 "
+                 "streaming when x + y%s over all threads > 3/8 LLC with one thread, > LLC/2 "
                  "with more (LLC %zu bytes), else cached",
                  add ? " + residual + h" : "", llc);
     else

@@ -146,7 +146,7 @@ enum {
 /* What the caller wants done with the stores of y.  The rule, for AUTO and
  * for callers that choose (kernels/store_policy.h, ln_streaming_pays): stream
  * when the working set, x + y (rows * dim * 8 bytes for binary32), exceeds
- * a quarter of the last-level cache for one thread (half for several).  A
+ * three eighths of the last-level cache for one thread (half for several).  A
  * kernel sees one call's rows only, as one thread's; a
  * caller running calls side by side on threads that share the LLC should
  * pass CACHED or STREAMING from the whole working set (the speed harness

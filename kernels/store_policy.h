@@ -12,12 +12,13 @@
  * add_ operations the residual and h) cannot stay in the last-level cache:
  * a cached store that misses reads the line before writing it (12 instead
  * of 8 bytes of traffic per binary32 element), while streamed y leaves the
- * cache to x.  Half the LLC with two or more threads, a quarter with one:
- * one core's stream kept far less of the LLC than two cores' did.  On a
+ * cache to x.  Half the LLC with two or more threads, three eighths with
+ * one: one core's stream kept far less of the LLC than two cores' did.  On a
  * 32 MiB Zen 4 LLC (AMD EPYC VM, avx512, binary32, GB/s cached vs
  * streamed):
- *   1 thread:  4096 x 256 (8 MiB) 40-42 vs 36-38; 4096 x 384 (12 MiB)
- *              27-29 vs 37; 768 x 2048 (12 MiB) 30-47 vs 35-42;
+ *   1 thread:  4096 x 256 (8 MiB) 40-42 vs 36-38; at 12 MiB long rows
+ *              lost (4096 x 384: 27-29 vs 37) and short ones won
+ *              (768 x 2048: 34-46 vs 32-36);
  *              4096 x 512 and 768 x 2688 (16 MiB) 15-29 vs 34-39, below
  *              the shapes' own DRAM speed (22-26);
  *   2 threads: 16 MiB 65-81 vs 48 (4096 x 256 and 768 x 2048 similar);
@@ -29,7 +30,7 @@
  * LN_STORE_AUTO sees one call, on one thread. */
 static inline int ln_streaming_pays(size_t working_set_bytes, unsigned threads, size_t llc_bytes)
 {
-    return working_set_bytes > (threads > 1 ? llc_bytes / 2 : llc_bytes / 4);
+    return working_set_bytes > (threads > 1 ? llc_bytes / 2 : llc_bytes / 8 * 3);
 }
 
 #endif

@@ -98,7 +98,7 @@ echo precious >"$tmp/keep.json"
   grep -q "op:<op>/dtype:<dtype>/cast:<cast>" "$tmp/help" && grep -q -- "--dtype" "$tmp/help" &&
   grep -q "dim:<dim>/rows:<rows>" "$tmp/help" &&
   grep -q "max(memcpy, stream_copy" "$tmp/help" && grep -q "vs_memcpy" "$tmp/help" &&
-  grep -q "a quarter of the LLC" "$tmp/help" && ok || fail "--help lacks byte model / names / roofline"
+  grep -q "three eighths of the LLC" "$tmp/help" && ok || fail "--help lacks byte model / names / roofline"
 
 # check_refs FILE: every shape x threads of the run has memcpy, then
 # stream_copy, then its kernels; roofline == bandwidth / max(memcpy's,
@@ -182,7 +182,7 @@ for b in d["benchmarks"]:
 assert (c["op"], c["dtype"], c["cast"], c["bytes_per_element"]) == \
     ("layernorm", "f32", "single", "8"), c
 # The store policy is recorded with the LLC it compares against.
-assert "x + y over all threads > LLC/4 with one thread, > LLC/2 with more" in c["store_policy"], c["store_policy"]
+assert "x + y over all threads > 3/8 LLC with one thread, > LLC/2 with more" in c["store_policy"], c["store_policy"]
 assert c["llc_bytes"] in c["store_policy"] or c["llc_bytes"] == "0", c["store_policy"]
 EOF
 check_refs "$tmp/run.json" && ok || fail "tiny run: references and ratios"
