@@ -21,7 +21,7 @@
  *              (768 x 2048: 34-46 vs 32-36);
  *              4096 x 512 and 768 x 2688 (16 MiB) 15-29 vs 34-39, below
  *              the shapes' own DRAM speed (22-26);
- *   2 threads: 16 MiB 65-81 vs 48 (4096 x 256 and 768 x 2048 similar);
+ *   2 threads: 8 to 16 MiB 65-87 (4096 x 512 once 39) vs 42-70;
  *              24 MiB 39-50 vs 47-70; 32 MiB 26 vs 46-70.
  * Streaming where caching would have won cost at most ~15 %, the reverse
  * up to half.  The caller that runs several calls side by side (threads
