@@ -13,8 +13,9 @@
  * ~2^-25 of each other, which no standard distribution does on its rows.
  *
  * Per row, two passes, the row staying in L1/L2 between them:
- *   1. The statistics pass, around a first guess m of the mean (the mean of
- *      the row's first 16 elements, norm_pipeline.h's row_guess):
+ *   1. The statistics pass, around a first guess m of the mean (0, or
+ *      after a row whose mean lay farther than sigma from 0 the mean of
+ *      the row's first 16 elements: norm_pipeline.h's first_guess_zero):
  *      e = x - m in double, sum(e) and sum(e^2); mean = m + E[e] and
  *      var = E[e^2] - E[e]^2 (the corrected two-pass: E[e] is below sigma,
  *      or the row is summed again around the mean found, see row_stats).
@@ -70,14 +71,16 @@ typedef struct vd2 {
  * a load per step each (sums of doubles lose nothing visible to the fewer
  * chains).  The block's loop reads each vector just before its steps,
  * which keeps the temporaries few. */
-LN_INLINE void acc_stats_vec(acc_stats *s, vd2 x, int odd)
+LN_INLINE void acc_stats_vec(unsigned f, acc_stats *s, vd2 x, int odd)
 {
+    const vd lo = (f & LN_ZERO_GUESS) ? x.lo : vd_sub(x.lo, s->vm);
+    const vd hi = (f & LN_ZERO_GUESS) ? x.hi : vd_sub(x.hi, s->vm);
     if (odd && VEC_REGS >= 32) {
-        acc_step(&s->e2, &s->q2, vd_sub(x.lo, s->vm));
-        acc_step(&s->e3, &s->q3, vd_sub(x.hi, s->vm));
+        acc_step(&s->e2, &s->q2, lo);
+        acc_step(&s->e3, &s->q3, hi);
     } else {
-        acc_step(&s->e0, &s->q0, vd_sub(x.lo, s->vm));
-        acc_step(&s->e1, &s->q1, vd_sub(x.hi, s->vm));
+        acc_step(&s->e0, &s->q0, lo);
+        acc_step(&s->e1, &s->q1, hi);
     }
 }
 
@@ -122,6 +125,7 @@ LN_INLINE int acc_finish(double m, double se, double sq, double inv_n, float eps
     nm->m = m;
     nm->c = c;
     nm->far = c * c > var; /* see row_stats */
+    nm->zero_far = (m + c) * (m + c) > var; /* see first_guess_zero */
     nm->rstd = rstd;
     nm->mean_out = (float)(m + c);
     nm->rstd_out = (float)rstd;
@@ -204,9 +208,11 @@ LN_INLINE vf acc_narrow(unsigned f, vd lo, vd hi)
 LN_INLINE vf acc_out(unsigned f, const acc_coef *p, ln_cast cast, const void *gamma,
                      const ln_wide *w, vd2 x, size_t j, size_t cnt)
 {
-    /* RMS (LN_RMS): fma(x - 0, rstd, -0) is x * rstd. */
-    vd lo = (f & LN_RMS) ? vd_mul(x.lo, p->vr) : vd_fma(vd_sub(x.lo, p->vm), p->vr, p->vnc);
-    vd hi = (f & LN_RMS) ? vd_mul(x.hi, p->vr) : vd_fma(vd_sub(x.hi, p->vm), p->vr, p->vnc);
+    /* RMS (LN_RMS): fma(x - 0, rstd, -0) is x * rstd; LN_ZERO_GUESS: m = 0. */
+    const vd xl = (f & LN_ZERO_GUESS) ? x.lo : vd_sub(x.lo, p->vm);
+    const vd xh = (f & LN_ZERO_GUESS) ? x.hi : vd_sub(x.hi, p->vm);
+    vd lo = (f & LN_RMS) ? vd_mul(x.lo, p->vr) : vd_fma(xl, p->vr, p->vnc);
+    vd hi = (f & LN_RMS) ? vd_mul(x.hi, p->vr) : vd_fma(xh, p->vr, p->vnc);
     if (gamma && cast == LN_CAST_LLAMA) {
         vf u = rnd(f, acc_narrow(f, lo, hi));
         return vf_mul(u, ld_at(f, gamma, j, cnt));
