@@ -184,9 +184,10 @@ LN_INLINE int on_midpoint(unsigned f, vf v)
  * rounding of the double.  Two roundings to nearest err only where the
  * first lands exactly on a midpoint between two neighbours in the dtype
  * (every such midpoint is a float, and rounding is monotonic), so where
- * round-to-odd is dear (AVX2: ~14 instructions per 4 lanes) the doubles
- * are narrowed to nearest and only the rare vector with a float on a
- * possible midpoint is redone to odd.  binary32: nearest, the one rounding. */
+ * round-to-odd is dear (AVX2: ~14 instructions per 4 lanes, AVX-512 4 per
+ * 8) the doubles are narrowed to nearest and only the rare vector with a
+ * float on a possible midpoint is redone to odd.  binary32: nearest, the
+ * one rounding. */
 LN_INLINE vf acc_narrow(unsigned f, vd lo, vd hi)
 {
     if (!(f & LN_NARROW))
