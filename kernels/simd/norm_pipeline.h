@@ -540,13 +540,15 @@ LN_INLINE void stats_row(unsigned f, const ln_rows *a, size_t i, int zero, ln_co
  * subtraction in either pass then (in double, one operation in four of
  * the statistics pass and one in five of the output pass; AMD EPYC Zen 4,
  * 64 x 768, 1 thread: avx512_accurate 25.6 -> 30.4 GB/s, avx2_accurate
- * 27.7 -> 33.3), and on zero-mean rows
- * 0 lies nearer the mean than the mean of 16 elements does.  A row whose
- * mean lies farther than sigma from 0 is summed again around its mean
- * (row_stats, as for any far guess) and turns the rows after it back to
+ * 27.7 -> 33.3), and on zero-mean rows 0 lies nearer the mean than the
+ * mean of 16 elements does.  A row whose mean lies farther than sigma from
+ * 0 is summed again (row_stats) and turns the rows after it back to
  * row_guess; one within sigma turns them to 0 again.  The fast algorithm
  * keeps row_guess: its float sums are what the guess keeps short. */
-LN_INLINE int first_guess_zero(unsigned f, const ln_rows *a) { return (f & LN_ACCURATE) && !a->rms; }
+LN_INLINE int first_guess_zero(unsigned f, const ln_rows *a)
+{
+    return (f & LN_ACCURATE) && !a->rms;
+}
 
 /* One step of the pipeline: step_cols for one algorithm and element type,
  * out of line (see LN_ROWS_FN). */
@@ -641,13 +643,13 @@ LN_INLINE void step_cols(unsigned f, unsigned run, const ln_rows *a, const ln_wi
     const unsigned gb = (f & LN_ACCURATE) ? 0u
                                           : (a->gamma ? LN_GAMMA : 0u) | (a->beta ? LN_BETA : 0u);
     const int fixed = LN_STEADY_LOOPS && !a->add && (a->cast == LN_CAST_SINGLE || !a->gamma);
-    /* A statistics pass alone reads neither gamma nor beta. */
     /* The accurate LayerNorm loops without the subtraction of m, when each
      * row they read has m = 0. */
     const unsigned zg = first_guess_zero(f, a) && (!(run & LN_DO_STATS) || c->m1.d == 0.0) &&
                                 (!(run & LN_DO_OUT) || c->nm.m == 0.0)
                             ? LN_ZERO_GUESS
                             : 0u;
+    /* A statistics pass alone reads neither gamma nor beta. */
     const unsigned k =
         fixed ? (run == LN_DO_STATS ? 0u : gb) | (a->rms ? LN_RMS : 0u) | zg : ~0u;
 #define LN_STEADY(stages, kind)                                                    \
@@ -719,8 +721,8 @@ LN_INLINE void rows_blocked(unsigned f, const ln_rows *a, const ln_wide *w, ln_s
             stats_row(f, a, i0 + r, zero, &c);
             step(LN_DO_STATS, a, w, &c, stream);
             ok[r] = row_stats(f, a, i0 + r, c.m1, c.sdev1, c.ssq1, inv_n, &nm[r], step, w);
-            if (ok[r] && first_guess_zero(f, a))
-                zero = !nm[r].zero_far;
+            if (ok[r])
+                zero = first_guess_zero(f, a) && !nm[r].zero_far;
         }
         for (size_t j0 = 0; j0 < n; j0 += chunk)
             for (size_t r = 0; r < nb; r++) {
@@ -782,8 +784,7 @@ LN_INLINE int rows_run(unsigned f, const ln_rows *a, const ln_wide *w, ln_step_f
         }
         c.pf = c.pfr = NULL;
         if (k1 > 0 && row_stats(f, a, io, m, sdev, ssq, inv_n, &c.nm, step, w)) {
-            if (first_guess_zero(f, a))
-                zero = !c.nm.zero_far;
+            zero = first_guess_zero(f, a) && !c.nm.zero_far;
             c.xo = row_later(f, a, io);
             c.y = at_w(f, a->y, io * a->y_stride);
             if (prefetch && io + 2 < R) {

@@ -51,14 +51,9 @@ LN_INLINE vh vf_lo(vf v) { return _mm512_castps512_ps256(v); }
 LN_INLINE vh vf_hi(vf v) { return _mm512_extractf32x8_ps(v, 1); }
 LN_INLINE vd vd_from_vh(vh v) { return _mm512_cvtps_pd(v); }
 
-/* doubles -> floats rounded to odd (truncated, last bit set when inexact):
- * rounding that float once more to bf16 or f16 gives the double's
- * correctly rounded value, without double rounding.  Four instructions per
- * eight lanes, so, as on AVX2, the accurate kernels narrow to nearest and
- * take this only for a vector with a lane on a possible midpoint
- * (norm_accurate.h's acc_narrow): avx512_accurate rmsnorm at 64 x 4096
- * went from 7.9 to 9.6 GB/s in bf16, the same bits. */
-#define VEC_HAS_NARROW_ODD 0
+/* Whether a lane of v has bits & mask == pat, and whether one lies in
+ * 0 < |v| < t: the accurate kernels' test for a float on a possible
+ * midpoint of bf16/f16 (norm_accurate.h's acc_narrow). */
 LN_INLINE int vf_any_bits(vf v, uint32_t mask, uint32_t pat)
 {
     __m512i u = _mm512_and_si512(_mm512_castps_si512(v), _mm512_set1_epi32((int)mask));
@@ -70,6 +65,15 @@ LN_INLINE int vf_any_tiny(vf v, float t)
     return (_mm512_cmp_ps_mask(a, _mm512_set1_ps(t), _CMP_LT_OQ) &
             _mm512_cmp_ps_mask(a, _mm512_setzero_ps(), _CMP_GT_OQ)) != 0;
 }
+
+/* doubles -> floats rounded to odd (truncated, last bit set when inexact):
+ * rounding that float once more to bf16 or f16 gives the double's
+ * correctly rounded value, without double rounding.  Four instructions per
+ * eight lanes, so, as on AVX2, acc_narrow narrows to nearest and takes
+ * this only for a vector with a lane on a possible midpoint (Zen 4,
+ * avx512_accurate rmsnorm at 64 x 4096 in bf16: 8.1 -> 9.3 GB/s, the same
+ * bits). */
+#define VEC_HAS_NARROW_ODD 0
 LN_INLINE vh vh_narrow_odd(vd v)
 {
     __m256 t = _mm512_cvt_roundpd_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
