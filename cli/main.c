@@ -29,7 +29,8 @@ static void usage(FILE *f)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\n`lnbench <command> --help` describes a command's options.\n"
-               "LNBENCH_DISABLE_ISA=avx512,avx2,neon|all masks instruction sets off.\n"
+               "LNBENCH_DISABLE_ISA=avx512,avx2,neon|all masks instruction sets off\n"
+               "(" LN_AVX512BF16_NAME ": only AVX512_BF16's bf16 conversions).\n"
                "NO_COLOR (set, not empty) turns colour off (lnbench speed passes it on).\n"
                "Exit status: 0 done, 1 a command failed, 2 bad usage or input.\n");
 }
@@ -41,7 +42,8 @@ static int disable_isa_ok(void)
     const char *env = getenv("LNBENCH_DISABLE_ISA");
     for (const char *p = env ? env : ""; *p;) {
         size_t n = strcspn(p, ",");
-        int known = n == 3 && strncmp(p, "all", 3) == 0;
+        int known = (n == 3 && strncmp(p, "all", 3) == 0) ||
+                    (n == strlen(LN_AVX512BF16_NAME) && strncmp(p, LN_AVX512BF16_NAME, n) == 0);
         for (int i = 0; i < LN_ISA_COUNT && !known; i++)
             known = strlen(ln_isa_name((ln_isa)i)) == n && strncmp(p, ln_isa_name((ln_isa)i), n) == 0;
         if (!known) {
@@ -51,7 +53,8 @@ static int disable_isa_ok(void)
                 snprintf(names + len, sizeof names - len, "%s, ", ln_isa_name((ln_isa)i));
             }
             fprintf(stderr, "lnbench: LNBENCH_DISABLE_ISA: unknown instruction set '%.*s' "
-                    "(known: %sall; comma-separated)\n", (int)(n > 64 ? 64 : n), p, names);
+                    "(known: %s" LN_AVX512BF16_NAME ", all; comma-separated)\n",
+                    (int)(n > 64 ? 64 : n), p, names);
             return 0;
         }
         p += n;

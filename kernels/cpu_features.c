@@ -50,7 +50,7 @@ int ln_x86_avx512bf16(void)
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init();
     if (!ln_isa_unavailable(LN_ISA_AVX512F) && __builtin_cpu_supports("avx512bf16") &&
-        !name_masked("avx512bf16"))
+        !name_masked(LN_AVX512BF16_NAME))
         v = 2;
 #endif
     atomic_store_explicit(&known, v, memory_order_relaxed);

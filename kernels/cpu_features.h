@@ -21,8 +21,9 @@ const char *ln_isa_name(ln_isa isa);
 const char *ln_isa_unavailable(ln_isa isa);
 
 /* 1 when the host has AVX512_BF16 (and LNBENCH_DISABLE_ISA does not name
- * "avx512bf16"): the avx512 kernels then narrow bf16 with VCVTNEPS2BF16.
- * Probed once per process. */
+ * LN_AVX512BF16_NAME): the avx512 kernels then narrow bf16 with
+ * VCVTNEPS2BF16.  Probed once per process. */
+#define LN_AVX512BF16_NAME "avx512bf16"
 int ln_x86_avx512bf16(void);
 
 /* Size in bytes of the last-level data cache (a sane default if unknown).

@@ -61,6 +61,24 @@ if "${LNBENCH[@]}" list | grep -qE '^avx2 '; then
   [ $? -eq 2 ] && grep -q "cannot run here: masked" "$tmp/err" && ok || fail "masked avx2 not refused"
 fi
 
+# LNBENCH_DISABLE_ISA=avx512bf16 turns AVX512_BF16 off alone: the avx512
+# kernels then narrow bf16 with integers (simd_avx512.c's build), which
+# must give the bits VCVTNEPS2BF16 gives (simd_avx512_bf16.c's).  Only a
+# host with both runs two different builds here.
+bf16=(accuracy --quiet --kernels avx512,avx512_accurate --op all --dtype bf16 --cast all
+      --dists normal,subnormal,offset40000,constant --dims 7,64,769 --rows 3)
+if "${LNBENCH[@]}" list | grep -E '^avx512 ' | grep -qv unavailable &&
+   grep -qw avx512_bf16 /proc/cpuinfo 2>/dev/null; then
+  "${LNBENCH[@]}" "${bf16[@]}" --dump "$tmp/bf16_native" >/dev/null 2>"$tmp/err" &&
+    LNBENCH_DISABLE_ISA=avx512bf16 "${LNBENCH[@]}" "${bf16[@]}" --dump "$tmp/bf16_int" \
+      >/dev/null 2>>"$tmp/err" &&
+    [ "$(ls "$tmp/bf16_native" | wc -l)" -gt 0 ] &&
+    diff -rq "$tmp/bf16_native" "$tmp/bf16_int" >"$tmp/bf16_diff" && ok ||
+    fail "avx512 bf16 with and without AVX512_BF16 differ: $(head -3 "$tmp/bf16_diff" "$tmp/err")"
+fi
+LNBENCH_DISABLE_ISA=avx512bf1 expect_error "unknown ISA name" "unknown instruction set .avx512bf1." \
+  "${quick[@]}"
+
 # An existing file is not replaced without --force, and keeps its content.
 echo "precious" >"$tmp/keep.json"
 expect_error "existing json" "exists" "${quick[@]}" --json "$tmp/keep.json"
