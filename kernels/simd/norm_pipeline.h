@@ -66,6 +66,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* The compile-time part of a loop (f): the algorithm and the element
  * type, and for the steady state's loops what else is fixed. */
@@ -235,25 +236,27 @@ LN_INLINE vf src_at(unsigned f, const ln_src *s, size_t j, size_t cnt)
     return v;
 }
 
-/* Four vectors of a row from element j, for the fast algorithm's sums in
- * floats.
+/* Two (src2) or four (src4) vectors of a row from element j, for the
+ * statistics passes of both algorithms.
  * bf16 rows without a residual come in vf_pair_load_bf16's lane order
  * (AVX2: one in-lane unpack per vector, where a widening in memory order
  * takes a lane-crossing vpmovzxwd and a shift); sums do not care which
  * lane holds which element, and every path of a row reads it the same
  * way, so every path still gives the same bits. */
-LN_INLINE void src4(unsigned f, const ln_src *s, size_t j, vf *u0, vf *u1, vf *u2, vf *u3)
+LN_INLINE void src2(unsigned f, const ln_src *s, size_t j, vf *u0, vf *u1)
 {
     if ((f & LN_BF16) && !s->res) {
-        const uint16_t *p = (const uint16_t *)s->x + j;
-        vf_pair_load_bf16(p, u0, u1);
-        vf_pair_load_bf16(p + 2 * VF_LANES, u2, u3);
+        vf_pair_load_bf16((const uint16_t *)s->x + j, u0, u1);
         return;
     }
     *u0 = src_at(f, s, j, 0);
     *u1 = src_at(f, s, j + VF_LANES, 0);
-    *u2 = src_at(f, s, j + 2 * VF_LANES, 0);
-    *u3 = src_at(f, s, j + 3 * VF_LANES, 0);
+}
+
+LN_INLINE void src4(unsigned f, const ln_src *s, size_t j, vf *u0, vf *u1, vf *u2, vf *u3)
+{
+    src2(f, s, j, u0, u1);
+    src2(f, s, j + 2 * VF_LANES, u2, u3);
 }
 
 /* A vector of the row as doubles, for the accurate algorithm.  binary32
@@ -367,6 +370,9 @@ LN_INLINE void cols(unsigned f, const ln_rows *a, const ln_wide *w, ln_cols *c, 
     /* LayerNorm's fast sums move to double every LN_FLUSH_ELEMS elements
      * (norm_fast.h); RMSNorm's stay in float on every path. */
     const int flush = !(f & LN_ACCURATE) && ((f & LN_FIXED) ? !(f & LN_RMS) : !a->rms);
+    /* llama's accurate output multiplies by gamma in the dtype, loaded in
+     * memory order (norm_accurate.h's acc_out). */
+    const int acc_llama = af.gamma && af.cast == LN_CAST_LLAMA;
 #define OUT(j, cnt) out_at(f, &af, &wl, &fp, &ap, xo, (j), (cnt))
 #define SRC(j, cnt) src_at(f, &srow, (j), (cnt))
 #define SRCD(j, cnt) src_halves(f, &srow, (j), (cnt))
@@ -376,7 +382,22 @@ LN_INLINE void cols(unsigned f, const ln_rows *a, const ln_wide *w, ln_cols *c, 
         const size_t end = flush && n - j > LN_FLUSH_ELEMS ? j + LN_FLUSH_ELEMS : n;
         for (; j + 4 * W <= end; j += 4 * W) {
             if (run & LN_DO_OUT) {
-                if ((f & LN_BF16) && !(f & LN_ACCURATE)) {
+                if ((f & LN_BF16) && (f & LN_ACCURATE) && !acc_llama) {
+                    /* Pairs in the ISA's pair order, the widened gamma and
+                     * beta laid out in it too (acc_pair_layout), with the
+                     * statistics pass's src2: avx512_accurate bf16 at
+                     * 64 x 768 8.0 -> 9.2 GB/s, avx2_accurate 5.4 -> 7.0
+                     * (AMD EPYC Zen 4, 1 thread, the same bits). */
+                    for (size_t h = j; h < j + 4 * W; h += 2 * W) {
+                        vf x0, x1;
+                        vf_pair_load_bf16((const uint16_t *)xo + h, &x0, &x1);
+                        vf_pair_store_bf16((uint16_t *)y + h,
+                                           acc_out(f, &ap, af.cast, af.gamma, &wl, halves(x0), h, 0),
+                                           acc_out(f, &ap, af.cast, af.gamma, &wl, halves(x1),
+                                                   h + W, 0),
+                                           stream);
+                    }
+                } else if ((f & LN_BF16) && !(f & LN_ACCURATE)) {
                     /* Pairs of vectors in the ISA's pair order (vf_pair_*):
                      * x, gamma and beta alike, the output being elementwise. */
                     for (size_t h = j; h < j + 4 * W; h += 2 * W) {
@@ -421,7 +442,20 @@ LN_INLINE void cols(unsigned f, const ln_rows *a, const ln_wide *w, ln_cols *c, 
                             ln_prefetch(pfr + l);
                     }
             }
-            if ((run & LN_DO_STATS) && (f & LN_RMS) && (f & LN_ACCURATE))
+            if ((run & LN_DO_STATS) && (f & LN_ACCURATE) && (f & LN_NARROW))
+                /* bf16/f16: as floats, bf16 in src2's pair order, then halves */
+                for (size_t v = 0; v < 4; v += 2) {
+                    vf u0, u1;
+                    src2(f, &srow, j + v * W, &u0, &u1);
+                    if (f & LN_RMS) {
+                        acc_stats_sq_vec(&acs, halves(u0), 0);
+                        acc_stats_sq_vec(&acs, halves(u1), 1);
+                    } else {
+                        acc_stats_vec(f, &acs, halves(u0), 0);
+                        acc_stats_vec(f, &acs, halves(u1), 1);
+                    }
+                }
+            else if ((run & LN_DO_STATS) && (f & LN_RMS) && (f & LN_ACCURATE))
                 for (size_t v = 0; v < 4; v++)
                     acc_stats_sq_vec(&acs, SRCD(j + v * W, 0), (int)(v & 1));
             else if ((run & LN_DO_STATS) && (f & LN_ACCURATE))
@@ -842,6 +876,37 @@ static __attribute__((unused)) int fast_forward(const ln_desc *d, const ln_tenso
     return 0;
 }
 
+/* bf16: the widened gamma or beta v in the order the accurate output pass
+ * reads x in its blocks of four vectors (vf_pair_load_bf16's, per pair of
+ * vectors; the row's tail stays in memory order), so that acc_out's loads
+ * at element h of a pair meet the elements the pair's lanes hold.  The
+ * order is found by loading the elements' own indices. */
+static __attribute__((unused)) void acc_pair_layout(double *v, size_t dim)
+{
+    enum { P = 2 * VF_LANES };
+    uint16_t idx[P];
+    float lane[P];
+    size_t ord[P];
+    double t[P];
+    for (size_t k = 0; k < P; k++)
+        idx[k] = (uint16_t)k;
+    vf a, b;
+    vf_pair_load_bf16(idx, &a, &b); /* moves bits, no arithmetic */
+    vf_storeu(lane, a);
+    vf_storeu(lane + VF_LANES, b);
+    for (size_t k = 0; k < P; k++) {
+        uint32_t u;
+        memcpy(&u, &lane[k], sizeof u);
+        ord[k] = u >> 16;
+    }
+    const size_t end = dim / (4 * VF_LANES) * (4 * VF_LANES);
+    for (size_t h = 0; h < end; h += P) {
+        for (size_t k = 0; k < P; k++)
+            t[k] = v[h + ord[k]];
+        memcpy(v + h, t, sizeof t);
+    }
+}
+
 static __attribute__((unused)) int accurate_forward(const ln_desc *d, const ln_tensors *t,
                                                      void *state)
 {
@@ -856,6 +921,10 @@ static __attribute__((unused)) int accurate_forward(const ln_desc *d, const ln_t
     }
     const ln_wide w = {gb, gb + a.dim};
     acc_widen(a.dtype, a.cast, a.dim, a.gamma, a.beta, gb, gb + a.dim);
+    if (a.dtype == LN_DTYPE_BF16) {
+        acc_pair_layout(gb, a.dim);
+        acc_pair_layout(gb + a.dim, a.dim);
+    }
     int stream;
 #ifdef LN_SIMD_BF16_ONLY
     stream = rows_accurate_bf16(&a, &w);
