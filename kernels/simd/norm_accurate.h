@@ -155,13 +155,19 @@ typedef struct acc_coef {
     vd vm, vr, vnc;
 } acc_coef;
 
-LN_INLINE void acc_coef_init(acc_coef *p, const ln_norm *nm)
+LN_INLINE ln_coef acc_coef_of(const ln_norm *nm)
 {
     /* ((x - m) - c) * rstd as fma(x - m, rstd, -c*rstd): c is tiny, so the
      * rounding of c*rstd is far below the deviation's. */
-    p->vm = vd_set1(nm->m);
-    p->vr = vd_set1(nm->rstd);
-    p->vnc = vd_set1(-(nm->c * nm->rstd));
+    const ln_coef k = {nm->m, nm->rstd, -(nm->c * nm->rstd)};
+    return k;
+}
+
+LN_INLINE void acc_coef_init(acc_coef *p, ln_coef k)
+{
+    p->vm = vd_set1(k.sub);
+    p->vr = vd_set1(k.scale);
+    p->vnc = vd_set1(k.add);
 }
 
 #if !VEC_HAS_NARROW_ODD

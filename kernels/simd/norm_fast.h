@@ -185,7 +185,7 @@ typedef struct fast_coef {
     vf neg_sub, rstd, add;
 } fast_coef;
 
-LN_INLINE void fast_coef_init(fast_coef *p, const ln_norm *nm)
+LN_INLINE ln_coef fast_coef_of(const ln_norm *nm)
 {
     /* split (offset and constant rows, |mean| > sigma): ((x - mh) - ml) *
      * rstd as fma(x - mh, rstd, -ml*rstd); ml is below half an ulp of mh,
@@ -195,11 +195,18 @@ LN_INLINE void fast_coef_init(fast_coef *p, const ln_norm *nm)
      * -mh*rstd): x*rstd is exact inside the fma and -mh*rstd is rounded
      * once at |mean|/sigma <= 1, no worse than rounding x - mh (measured:
      * mean error 0.97 -> 0.95 ulp on normal rows).  An all-zero row lands
-     * here and still gives fma(0, gamma, beta) = beta. */
+     * here and still gives fma(0, gamma, beta) = beta.  The products are
+     * rounded to binary32 here; ln_coef carries them exactly. */
     const float r = nm->rstd_f;
-    p->neg_sub = vf_set1(nm->split ? -nm->mh : -0.0f);
-    p->rstd = vf_set1(r);
-    p->add = vf_set1(nm->split ? -(nm->ml * r) : -(nm->mh * r));
+    const ln_coef k = {nm->split ? nm->mh : 0.0f, r, nm->split ? -(nm->ml * r) : -(nm->mh * r)};
+    return k;
+}
+
+LN_INLINE void fast_coef_init(fast_coef *p, ln_coef k)
+{
+    p->neg_sub = vf_set1(-(float)k.sub); /* -0 when sub is 0: x + -0 = x */
+    p->rstd = vf_set1((float)k.scale);
+    p->add = vf_set1((float)k.add);
 }
 
 /* The normalised vector of x, then the cast's gamma w and beta b (the

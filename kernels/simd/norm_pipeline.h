@@ -206,6 +206,17 @@ typedef struct ln_norm {
     int zero_far;             /* accurate: so would a guess of 0 have been */
 } ln_norm;
 
+/* The output pass's numbers, v = fma(x - sub, scale, add) before gamma
+ * and beta (binary32 values for the fast algorithm: fast_coef_of), and
+ * the statistics pass's sums: what a step takes and gives on the rows'
+ * chain of latencies, in registers (see ln_step_fn). */
+typedef struct ln_coef {
+    double sub, scale, add;
+} ln_coef;
+typedef struct ln_sums {
+    double sdev, ssq;
+} ln_sums;
+
 #include "norm_fast.h"
 #include "norm_accurate.h"
 
@@ -295,9 +306,9 @@ LN_INLINE vd2 src_halves(unsigned f, const ln_src *s, size_t j, size_t cnt)
 enum { LN_DO_OUT = 1u << 0, LN_DO_STATS = 1u << 1 };
 #define LN_STAGES(run) (LN_FIXED | ((unsigned)(run) << 4))
 
-/* One loop over the columns: the output pass of row xo into y (with nm)
- * and the statistics pass of row srow around m1 (into sdev1, ssq1), each
- * when do_ asks for it.  The loop covers columns [from, to) (to 0: the
+/* One loop over the columns: the output pass of row xo into y (with the
+ * coefficients cols is given) and the statistics pass of row srow around
+ * m1 (its sums cols returns), each when do_ asks for it.  The loop covers columns [from, to) (to 0: the
  * row's end); a statistics pass takes the whole row, and an output pass
  * given part of one starts and ends on multiples of 4 * VF_LANES, the
  * last part at the row's end. */
@@ -306,10 +317,8 @@ typedef struct ln_cols {
     size_t from, to;
     const void *xo;
     void *y;
-    ln_norm nm;
     ln_src srow;
     ln_guess m1;
-    double sdev1, ssq1;
     const char *pf, *pfr; /* prefetched during the output pass (NULL: nothing) */
 } ln_cols;
 
@@ -334,7 +343,8 @@ LN_INLINE vf out_at(unsigned f, const ln_affine *af, const ln_wide *w, const fas
  * vector at a time, then the tail.  The algorithm and element type in f
  * are compile-time; so are, in the steady state's loops (LN_FIXED), the
  * passes that run and gamma and beta.  The rest is tested at run time. */
-LN_INLINE void cols(unsigned f, const ln_rows *a, const ln_wide *w, ln_cols *c, int stream)
+LN_INLINE ln_sums cols(unsigned f, const ln_rows *a, const ln_wide *w, const ln_cols *c,
+                       ln_coef k, int stream)
 {
     const size_t n = c->to ? c->to : a->dim, W = VF_LANES, es = LN_ES(f);
     const unsigned run = (f & LN_FIXED) ? (f >> 4) & 7u : c->do_;
@@ -361,10 +371,10 @@ LN_INLINE void cols(unsigned f, const ln_rows *a, const ln_wide *w, ln_cols *c, 
     fast_stats fs;
     acc_stats acs;
     if (f & LN_ACCURATE) {
-        acc_coef_init(&ap, &c->nm);
+        acc_coef_init(&ap, k);
         acc_stats_init(&acs, c->m1.d);
     } else {
-        fast_coef_init(&fp, &c->nm);
+        fast_coef_init(&fp, k);
         fast_stats_init(&fs, c->m1.f); /* RMS: m = 0, d = x exactly */
     }
     /* LayerNorm's fast sums move to double every LN_FLUSH_ELEMS elements
@@ -494,10 +504,12 @@ LN_INLINE void cols(unsigned f, const ln_rows *a, const ln_wide *w, ln_cols *c, 
 #undef OUT
 #undef SRC
 #undef SRCD
+    ln_sums sums = {0.0, 0.0};
     if ((run & LN_DO_STATS) && (f & LN_ACCURATE))
-        acc_stats_total(&acs, &c->sdev1, &c->ssq1);
+        acc_stats_total(&acs, &sums.sdev, &sums.ssq);
     else if (run & LN_DO_STATS)
-        fast_stats_total(&fs, flush, &c->sdev1, &c->ssq1);
+        fast_stats_total(&fs, flush, &sums.sdev, &sums.ssq);
+    return sums;
 }
 
 /* Row i's pointers: where its first pass reads (forming h for the add_
@@ -585,9 +597,28 @@ LN_INLINE int first_guess_zero(unsigned f, const ln_rows *a)
 }
 
 /* One step of the pipeline: step_cols for one algorithm and element type,
- * out of line (see LN_ROWS_FN). */
-typedef void ln_step_fn(unsigned run, const ln_rows *a, const ln_wide *w, ln_cols *c,
-                        int stream);
+ * out of line (see LN_ROWS_FN).  The output row's coefficients come in
+ * and the statistics row's sums go out in registers: through ln_cols in
+ * memory, the store and reload on each side of the call sat on the rows'
+ * chain of latencies (a standalone model of the fast loop at 192 x 256:
+ * 53 GB/s that way, 60 by value, 61 inlined). */
+typedef ln_sums ln_step_fn(unsigned run, const ln_rows *a, const ln_wide *w, ln_cols *c,
+                           double sub, double scale, double add, int stream);
+
+LN_INLINE ln_sums step_with(ln_step_fn *step, unsigned run, const ln_rows *a,
+                            const ln_wide *w, ln_cols *c, ln_coef k, int stream)
+{
+    return step(run, a, w, c, k.sub, k.scale, k.add, stream);
+}
+
+/* A row's output coefficients from its normalisation. */
+LN_INLINE ln_coef coef_of(unsigned f, const ln_norm *nm)
+{
+    return (f & LN_ACCURATE) ? acc_coef_of(nm) : fast_coef_of(nm);
+}
+
+/* A statistics pass alone has no output row. */
+static const ln_coef ln_no_coef = {0.0, 0.0, 0.0};
 
 /* The row's normalisation from the sums of its statistics pass around m. */
 LN_INLINE int finish(unsigned f, const ln_rows *a, ln_guess m, double sdev, double ssq,
@@ -608,8 +639,8 @@ LN_INLINE int stats_again(unsigned f, const ln_rows *a, size_t i, ln_guess m, do
     ln_cols again = {0};
     again.srow = (ln_src){row_later(f, a, i), NULL, NULL};
     again.m1 = m;
-    step(LN_DO_STATS, a, w, &again, 0);
-    return finish(f, a, m, again.sdev1, again.ssq1, inv_n, nm);
+    const ln_sums s = step_with(step, LN_DO_STATS, a, w, &again, ln_no_coef, 0);
+    return finish(f, a, m, s.sdev, s.ssq, inv_n, nm);
 }
 
 /* Row i's normalisation from its statistics pass into *nm, and its mean
@@ -670,8 +701,8 @@ LN_INLINE int row_stats(unsigned f, const ln_rows *a, size_t i, ln_guess m, doub
  * RMSNorm and, for the fast algorithm, per presence of gamma and beta (the
  * accurate one loads both as doubles either way), for the single cast (or
  * no gamma) and no residual; everything else takes the run-time loop. */
-LN_INLINE void step_cols(unsigned f, unsigned run, const ln_rows *a, const ln_wide *w,
-                         ln_cols *c, int stream)
+LN_INLINE ln_sums step_cols(unsigned f, unsigned run, const ln_rows *a, const ln_wide *w,
+                            ln_cols *c, ln_coef coef, int stream)
 {
     c->do_ = run;
     const unsigned gb = (f & LN_ACCURATE) ? 0u
@@ -680,7 +711,7 @@ LN_INLINE void step_cols(unsigned f, unsigned run, const ln_rows *a, const ln_wi
     /* The accurate LayerNorm loops without the subtraction of m, when each
      * row they read has m = 0. */
     const unsigned zg = first_guess_zero(f, a) && (!(run & LN_DO_STATS) || c->m1.d == 0.0) &&
-                                (!(run & LN_DO_OUT) || c->nm.m == 0.0)
+                                (!(run & LN_DO_OUT) || coef.sub == 0.0)
                             ? LN_ZERO_GUESS
                             : 0u;
     /* A statistics pass alone reads neither gamma nor beta. */
@@ -692,7 +723,7 @@ LN_INLINE void step_cols(unsigned f, unsigned run, const ln_rows *a, const ln_wi
 #define LN_KEY(stages, kind) (((unsigned)(stages) << 12) | (kind))
 #define LN_STEADY(stages, kind)                                                    \
     case LN_KEY(stages, kind):                                                     \
-        return cols(f | LN_STAGES(stages) | (kind), a, w, c, stream);
+        return cols(f | LN_STAGES(stages) | (kind), a, w, c, coef, stream);
 #define LN_STEADY_ALL(kind)                                                           \
     LN_STEADY(LN_DO_OUT | LN_DO_STATS, kind)                                          \
     LN_STEADY(LN_DO_OUT | LN_DO_STATS, (kind) | LN_RMS)                               \
@@ -725,7 +756,7 @@ LN_INLINE void step_cols(unsigned f, unsigned run, const ln_rows *a, const ln_wi
 #undef LN_STEADY_ALL
 #undef LN_STEADY
 #undef LN_KEY
-    cols(f, a, w, c, stream); /* any other: the run-time loop */
+    return cols(f, a, w, c, coef, stream); /* any other: the run-time loop */
 }
 
 /* Rows in blocks of LN_BLOCK_ROWS: the block's statistics passes, one row
@@ -770,8 +801,8 @@ LN_INLINE void rows_blocked(unsigned f, const ln_rows *a, const ln_wide *w, ln_s
         for (size_t r = 0; r < nb; r++) {
             ln_cols c = {0};
             stats_row(f, a, i0 + r, zero, &c);
-            step(LN_DO_STATS, a, w, &c, stream);
-            ok[r] = row_stats(f, a, i0 + r, c.m1, c.sdev1, c.ssq1, inv_n, &nm[r], step, w);
+            const ln_sums s = step_with(step, LN_DO_STATS, a, w, &c, ln_no_coef, stream);
+            ok[r] = row_stats(f, a, i0 + r, c.m1, s.sdev, s.ssq, inv_n, &nm[r], step, w);
             if (ok[r])
                 zero = first_guess_zero(f, a) && !nm[r].zero_far;
         }
@@ -780,12 +811,11 @@ LN_INLINE void rows_blocked(unsigned f, const ln_rows *a, const ln_wide *w, ln_s
                 if (!ok[r]) /* done whole by ln_row_wide */
                     continue;
                 ln_cols c = {0};
-                c.nm = nm[r];
                 c.xo = row_later(f, a, i0 + r);
                 c.y = at_w(f, a->y, (i0 + r) * a->y_stride);
                 c.from = j0;
                 c.to = n - j0 > chunk ? j0 + chunk : n;
-                step(LN_DO_OUT, a, w, &c, stream);
+                step_with(step, LN_DO_OUT, a, w, &c, coef_of(f, &nm[r]), stream);
             }
     }
 }
@@ -822,20 +852,23 @@ LN_INLINE int rows_run(unsigned f, const ln_rows *a, const ln_wide *w, ln_step_f
     const double inv_n = 1.0 / (double)a->dim;
     int zero = first_guess_zero(f, a);
     ln_cols c = {0};
+    ln_sums sums = {0.0, 0.0};
     for (size_t k1 = 0; k1 <= R; k1++) {
         /* Step k = k1 - 1: rows k (output) and k + 1 (statistics), each
          * when it exists. */
         const size_t io = k1 - 1, is = k1;
         unsigned run = 0;
         const ln_guess m = c.m1;
-        const double sdev = c.sdev1, ssq = c.ssq1;
+        ln_norm nm;
+        ln_coef coef = ln_no_coef;
         if (is < R) {
             stats_row(f, a, is, zero, &c);
             run |= LN_DO_STATS;
         }
         c.pf = c.pfr = NULL;
-        if (k1 > 0 && row_stats(f, a, io, m, sdev, ssq, inv_n, &c.nm, step, w)) {
-            zero = first_guess_zero(f, a) && !c.nm.zero_far;
+        if (k1 > 0 && row_stats(f, a, io, m, sums.sdev, sums.ssq, inv_n, &nm, step, w)) {
+            zero = first_guess_zero(f, a) && !nm.zero_far;
+            coef = coef_of(f, &nm);
             c.xo = row_later(f, a, io);
             c.y = at_w(f, a->y, io * a->y_stride);
             if (prefetch && io + 2 < R) {
@@ -846,7 +879,7 @@ LN_INLINE int rows_run(unsigned f, const ln_rows *a, const ln_wide *w, ln_step_f
             run |= LN_DO_OUT;
         }
         if (run)
-            step(run, a, w, &c, stream);
+            sums = step_with(step, run, a, w, &c, coef, stream);
     }
     return stream;
 }
@@ -857,10 +890,12 @@ LN_INLINE int rows_run(unsigned f, const ln_rows *a, const ln_wide *w, ln_step_f
  * loop, AVX2's layernorm step kept three registers for those and spilled
  * three accumulators instead: a store and a load per vector). */
 #define LN_ROWS_FN(alg, name, flags)                                                       \
-    static __attribute__((noinline, unused)) void step_##alg##_##name(                    \
-        unsigned run, const ln_rows *a, const ln_wide *w, ln_cols *c, int stream)         \
+    static __attribute__((noinline, unused)) ln_sums step_##alg##_##name(                 \
+        unsigned run, const ln_rows *a, const ln_wide *w, ln_cols *c, double sub,         \
+        double scale, double add, int stream)                                              \
     {                                                                                      \
-        step_cols((flags), run, a, w, c, stream);                                          \
+        const ln_coef k = {sub, scale, add};                                               \
+        return step_cols((flags), run, a, w, c, k, stream);                                \
     }                                                                                      \
     static __attribute__((noinline, unused)) int rows_##alg##_##name(const ln_rows *a,    \
                                                                       const ln_wide *w)    \
