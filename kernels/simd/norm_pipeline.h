@@ -308,10 +308,10 @@ enum { LN_DO_OUT = 1u << 0, LN_DO_STATS = 1u << 1 };
 
 /* One loop over the columns: the output pass of row xo into y (with the
  * coefficients cols is given) and the statistics pass of row srow around
- * m1 (its sums cols returns), each when do_ asks for it.  The loop covers columns [from, to) (to 0: the
- * row's end); a statistics pass takes the whole row, and an output pass
- * given part of one starts and ends on multiples of 4 * VF_LANES, the
- * last part at the row's end. */
+ * m1 (its sums cols returns), each when do_ asks for it.  The loop covers
+ * columns [from, to) (to 0: the row's end); a statistics pass takes the
+ * whole row, and an output pass given part of one starts and ends on
+ * multiples of 4 * VF_LANES, the last part at the row's end. */
 typedef struct ln_cols {
     unsigned do_;
     size_t from, to;
@@ -401,11 +401,9 @@ LN_INLINE ln_sums cols(unsigned f, const ln_rows *a, const ln_wide *w, const ln_
                     for (size_t h = j; h < j + 4 * W; h += 2 * W) {
                         vf x0, x1;
                         vf_pair_load_bf16((const uint16_t *)xo + h, &x0, &x1);
-                        vf_pair_store_bf16((uint16_t *)y + h,
-                                           acc_out(f, &ap, af.cast, af.gamma, &wl, halves(x0), h, 0),
-                                           acc_out(f, &ap, af.cast, af.gamma, &wl, halves(x1),
-                                                   h + W, 0),
-                                           stream);
+                        const vf o0 = acc_out(f, &ap, af.cast, af.gamma, &wl, halves(x0), h, 0);
+                        const vf o1 = acc_out(f, &ap, af.cast, af.gamma, &wl, halves(x1), h + W, 0);
+                        vf_pair_store_bf16((uint16_t *)y + h, o0, o1, stream);
                     }
                 } else if ((f & LN_BF16) && !(f & LN_ACCURATE)) {
                     /* Pairs of vectors in the ISA's pair order (vf_pair_*):
