@@ -308,12 +308,11 @@ enum { LN_DO_OUT = 1u << 0, LN_DO_STATS = 1u << 1 };
 
 /* One loop over the columns: the output pass of row xo into y (with the
  * coefficients cols is given) and the statistics pass of row srow around
- * m1 (its sums cols returns), each when do_ asks for it.  The loop covers
+ * m1 (its sums cols returns), each when run asks for it.  The loop covers
  * columns [from, to) (to 0: the row's end); a statistics pass takes the
  * whole row, and an output pass given part of one starts and ends on
  * multiples of 4 * VF_LANES, the last part at the row's end. */
 typedef struct ln_cols {
-    unsigned do_;
     size_t from, to;
     const void *xo;
     void *y;
@@ -343,11 +342,11 @@ LN_INLINE vf out_at(unsigned f, const ln_affine *af, const ln_wide *w, const fas
  * vector at a time, then the tail.  The algorithm and element type in f
  * are compile-time; so are, in the steady state's loops (LN_FIXED), the
  * passes that run and gamma and beta.  The rest is tested at run time. */
-LN_INLINE ln_sums cols(unsigned f, const ln_rows *a, const ln_wide *w, const ln_cols *c,
-                       ln_coef k, int stream)
+LN_INLINE ln_sums cols(unsigned f, unsigned passes, const ln_rows *a, const ln_wide *w,
+                       const ln_cols *c, ln_coef k, int stream)
 {
     const size_t n = c->to ? c->to : a->dim, W = VF_LANES, es = LN_ES(f);
-    const unsigned run = (f & LN_FIXED) ? (f >> 4) & 7u : c->do_;
+    const unsigned run = (f & LN_FIXED) ? (f >> 4) & 7u : passes;
     ln_affine af = {a->gamma, a->beta, a->cast};
     if (f & LN_FIXED) {
         af.cast = LN_CAST_SINGLE;
@@ -600,11 +599,11 @@ LN_INLINE int first_guess_zero(unsigned f, const ln_rows *a)
  * memory, the store and reload on each side of the call sat on the rows'
  * chain of latencies (a standalone model of the fast loop at 192 x 256:
  * 53 GB/s that way, 60 by value, 61 inlined). */
-typedef ln_sums ln_step_fn(unsigned run, const ln_rows *a, const ln_wide *w, ln_cols *c,
-                           double sub, double scale, double add, int stream);
+typedef ln_sums ln_step_fn(unsigned run, const ln_rows *a, const ln_wide *w,
+                           const ln_cols *c, double sub, double scale, double add, int stream);
 
 LN_INLINE ln_sums step_with(ln_step_fn *step, unsigned run, const ln_rows *a,
-                            const ln_wide *w, ln_cols *c, ln_coef k, int stream)
+                            const ln_wide *w, const ln_cols *c, ln_coef k, int stream)
 {
     return step(run, a, w, c, k.sub, k.scale, k.add, stream);
 }
@@ -700,9 +699,8 @@ LN_INLINE int row_stats(unsigned f, const ln_rows *a, size_t i, ln_guess m, doub
  * accurate one loads both as doubles either way), for the single cast (or
  * no gamma) and no residual; everything else takes the run-time loop. */
 LN_INLINE ln_sums step_cols(unsigned f, unsigned run, const ln_rows *a, const ln_wide *w,
-                            ln_cols *c, ln_coef coef, int stream)
+                            const ln_cols *c, ln_coef coef, int stream)
 {
-    c->do_ = run;
     const unsigned gb = (f & LN_ACCURATE) ? 0u
                                           : (a->gamma ? LN_GAMMA : 0u) | (a->beta ? LN_BETA : 0u);
     const int fixed = LN_STEADY_LOOPS && !a->add && (a->cast == LN_CAST_SINGLE || !a->gamma);
@@ -713,15 +711,14 @@ LN_INLINE ln_sums step_cols(unsigned f, unsigned run, const ln_rows *a, const ln
                             ? LN_ZERO_GUESS
                             : 0u;
     /* A statistics pass alone reads neither gamma nor beta. */
-    const unsigned k =
-        fixed ? (run == LN_DO_STATS ? 0u : gb) | (a->rms ? LN_RMS : 0u) | zg : ~0u;
+    const unsigned k = (run == LN_DO_STATS ? 0u : gb) | (a->rms ? LN_RMS : 0u) | zg;
     /* One switch on (passes, kind): a few compares, where a chain of
      * tests took up to 19 on every row (avx2 at 64 x 768: 1.936 -> 1.839
      * instructions per element, callgrind, with the test of pf below). */
 #define LN_KEY(stages, kind) (((unsigned)(stages) << 12) | (kind))
 #define LN_STEADY(stages, kind)                                                    \
     case LN_KEY(stages, kind):                                                     \
-        return cols(f | LN_STAGES(stages) | (kind), a, w, c, coef, stream);
+        return cols(f | LN_STAGES(stages) | (kind), run, a, w, c, coef, stream);
 #define LN_STEADY_ALL(kind)                                                           \
     LN_STEADY(LN_DO_OUT | LN_DO_STATS, kind)                                          \
     LN_STEADY(LN_DO_OUT | LN_DO_STATS, (kind) | LN_RMS)                               \
@@ -754,7 +751,7 @@ LN_INLINE ln_sums step_cols(unsigned f, unsigned run, const ln_rows *a, const ln
 #undef LN_STEADY_ALL
 #undef LN_STEADY
 #undef LN_KEY
-    return cols(f, a, w, c, coef, stream); /* any other: the run-time loop */
+    return cols(f, run, a, w, c, coef, stream); /* any other: the run-time loop */
 }
 
 /* Rows in blocks of LN_BLOCK_ROWS: the block's statistics passes, one row
@@ -889,7 +886,7 @@ LN_INLINE int rows_run(unsigned f, const ln_rows *a, const ln_wide *w, ln_step_f
  * three accumulators instead: a store and a load per vector). */
 #define LN_ROWS_FN(alg, name, flags)                                                       \
     static __attribute__((noinline, unused)) ln_sums step_##alg##_##name(                 \
-        unsigned run, const ln_rows *a, const ln_wide *w, ln_cols *c, double sub,         \
+        unsigned run, const ln_rows *a, const ln_wide *w, const ln_cols *c, double sub,   \
         double scale, double add, int stream)                                              \
     {                                                                                      \
         const ln_coef k = {sub, scale, add};                                               \
