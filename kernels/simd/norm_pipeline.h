@@ -769,15 +769,24 @@ LN_INLINE ln_sums step_cols(unsigned f, unsigned run, const ln_rows *a, const ln
  *     (64 and 53, 60 and 55).
  * Prefetching the next rows (T0 or T2) beside streamed stores only slowed
  * them, and so did prefetching the next block during the statistics
- * passes (22-23 GB/s).  A block's rows stay in L2 between their two
- * passes. */
+ * passes (22-23 GB/s).  Prefetching the next block into L2 (T1) during
+ * the output passes, in address order, a line per line of output, made
+ * its statistics passes up to a quarter shorter and the output passes
+ * longer by more (avx512 23 -> 18-22 GB/s).  A block's rows stay in L2
+ * between their two passes. */
 #define LN_PIPELINE_ROW_BYTES 8192u /* longer rows go in blocks (4 x 8 KiB: L1d) */
 #define LN_BLOCK_ROWS 8
 #define LN_BLOCK_BYTES (256u * 1024u) /* the rows of one block, at most */
-/* Columns per chunk: 8 KiB each of binary32 gamma and beta for the fast
- * output pass (4 KiB in bf16 and f16), 8 KiB each of the accurate one's
- * doubles. */
-#define LN_CHUNK_FAST 2048u
+/* Columns per chunk: 4 KiB each of gamma and beta for the fast output
+ * pass (1024 binary32 columns, 2048 bf16 or f16), 8 KiB each of the
+ * accurate one's doubles.  With 8 KiB each of binary32, the chunk's gamma
+ * and beta and the lines of x and y passing through filled L1d (32 KiB, 8
+ * ways, on Zen 4), and gamma and beta went back to L2 between rows: at 4
+ * KiB, AMD EPYC Zen 4, 1 thread, alternated lnbench speed runs, avx512 at
+ * 16 x 4096 43 -> 51 GB/s, 64 x 4096 39 -> 42, 16 x 8192 41 -> 49; avx2
+ * 41 -> 46, 36 -> 40, 39 -> 43.  2 KiB of bf16 and 4 KiB of doubles were
+ * no faster. */
+#define LN_CHUNK_FAST_BYTES 4096u
 #define LN_CHUNK_ACCURATE 1024u
 
 LN_INLINE void rows_blocked(unsigned f, const ln_rows *a, const ln_wide *w, ln_step_fn *step,
@@ -785,7 +794,7 @@ LN_INLINE void rows_blocked(unsigned f, const ln_rows *a, const ln_wide *w, ln_s
 {
     const size_t R = a->rows, n = a->dim, es = LN_ES(f);
     const double inv_n = 1.0 / (double)n;
-    const size_t chunk = (f & LN_ACCURATE) ? LN_CHUNK_ACCURATE : LN_CHUNK_FAST;
+    const size_t chunk = (f & LN_ACCURATE) ? LN_CHUNK_ACCURATE : LN_CHUNK_FAST_BYTES / es;
     size_t per = LN_BLOCK_BYTES / (n * es);
     per = per < 1 ? 1 : per > LN_BLOCK_ROWS ? LN_BLOCK_ROWS : per;
     ln_norm nm[LN_BLOCK_ROWS];
