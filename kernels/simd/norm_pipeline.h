@@ -78,7 +78,8 @@ enum {
     LN_GAMMA = 1u << 8,    /* ... whether gamma and beta are present */
     LN_BETA = 1u << 9,     /* (for the single cast, no residual) */
     LN_RMS = 1u << 10,     /* ... and that the operation is RMSNorm */
-    LN_ZERO_GUESS = 1u << 11 /* ... and (accurate LayerNorm) that the rows' guess m is 0 */
+    LN_ZERO_GUESS = 1u << 11, /* ... and (accurate LayerNorm) that the rows' guess m is 0 */
+    LN_AHEAD = 1u << 12       /* ... and that the statistics pass prefetches (ln_cols.ahead) */
 };
 #define LN_NARROW (LN_BF16 | LN_F16)
 /* Bytes per element. */
@@ -319,6 +320,7 @@ typedef struct ln_cols {
     ln_src srow;
     ln_guess m1;
     const char *pf, *pfr; /* prefetched during the output pass (NULL: nothing) */
+    size_t ahead; /* > 0: the statistics pass prefetches into L2 this many bytes ahead */
 } ln_cols;
 
 /* What the output pass applies after the normalisation: gamma, beta (NULL when
@@ -364,6 +366,8 @@ LN_INLINE ln_sums cols(unsigned f, unsigned passes, const ln_rows *a, const ln_w
     if (f & LN_FIXED) /* the add_ operations take the run-time loop */
         srow.res = NULL;
     const char *pf = c->pf, *pfr = c->pfr;
+    /* The steady loops without LN_AHEAD have no prefetch code. */
+    const size_t ahead = !(f & LN_FIXED) || (f & LN_AHEAD) ? c->ahead : 0;
     const ln_wide wl = w ? *w : (ln_wide){NULL, NULL};
     fast_coef fp;
     acc_coef ap;
@@ -449,6 +453,12 @@ LN_INLINE ln_sums cols(unsigned f, unsigned passes, const ln_rows *a, const ln_w
                             ln_prefetch(pfr + l);
                     }
             }
+            if ((run & LN_DO_STATS) && ahead) /* a cache line per line read (rows_run) */
+                for (size_t l = j * es + ahead; l < (j + 4 * W) * es + ahead; l += 64) {
+                    ln_prefetch_l2((const char *)srow.x + l);
+                    if (srow.res)
+                        ln_prefetch_l2((const char *)srow.res + l);
+                }
             if ((run & LN_DO_STATS) && (f & LN_ACCURATE) && (f & LN_NARROW))
                 /* bf16/f16: as floats, bf16 in src2's pair order, then halves */
                 for (size_t v = 0; v < 4; v += 2) {
@@ -711,11 +721,12 @@ LN_INLINE ln_sums step_cols(unsigned f, unsigned run, const ln_rows *a, const ln
                             ? LN_ZERO_GUESS
                             : 0u;
     /* A statistics pass alone reads neither gamma nor beta. */
-    const unsigned k = (run == LN_DO_STATS ? 0u : gb) | (a->rms ? LN_RMS : 0u) | zg;
+    const unsigned k = (run == LN_DO_STATS ? 0u : gb) | (a->rms ? LN_RMS : 0u) | zg |
+                       ((run & LN_DO_STATS) && c->ahead ? LN_AHEAD : 0u);
     /* One switch on (passes, kind): a few compares, where a chain of
      * tests took up to 19 on every row (avx2 at 64 x 768: 1.936 -> 1.839
      * instructions per element, callgrind, with the test of pf below). */
-#define LN_KEY(stages, kind) (((unsigned)(stages) << 12) | (kind))
+#define LN_KEY(stages, kind) (((unsigned)(stages) << 16) | (kind))
 #define LN_STEADY(stages, kind)                                                    \
     case LN_KEY(stages, kind):                                                     \
         return cols(f | LN_STAGES(stages) | (kind), run, a, w, c, coef, stream);
@@ -724,6 +735,9 @@ LN_INLINE ln_sums step_cols(unsigned f, unsigned run, const ln_rows *a, const ln
     LN_STEADY(LN_DO_OUT | LN_DO_STATS, (kind) | LN_RMS)                               \
     LN_STEADY(LN_DO_OUT, kind)                                                        \
     LN_STEADY(LN_DO_OUT, (kind) | LN_RMS)
+#define LN_STEADY_AHEAD(kind)                                                         \
+    LN_STEADY(LN_DO_OUT | LN_DO_STATS, (kind) | LN_AHEAD)                             \
+    LN_STEADY(LN_DO_OUT | LN_DO_STATS, (kind) | LN_RMS | LN_AHEAD)
     const unsigned key = fixed ? LN_KEY(run, k) : ~0u;
     if (f & LN_ACCURATE) {
         switch (key) {
@@ -733,6 +747,9 @@ LN_INLINE ln_sums step_cols(unsigned f, unsigned run, const ln_rows *a, const ln
             LN_STEADY(LN_DO_STATS, LN_ZERO_GUESS)
             LN_STEADY(LN_DO_OUT | LN_DO_STATS, LN_ZERO_GUESS)
             LN_STEADY(LN_DO_OUT, LN_ZERO_GUESS)
+            LN_STEADY(LN_DO_OUT | LN_DO_STATS, LN_AHEAD)
+            LN_STEADY(LN_DO_OUT | LN_DO_STATS, LN_RMS | LN_AHEAD)
+            LN_STEADY(LN_DO_OUT | LN_DO_STATS, LN_ZERO_GUESS | LN_AHEAD)
         default:
             break;
         }
@@ -744,10 +761,15 @@ LN_INLINE ln_sums step_cols(unsigned f, unsigned run, const ln_rows *a, const ln
             LN_STEADY_ALL(LN_GAMMA)
             LN_STEADY_ALL(LN_BETA)
             LN_STEADY_ALL(LN_GAMMA | LN_BETA)
+            LN_STEADY_AHEAD(0)
+            LN_STEADY_AHEAD(LN_GAMMA)
+            LN_STEADY_AHEAD(LN_BETA)
+            LN_STEADY_AHEAD(LN_GAMMA | LN_BETA)
         default:
             break;
         }
     }
+#undef LN_STEADY_AHEAD
 #undef LN_STEADY_ALL
 #undef LN_STEADY
 #undef LN_KEY
@@ -757,10 +779,11 @@ LN_INLINE ln_sums step_cols(unsigned f, unsigned run, const ln_rows *a, const ln
 /* Rows in blocks of LN_BLOCK_ROWS: the block's statistics passes, one row
  * after another, then its output passes a column chunk at a time, every
  * row of the block through one chunk before the next, so the chunk's gamma
- * and beta are read from L1 by all of them.  For long rows (rows_run says
- * when) and for streamed output.  The pipeline below keeps two rows, gamma
- * and beta in L1 at once; beyond L1 its extra loads miss, and beside
- * streaming stores every extra load slows the stores.  On the AMD EPYC
+ * and beta are read from L1 by all of them.  For long rows, and streamed
+ * rows too long to pipeline (rows_run says when).  The pipeline below
+ * keeps two rows, gamma and beta in L1 at once; beyond L1 its extra loads
+ * miss, and beside streaming stores every extra load slows the stores
+ * (the prefetch of LN_PREFETCH_AHEAD does not save it there).  On the AMD EPYC
  * Zen 4 VM (L1d 32 KiB), binary32 with gamma and beta, avx512:
  *   32768 x 4096 streamed: pipelined 15-18 GB/s, one row at a time 19-23,
  *     blocks 24-26 (reading x and streaming y alone: 34-38);
@@ -775,6 +798,21 @@ LN_INLINE ln_sums step_cols(unsigned f, unsigned run, const ln_rows *a, const ln
  * longer by more (avx512 23 -> 18-22 GB/s).  A block's rows stay in L2
  * between their two passes. */
 #define LN_PIPELINE_ROW_BYTES 8192u /* longer rows go in blocks (4 x 8 KiB: L1d) */
+/* Streamed rows, pipelined (rows_run): what a step keeps in L1d at most
+ * (three quarters of Zen 4's 32 KiB; Sapphire Rapids has 48), and how far
+ * ahead of the statistics pass it prefetches into L2.  Beside streamed
+ * stores and L1 loads, the demand loads of the next row alone kept too few
+ * misses in flight: a standalone loop reading x from DRAM with two vectors
+ * from L1 and streaming y ran 20-25 GB/s, 28-35 with the prefetch, against
+ * 35 for x to y alone (AMD EPYC Zen 4).  Alternated lnbench speed runs
+ * there, 1 thread, blocks -> pipelined with the prefetch: binary32
+ * layernorm 24576 x 768 avx512 19 -> 29 GB/s (stream_copy 32), avx2 21 ->
+ * 30, avx512_accurate 19 -> 23, 24576 x 1024 avx512 20 -> 28; bf16 rmsnorm
+ * 32768 x 4096 avx512 23 -> 29 (stream_copy 33), avx2 17 -> 20; 2 threads
+ * 768 avx512 33 -> 46 (stream_copy 47).  4 KiB ahead gave about two thirds
+ * of the gain; 16 KiB no more than 8. */
+#define LN_STREAM_PIPELINE_BYTES (24u * 1024u)
+#define LN_PREFETCH_AHEAD 8192u
 #define LN_BLOCK_ROWS 8
 #define LN_BLOCK_BYTES (256u * 1024u) /* the rows of one block, at most */
 /* Columns per chunk: 4 KiB each of gamma and beta for the fast output
@@ -845,7 +883,17 @@ LN_INLINE int rows_run(unsigned f, const ln_rows *a, const ln_wide *w, ln_step_f
                  (a->store == LN_STORE_STREAMING ||
                   (a->store != LN_STORE_CACHED && ln_streaming_pays(set, 1, ln_llc_bytes())));
     stream = stream && (uintptr_t)a->y % 64 == 0 && (a->y_stride * es) % 64 == 0;
-    if (stream || a->dim * es > LN_PIPELINE_ROW_BYTES) {
+    /* Streamed rows are pipelined when the rows a step reads and writes
+     * through the cache (two, four with a residual), gamma and beta (the
+     * accurate algorithm's as doubles) fit in LN_STREAM_PIPELINE_BYTES of
+     * L1d: the loads beside the streamed stores then hit L1, and the
+     * statistics pass prefetches the rows ahead of it into L2. */
+    const size_t row_bytes = a->dim * es;
+    const size_t affine = (f & LN_ACCURATE) ? 2 * a->dim * sizeof(double)
+                                            : (size_t)(!!a->gamma + !!a->beta) * row_bytes;
+    const int fits = stream ? (a->add ? 4 : 2) * row_bytes + affine <= LN_STREAM_PIPELINE_BYTES
+                            : row_bytes <= LN_PIPELINE_ROW_BYTES;
+    if (!fits || row_bytes > LN_PIPELINE_ROW_BYTES) {
         rows_blocked(f, a, w, step, stream);
         return stream;
     }
@@ -865,8 +913,14 @@ LN_INLINE int rows_run(unsigned f, const ln_rows *a, const ln_wide *w, ln_step_f
         const ln_guess m = c.m1;
         ln_norm nm;
         ln_coef coef = ln_no_coef;
+        c.ahead = 0;
         if (is < R) {
             stats_row(f, a, is, zero, &c);
+            /* Within x (and the residual): the rows after this one reach
+             * LN_PREFETCH_AHEAD bytes past its end. */
+            c.ahead = stream && (R - 1 - is) * a->x_stride * es >= LN_PREFETCH_AHEAD
+                          ? LN_PREFETCH_AHEAD
+                          : 0;
             run |= LN_DO_STATS;
         }
         c.pf = c.pfr = NULL;

@@ -146,6 +146,7 @@ LN_INLINE vf vf_from_f16(vb b) { return vcvt_f32_f16(vreinterpret_f16_u16(b)); }
 LN_INLINE vb vb_from_f32_f16(vf v) { return vreinterpret_u16_f16(vcvt_f16_f32(v)); }
 
 LN_INLINE void ln_prefetch(const void *p) { __builtin_prefetch(p); }
+LN_INLINE void ln_prefetch_l2(const void *p) { __builtin_prefetch(p, 0, 2); }
 LN_INLINE void ln_store_fence(void) {}
 
 #endif

@@ -34,6 +34,7 @@ LN_INLINE vd vd_fma(vd a, vd b, vd c) { return LN_X86(fmadd_pd)(a, b, c); }
 LN_INLINE vh vh_narrow(vd v) { return LN_X86(cvtpd_ps)(v); }
 
 LN_INLINE void ln_prefetch(const void *p) { _mm_prefetch((const char *)p, _MM_HINT_T0); }
+LN_INLINE void ln_prefetch_l2(const void *p) { _mm_prefetch((const char *)p, _MM_HINT_T1); }
 /* Orders the non-temporal stores before the kernel returns. */
 LN_INLINE void ln_store_fence(void) { _mm_sfence(); }
 
