@@ -783,8 +783,8 @@ LN_INLINE ln_sums step_cols(unsigned f, unsigned run, const ln_rows *a, const ln
  * rows too long to pipeline (rows_run says when).  The pipeline below
  * keeps two rows, gamma and beta in L1 at once; beyond L1 its extra loads
  * miss, and beside streaming stores every extra load slows the stores
- * (the prefetch of LN_PREFETCH_AHEAD does not save it there).  On the AMD EPYC
- * Zen 4 VM (L1d 32 KiB), binary32 with gamma and beta, avx512:
+ * (the prefetch of LN_PREFETCH_AHEAD does not save it there).  On the AMD
+ * EPYC Zen 4 VM (L1d 32 KiB), binary32 with gamma and beta, avx512:
  *   32768 x 4096 streamed: pipelined 15-18 GB/s, one row at a time 19-23,
  *     blocks 24-26 (reading x and streaming y alone: 34-38);
  *   64 x 4096 cached: pipelined 38, blocks 48; 32 x 8192: 39 and 50;
@@ -891,9 +891,9 @@ LN_INLINE int rows_run(unsigned f, const ln_rows *a, const ln_wide *w, ln_step_f
     const size_t row_bytes = a->dim * es;
     const size_t affine = (f & LN_ACCURATE) ? 2 * a->dim * sizeof(double)
                                             : (size_t)(!!a->gamma + !!a->beta) * row_bytes;
-    const int fits = stream ? (a->add ? 4 : 2) * row_bytes + affine <= LN_STREAM_PIPELINE_BYTES
-                            : row_bytes <= LN_PIPELINE_ROW_BYTES;
-    if (!fits || row_bytes > LN_PIPELINE_ROW_BYTES) {
+    const int fits = row_bytes <= LN_PIPELINE_ROW_BYTES &&
+                     (!stream || (a->add ? 4 : 2) * row_bytes + affine <= LN_STREAM_PIPELINE_BYTES);
+    if (!fits) {
         rows_blocked(f, a, w, step, stream);
         return stream;
     }
