@@ -323,6 +323,23 @@ typedef struct ln_cols {
     size_t ahead; /* > 0: the statistics pass prefetches into L2 this many bytes ahead */
 } ln_cols;
 
+/* The cache lines of p and of q (NULL: none) at bytes [from, to), into L1,
+ * or into L2 (l2). */
+LN_INLINE void prefetch_lines(const void *p, const void *q, size_t from, size_t to, int l2)
+{
+    for (size_t l = from; l < to; l += 64) {
+        if (l2) {
+            ln_prefetch_l2((const char *)p + l);
+            if (q)
+                ln_prefetch_l2((const char *)q + l);
+        } else {
+            ln_prefetch((const char *)p + l);
+            if (q)
+                ln_prefetch((const char *)q + l);
+        }
+    }
+}
+
 /* What the output pass applies after the normalisation: gamma, beta (NULL when
  * absent) and the cast; fixed by f in the steady state's loops. */
 typedef struct ln_affine {
@@ -446,19 +463,11 @@ LN_INLINE ln_sums cols(unsigned f, unsigned passes, const ln_rows *a, const ln_w
                     st_at(f, y, j + 2 * W, 0, OUT(j + 2 * W, 0), stream);
                     st_at(f, y, j + 3 * W, 0, OUT(j + 3 * W, 0), stream);
                 }
-                if ((f & LN_ACCURATE) && pf) /* one cache line at a time (rows_run) */
-                    for (size_t l = j * es; l < (j + 4 * W) * es; l += 64) {
-                        ln_prefetch(pf + l);
-                        if (pfr)
-                            ln_prefetch(pfr + l);
-                    }
+                if ((f & LN_ACCURATE) && pf) /* a cache line per line written (rows_run) */
+                    prefetch_lines(pf, pfr, j * es, (j + 4 * W) * es, 0);
             }
             if ((run & LN_DO_STATS) && ahead) /* a cache line per line read (rows_run) */
-                for (size_t l = j * es + ahead; l < (j + 4 * W) * es + ahead; l += 64) {
-                    ln_prefetch_l2((const char *)srow.x + l);
-                    if (srow.res)
-                        ln_prefetch_l2((const char *)srow.res + l);
-                }
+                prefetch_lines(srow.x, srow.res, j * es + ahead, (j + 4 * W) * es + ahead, 1);
             if ((run & LN_DO_STATS) && (f & LN_ACCURATE) && (f & LN_NARROW))
                 /* bf16/f16: as floats, bf16 in src2's pair order, then halves */
                 for (size_t v = 0; v < 4; v += 2) {
@@ -899,8 +908,9 @@ LN_INLINE int rows_run(unsigned f, const ln_rows *a, const ln_wide *w, ln_step_f
     }
     /* The accurate kernel, with more work per element, prefetches the row
      * after the next (the fast one leaves the next rows' reads to the
-     * statistics pass). */
-    const int prefetch = (f & LN_ACCURATE) != 0;
+     * statistics pass); streamed rows have the statistics pass's prefetch
+     * (ln_cols.ahead) instead, which reaches those lines first. */
+    const int prefetch = (f & LN_ACCURATE) && !stream;
     const double inv_n = 1.0 / (double)a->dim;
     int zero = first_guess_zero(f, a);
     ln_cols c = {0};
