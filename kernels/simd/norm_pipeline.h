@@ -804,7 +804,13 @@ LN_INLINE ln_sums step_cols(unsigned f, unsigned run, const ln_rows *a, const ln
  * passes (22-23 GB/s).  Prefetching the next block into L2 (T1) during
  * the output passes, in address order, a line per line of output, made
  * its statistics passes up to a quarter shorter and the output passes
- * longer by more (avx512 23 -> 18-22 GB/s).  A block's rows stay in L2
+ * longer by more (avx512 23 -> 18-22 GB/s).  A standalone model of these
+ * blocks at 32768 x 4096, on random data (one core read a buffer of one
+ * repeated byte at 25-27 GB/s there, random data at 17), ran 18-21 GB/s
+ * against 28-32 for a streaming copy, with 8, 16 or 32 rows a block and
+ * with or without a prefetch 8 KiB ahead in the statistics passes; doing
+ * one block's output passes and the next block's statistics passes
+ * together, chunk by chunk, ran 15.  A block's rows stay in L2
  * between their two passes. */
 #define LN_PIPELINE_ROW_BYTES 8192u /* longer rows go in blocks (4 x 8 KiB: L1d) */
 /* Streamed rows, pipelined (rows_run): what a step keeps in L1d at most
@@ -878,9 +884,16 @@ LN_INLINE void rows_blocked(unsigned f, const ln_rows *a, const ln_wide *w, ln_s
  * chain (horizontal sums, the square root and divide) then overlaps the
  * next row's loads, and reads of rows not yet in cache overlap the stores
  * of y (bf16 RMSNorm at 64 x 4096 ran 1.3x (AVX-512) and 1.8x (AVX2)
- * faster than one row at a time).  A row's statistics pass is its first:
- * it forms h for the add_ operations.  Returns whether y was streamed (the
- * caller then fences). */
+ * faster than one row at a time).  Little of that chain's cost is left:
+ * given constant coefficients (no wait on the chain), avx512 at 64 x 768
+ * ran about 5 % faster (AMD EPYC Zen 4, 1 thread, in process).  Reading
+ * the statistics row before storing the output row's same elements (4 KiB
+ * aliasing, rows of 4 KiB) moved avx512's mean over 64 x 768 and 64 x
+ * 1024, 19 offsets of y against x each, from 60.3 to 61.8 GB/s and
+ * avx2's not at all, while one offset alone ranged over 50-75 from run
+ * to run.  A row's
+ * statistics pass is its first: it forms h for the add_ operations.
+ * Returns whether y was streamed (the caller then fences). */
 LN_INLINE int rows_run(unsigned f, const ln_rows *a, const ln_wide *w, ln_step_fn *step)
 {
     const size_t R = a->rows, es = LN_ES(f);
