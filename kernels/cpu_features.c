@@ -1,5 +1,5 @@
 /*
- * cpu_features.c - ISA probes with an environment mask, and the LLC size.
+ * cpu_features.c - ISA probes with an environment mask, and cache sizes.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cpu_features.h"
@@ -109,23 +109,40 @@ const char *ln_isa_unavailable(ln_isa isa)
     }
 }
 
-size_t ln_llc_bytes(void)
+/* A cache size sysconf reports (level 1: L1d; 3: the LLC, else L2), or
+ * fallback when the OS will not say; asked once.  Kernels ask from several
+ * threads at once, the first time too: the cache is atomic.  Every thread
+ * computes the same value, so relaxed order is enough. */
+static size_t cache_bytes(atomic_size_t *cached, int level, size_t fallback)
 {
-    /* Kernels ask from several threads at once, the first time too: the
-     * cache is atomic.  Every thread computes the same value, so relaxed
-     * order is enough. */
-    static atomic_size_t cached;
-    size_t bytes = atomic_load_explicit(&cached, memory_order_relaxed);
+    size_t bytes = atomic_load_explicit(cached, memory_order_relaxed);
     if (bytes)
         return bytes;
     long v = -1;
-#ifdef _SC_LEVEL3_CACHE_SIZE
-    v = sysconf(_SC_LEVEL3_CACHE_SIZE);
-    if (v <= 0)
-        v = sysconf(_SC_LEVEL2_CACHE_SIZE);
+#if defined(_SC_LEVEL1_DCACHE_SIZE) && defined(_SC_LEVEL3_CACHE_SIZE)
+    if (level == 1) {
+        v = sysconf(_SC_LEVEL1_DCACHE_SIZE);
+    } else {
+        v = sysconf(_SC_LEVEL3_CACHE_SIZE);
+        if (v <= 0)
+            v = sysconf(_SC_LEVEL2_CACHE_SIZE);
+    }
+#else
+    (void)level;
 #endif
-    /* 32 MiB when the OS will not say: errs toward cached stores. */
-    bytes = v > 0 ? (size_t)v : (size_t)32 << 20;
-    atomic_store_explicit(&cached, bytes, memory_order_relaxed);
+    bytes = v > 0 ? (size_t)v : fallback;
+    atomic_store_explicit(cached, bytes, memory_order_relaxed);
     return bytes;
+}
+
+size_t ln_llc_bytes(void)
+{
+    static atomic_size_t cached;
+    return cache_bytes(&cached, 3, (size_t)32 << 20); /* errs toward cached stores */
+}
+
+size_t ln_l1d_bytes(void)
+{
+    static atomic_size_t cached;
+    return cache_bytes(&cached, 1, (size_t)32 << 10); /* Zen 4's */
 }

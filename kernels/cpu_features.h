@@ -31,4 +31,8 @@ int ln_x86_avx512bf16(void);
  * cache. */
 size_t ln_llc_bytes(void);
 
+/* Size in bytes of one core's L1 data cache (32 KiB if unknown).  The SIMD
+ * pipeline sizes what it keeps in L1 by it (kernels/simd/norm_pipeline.h). */
+size_t ln_l1d_bytes(void);
+
 #endif

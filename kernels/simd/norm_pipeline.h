@@ -812,10 +812,14 @@ LN_INLINE ln_sums step_cols(unsigned f, unsigned run, const ln_rows *a, const ln
  * one block's output passes and the next block's statistics passes
  * together, chunk by chunk, ran 15.  A block's rows stay in L2
  * between their two passes. */
-#define LN_PIPELINE_ROW_BYTES 8192u /* longer rows go in blocks (4 x 8 KiB: L1d) */
+/* The longest rows pipelined: a quarter of L1d, so that the two rows a
+ * step reads, gamma and beta fit in it (8 KiB of Zen 4's 32 KiB, where 64
+ * x 2048 ran even both ways, above); longer rows go in blocks. */
+LN_INLINE size_t pipeline_row_bytes(void) { return ln_l1d_bytes() / 4; }
 /* Streamed rows, pipelined (rows_run): what a step keeps in L1d at most
- * (three quarters of Zen 4's 32 KiB; Sapphire Rapids has 48), and how far
- * ahead of the statistics pass it prefetches into L2.  Beside streamed
+ * (three quarters of it: 24 KiB of Zen 4's 32; Sapphire Rapids, not
+ * measured, has 48), and how far ahead of the statistics pass it
+ * prefetches into L2.  Beside streamed
  * stores and L1 loads, the demand loads of the next row alone kept too few
  * misses in flight: a standalone loop reading x from DRAM with two vectors
  * from L1 and streaming y ran 20-25 GB/s, 28-35 with the prefetch, against
@@ -826,7 +830,7 @@ LN_INLINE ln_sums step_cols(unsigned f, unsigned run, const ln_rows *a, const ln
  * 32768 x 4096 avx512 23 -> 29 (stream_copy 33), avx2 17 -> 20; 2 threads
  * 768 avx512 33 -> 46 (stream_copy 47).  4 KiB ahead gave about two thirds
  * of the gain; 16 KiB no more than 8. */
-#define LN_STREAM_PIPELINE_BYTES (24u * 1024u)
+LN_INLINE size_t stream_pipeline_bytes(void) { return ln_l1d_bytes() / 4 * 3; }
 #define LN_PREFETCH_AHEAD 8192u
 #define LN_BLOCK_ROWS 8
 #define LN_BLOCK_BYTES (256u * 1024u) /* the rows of one block, at most */
@@ -878,7 +882,7 @@ LN_INLINE void rows_blocked(unsigned f, const ln_rows *a, const ln_wide *w, ln_s
 }
 
 /* Every row of a.  Streamed output and rows longer than
- * LN_PIPELINE_ROW_BYTES go in blocks (rows_blocked); the others are
+ * pipeline_row_bytes() go in blocks (rows_blocked); the others are
  * software-pipelined: step k writes row k (the output pass) and takes the
  * statistics pass of row k+1, in one loop over the columns.  The per-row
  * chain (horizontal sums, the square root and divide) then overlaps the
@@ -907,14 +911,14 @@ LN_INLINE int rows_run(unsigned f, const ln_rows *a, const ln_wide *w, ln_step_f
     stream = stream && (uintptr_t)a->y % 64 == 0 && (a->y_stride * es) % 64 == 0;
     /* Streamed rows are pipelined when the rows a step reads and writes
      * through the cache (two, four with a residual), gamma and beta (the
-     * accurate algorithm's as doubles) fit in LN_STREAM_PIPELINE_BYTES of
+     * accurate algorithm's as doubles) fit in stream_pipeline_bytes() of
      * L1d: the loads beside the streamed stores then hit L1, and the
      * statistics pass prefetches the rows ahead of it into L2. */
     const size_t row_bytes = a->dim * es;
     const size_t affine = (f & LN_ACCURATE) ? 2 * a->dim * sizeof(double)
                                             : (size_t)(!!a->gamma + !!a->beta) * row_bytes;
-    const int fits = row_bytes <= LN_PIPELINE_ROW_BYTES &&
-                     (!stream || (a->add ? 4 : 2) * row_bytes + affine <= LN_STREAM_PIPELINE_BYTES);
+    const int fits = row_bytes <= pipeline_row_bytes() &&
+                     (!stream || (a->add ? 4 : 2) * row_bytes + affine <= stream_pipeline_bytes());
     if (!fits) {
         rows_blocked(f, a, w, step, stream);
         return stream;
