@@ -895,9 +895,14 @@ LN_INLINE void rows_blocked(unsigned f, const ln_rows *a, const ln_wide *w, ln_s
  * aliasing, rows of 4 KiB) moved avx512's mean over 64 x 768 and 64 x
  * 1024, 19 offsets of y against x each, from 60.3 to 61.8 GB/s and
  * avx2's not at all, while one offset alone ranged over 50-75 from run
- * to run.  A row's
- * statistics pass is its first: it forms h for the add_ operations.
- * Returns whether y was streamed (the caller then fences). */
+ * to run.  Two rows per step (gamma and beta loaded once for both), in a
+ * standalone AVX-512 model over the same 19 offsets: 768 74 -> 85 GB/s on
+ * average, 1024 76 -> 74 (eight streams 4 KiB apart fill an 8-way L1d set,
+ * and at offsets below 256 bytes 4 KiB aliasing took it to 44-60); not
+ * built yet (a step of two output and two statistics rows, their
+ * coefficients and sums, and AVX-512's 32 registers for the accumulators).
+ * A row's statistics pass is its first: it forms h for the add_
+ * operations.  Returns whether y was streamed (the caller then fences). */
 LN_INLINE int rows_run(unsigned f, const ln_rows *a, const ln_wide *w, ln_step_fn *step)
 {
     const size_t R = a->rows, es = LN_ES(f);
