@@ -898,9 +898,12 @@ LN_INLINE void rows_blocked(unsigned f, const ln_rows *a, const ln_wide *w, ln_s
  * to run.  Two rows per step (gamma and beta loaded once for both), in a
  * standalone AVX-512 model over the same 19 offsets: 768 74 -> 85 GB/s on
  * average, 1024 76 -> 74 (eight streams 4 KiB apart fill an 8-way L1d set,
- * and at offsets below 256 bytes 4 KiB aliasing took it to 44-60); not
- * built yet (a step of two output and two statistics rows, their
- * coefficients and sums, and AVX-512's 32 registers for the accumulators).
+ * and at offsets below 256 bytes 4 KiB aliasing took it to 44-60).  Built
+ * for avx512 binary32 (rows not a multiple of 4 KiB, the same bits), it
+ * gained 12 % at 64 x 768 and 17 % at 64 x 512 in process (mean of 8
+ * offsets), but in alternated lnbench speed runs 64 x 768 moved 45.9 ->
+ * 46.5 GB/s, 64 x 512 45.1 -> 50.1, and the L3-resident 2048 x 768 lost
+ * (26.0 -> 22.4, and 35.1 -> 24.6 in another run): not adopted.
  * A row's statistics pass is its first: it forms h for the add_
  * operations.  Returns whether y was streamed (the caller then fences). */
 LN_INLINE int rows_run(unsigned f, const ln_rows *a, const ln_wide *w, ln_step_fn *step)
