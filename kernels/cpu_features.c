@@ -125,10 +125,13 @@ static int read_line(const char *path, char *buf, size_t n)
     return 0;
 }
 
-/* Linux's cacheinfo for CPU 0 (/sys/devices/system/cpu/cpu0/cache): level
- * 1, its data cache; otherwise the highest level that holds data.  -1 when
+/* Which cache a size is asked of. */
+typedef enum cache_kind { CACHE_L1D, CACHE_LAST } cache_kind;
+
+/* Linux's cacheinfo for CPU 0 (/sys/devices/system/cpu/cpu0/cache): the
+ * level-1 data cache, or the highest level that holds data.  -1 when
  * absent. */
-static long sysfs_cache_bytes(int level)
+static long sysfs_cache_bytes(cache_kind kind)
 {
     long found = -1;
     int found_level = 0;
@@ -149,7 +152,7 @@ static long sysfs_cache_bytes(int level)
         v *= *end == 'K' ? 1L << 10 : *end == 'M' ? 1L << 20 : *end == 'G' ? 1L << 30 : 1;
         if (v <= 0)
             continue;
-        if (level == 1 ? l == 1 : l > found_level) {
+        if (kind == CACHE_L1D ? l == 1 : l > found_level) {
             found = v;
             found_level = (int)l;
         }
@@ -157,23 +160,22 @@ static long sysfs_cache_bytes(int level)
     return found;
 }
 
-/* A cache's size (level 1: L1d; 3: the last level), or fallback when the
- * OS will not say; asked once.  Linux's cacheinfo first, then sysconf:
- * glibc's sysconf gave 320 MiB of L3 on the AMD EPYC Zen 4 VM, where
- * cacheinfo and hwloc (the speed harness's source) say 32 MiB.  Kernels
- * ask from several threads at once, the first time too: the cache is
- * atomic.  Every thread computes the same value, so relaxed order is
- * enough. */
-static size_t cache_bytes(atomic_size_t *cached, int level, size_t fallback)
+/* A cache's size, or fallback when the OS will not say; asked once.
+ * Linux's cacheinfo first, then sysconf: glibc's sysconf gave 320 MiB of
+ * L3 on the AMD EPYC Zen 4 VM, where cacheinfo and hwloc (the speed
+ * harness's source) say 32 MiB.  Kernels ask from several threads at
+ * once, the first time too: the cache is atomic.  Every thread computes
+ * the same value, so relaxed order is enough. */
+static size_t cache_bytes(atomic_size_t *cached, cache_kind kind, size_t fallback)
 {
     size_t bytes = atomic_load_explicit(cached, memory_order_relaxed);
     if (bytes)
         return bytes;
-    long v = sysfs_cache_bytes(level);
+    long v = sysfs_cache_bytes(kind);
 #if defined(_SC_LEVEL1_DCACHE_SIZE) && defined(_SC_LEVEL3_CACHE_SIZE)
     if (v <= 0)
-        v = sysconf(level == 1 ? _SC_LEVEL1_DCACHE_SIZE : _SC_LEVEL3_CACHE_SIZE);
-    if (v <= 0 && level != 1)
+        v = sysconf(kind == CACHE_L1D ? _SC_LEVEL1_DCACHE_SIZE : _SC_LEVEL3_CACHE_SIZE);
+    if (v <= 0 && kind == CACHE_LAST)
         v = sysconf(_SC_LEVEL2_CACHE_SIZE);
 #endif
     bytes = v > 0 ? (size_t)v : fallback;
@@ -184,11 +186,11 @@ static size_t cache_bytes(atomic_size_t *cached, int level, size_t fallback)
 size_t ln_llc_bytes(void)
 {
     static atomic_size_t cached;
-    return cache_bytes(&cached, 3, (size_t)32 << 20); /* errs toward cached stores */
+    return cache_bytes(&cached, CACHE_LAST, (size_t)32 << 20); /* errs toward cached stores */
 }
 
 size_t ln_l1d_bytes(void)
 {
     static atomic_size_t cached;
-    return cache_bytes(&cached, 1, (size_t)32 << 10); /* Zen 4's */
+    return cache_bytes(&cached, CACHE_L1D, (size_t)32 << 10); /* Zen 4's */
 }
