@@ -27,7 +27,18 @@
  *      |mean| and break the 1-ulp promise where gamma*xhat + beta is small.
  * RMSNorm takes the same two passes with m = c = 0: sum(x^2), then
  * x * rstd.
- * VF_LANES/2 floats are converted to as many doubles at a time.  A row whose
+ * VF_LANES/2 floats are converted to as many doubles at a time.  Those
+ * conversions bound the loops: on the AMD EPYC Zen 4 VM a zmm cvtps2pd or
+ * cvtpd2ps took about a TSC cycle each in a loop of nothing else, six of
+ * them per 16 elements against about 11 TSC cycles per 16 for the whole
+ * step at 64 x 768.  Keeping the statistics pass's doubles in a scratch
+ * row for the next step's output pass (two conversions fewer per 16, the
+ * same bits) gained avx512_accurate 10-16 % in process at 64 x 768 and 64
+ * x 1024, avx2_accurate nothing at 768 and -6 % at 1024, and in
+ * alternated lnbench speed runs nothing at 64 rows and a loss at 2048 x
+ * 768 (avx512_accurate 25.8 -> 21.4 GB/s): not adopted.  Nor was summing
+ * e as fma(d, 1, e) (the same rounding as e + d, off the pipes the adds
+ * share with the conversions): no change.  A row whose
  * double sums are not finite holds NaN or Inf: ln_row_wide sorts out
  * which.  bf16/f16 outputs narrow the
  * doubles to floats rounded to odd (or to nearest where that is the same,

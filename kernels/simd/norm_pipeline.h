@@ -794,8 +794,10 @@ LN_INLINE ln_sums step_cols(unsigned f, unsigned run, const ln_rows *a, const ln
  * miss, and beside streaming stores every extra load slows the stores
  * (the prefetch of LN_PREFETCH_AHEAD does not save it there).  On the AMD
  * EPYC Zen 4 VM (L1d 32 KiB), binary32 with gamma and beta, avx512:
- *   32768 x 4096 streamed: pipelined 15-18 GB/s, one row at a time 19-23,
- *     blocks 24-26 (reading x and streaming y alone: 34-38);
+ *   32768 x 4096 streamed: pipelined 15-18 GB/s (16-18 with rows_run's L2
+ *     prefetch ahead, blocks 23-24 in the same run), one row at a time 19-23,
+ *     blocks 24-26 (reading x and streaming y alone: 34-38); output chunks
+ *     of 256 or 512 columns or whole rows there: 20-23 against 23;
  *   64 x 4096 cached: pipelined 38, blocks 48; 32 x 8192: 39 and 50;
  *   64 x 2048 even (45 and 45), 64 x 768 and 64 x 1024 pipelined ahead
  *     (64 and 53, 60 and 55).
