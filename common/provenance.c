@@ -19,9 +19,6 @@
 #ifndef LNBENCH_VERSION
 #define LNBENCH_VERSION "unknown"
 #endif
-#ifndef LNBENCH_GIT_COMMIT
-#define LNBENCH_GIT_COMMIT "unknown"
-#endif
 #ifndef LNBENCH_COMPILER
 #define LNBENCH_COMPILER "unknown"
 #endif
@@ -33,7 +30,6 @@
 #endif
 
 const char *ln_prov_version(void) { return LNBENCH_VERSION; }
-const char *ln_prov_git_commit(void) { return LNBENCH_GIT_COMMIT; }
 const char *ln_prov_compiler(void) { return LNBENCH_COMPILER; }
 const char *ln_prov_c_flags(void) { return LNBENCH_C_FLAGS; }
 

@@ -7,7 +7,7 @@
 #include "json.h"
 
 const char *ln_prov_version(void);    /* lnbench version */
-const char *ln_prov_git_commit(void); /* at configure time, "-dirty" if so */
+const char *ln_prov_git_commit(void); /* at build time, "-dirty" if so (git_commit.cmake) */
 const char *ln_prov_compiler(void);   /* e.g. "GNU 12.2.0" */
 const char *ln_prov_c_flags(void);    /* the flags the C sources were built with */
 const char *ln_prov_build_type(void); /* Release, Debug, ... */
