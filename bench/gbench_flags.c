@@ -160,7 +160,8 @@ bad:;
         [F_KVPAIRS] = "key=value[,key=value...]",
     };
     snprintf(err, errlen, "--%s: '%.64s' is not %s%s", f->name, v ? v : "(no value)",
-             f->kind == F_CHOICE ? "one of " : "", f->kind == F_CHOICE ? f->choices : want[f->kind]);
+             f->kind == F_CHOICE ? "one of " : "",
+             f->kind == F_CHOICE ? f->choices : want[f->kind]);
     return -1;
 }
 

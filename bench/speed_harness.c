@@ -727,8 +727,8 @@ static void add_context(const lnb_speed_plan *p, const char *pin_status,
     lnb_gb_add_context("seed", buf);
     lnb_gb_add_context("threads_model",
                        "contiguous row block per benchmark thread, each thread bound as `pin` "
-                       "says and first-touching its buffers; onednn: one single-threaded primitive per "
-                       "benchmark thread");
+                       "says and first-touching its buffers; onednn: one single-threaded "
+                       "primitive per benchmark thread");
     lnb_gb_add_context("command", p->command ? p->command : "");
 }
 

@@ -44,8 +44,10 @@ static int disable_isa_ok(void)
         size_t n = strcspn(p, ",");
         int known = (n == 3 && strncmp(p, "all", 3) == 0) ||
                     (n == strlen(LN_AVX512BF16_NAME) && strncmp(p, LN_AVX512BF16_NAME, n) == 0);
-        for (int i = 0; i < LN_ISA_COUNT && !known; i++)
-            known = strlen(ln_isa_name((ln_isa)i)) == n && strncmp(p, ln_isa_name((ln_isa)i), n) == 0;
+        for (int i = 0; i < LN_ISA_COUNT && !known; i++) {
+            const char *isa = ln_isa_name((ln_isa)i);
+            known = strlen(isa) == n && strncmp(p, isa, n) == 0;
+        }
         if (!known) {
             char names[128] = "";
             for (int i = 0; i < LN_ISA_COUNT; i++) {

@@ -26,8 +26,9 @@
  * (llama: RN_dtype(d_i n / sqrt(n W)), proven by the same Ziv loop; the
  * product w_i RN(n_i) is then exact in double and rounded once more).
  * Every final rounding is into the output format (gt_fmt: binary32, bf16
- * or fp16), subnormals and overflow included.  The two row sums are accumulated exactly in integer bins (one per
- * binary exponent) and finished with mpfr_sum; everything else is MPFR at a
+ * or fp16), subnormals and overflow included.  The two row sums are
+ * accumulated exactly in integer bins (one per binary exponent) and
+ * finished with mpfr_sum; everything else is MPFR at a
  * precision sized to the row's span of bits (a ternary value of 0 proves
  * each step exact; we check it).  The one irrational step per row is
  * sqrt(n W); each element then takes a Ziv loop: evaluate at p bits with a

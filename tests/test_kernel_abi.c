@@ -139,8 +139,8 @@ static void test_names(void)
           ln_dtype_name(LN_DTYPE_F16));
     CHECK(!strcmp(ln_device_name(LN_DEVICE_HOST), "host"), "device name %s",
           ln_device_name(LN_DEVICE_HOST));
-    CHECK(ln_op_from_name("LayerNorm") == -1 && ln_op_from_name("RMSNorm") == -1 && ln_op_from_name("add") == -1 &&
-              ln_op_from_name("") == -1,
+    CHECK(ln_op_from_name("LayerNorm") == -1 && ln_op_from_name("RMSNorm") == -1 &&
+              ln_op_from_name("add") == -1 && ln_op_from_name("") == -1,
           "unknown op names accepted");
     CHECK(ln_dtype_from_name("F32") == -1 && ln_dtype_from_name("fp32") == -1 &&
               ln_dtype_from_name("") == -1,

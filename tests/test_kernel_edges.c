@@ -403,7 +403,8 @@ static int test_bad_rows_between(const combo *cb, const ln_kernel *k, size_t dim
     x[INF_ROW * dim + dim - 1] = INFINITY;
     for (size_t j = 0; j < dim; j++) {
         float u = rnd(); /* about [-1.9, 2.1] */
-        x[HUGE_ROW * dim + j] = ln_dtype_round(dt, (u < 0.1f ? -big : big) * (1.0f + 2.0f * fabsf(u)));
+        const float v = (u < 0.1f ? -big : big) * (1.0f + 2.0f * fabsf(u));
+        x[HUGE_ROW * dim + j] = ln_dtype_round(dt, v);
     }
 
     test_call a = {.op = cb->op, .dtype = dt, .cast = cb->cast, .rows = R, .dim = dim, .x = x,

@@ -10,9 +10,10 @@
  * then release.  The result must be bit-identical to one single-threaded
  * call over the whole buffer, the gaps between the rows of y and h
  * untouched.  Tensors live in the kernel's device memory (kernel_call.h);
- * a device whose buffers cannot be offset gets one buffer per block.  The buffer holds a NaN row, an Inf row and a row whose squares
- * overflow, so the SIMD kernels' fallback runs concurrently too.  Kernels
- * with LN_CAP_STREAMING_STORES run once more with non-temporal stores: the
+ * a device whose buffers cannot be offset gets one buffer per block.  The
+ * buffer holds a NaN row, an Inf row and a row whose squares overflow, so
+ * the SIMD kernels' fallback runs concurrently too.  Kernels with
+ * LN_CAP_STREAMING_STORES run once more with non-temporal stores: the
  * kernel must order them (sfence) before it returns.
  *
  * The TSan leg of scripts/test runs this under ThreadSanitizer (label

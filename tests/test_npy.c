@@ -240,8 +240,8 @@ static void test_typed(void)
     static const float u2_want[3] = {1, -0x1p-133f, 3.140625f};
     const char *pf = craft("f2.npy", 1, "{'descr': '<f2', 'fortran_order': False, 'shape': (7,), }",
                            0, 1);
-    const char *pu = craft("u2.npy", 1, "{'descr': '<u2', 'fortran_order': False, 'shape': (1, 3), }",
-                           0, 1);
+    const char *pu = craft("u2.npy", 1,
+                           "{'descr': '<u2', 'fortran_order': False, 'shape': (1, 3), }", 0, 1);
     FILE *f = fopen(pf, "ab");
     fwrite(f2, 1, sizeof f2, f);
     fclose(f);
@@ -255,8 +255,8 @@ static void test_typed(void)
     if (ln_npy_read_typed(pf, LN_NPY_F16, &d, &r, &c, &nd, err, sizeof err) == 0) {
         CHECK(r == 1 && c == 7 && nd == 1, "f2 shape %zu x %zu", r, c);
         for (int i = 0; i < 7; i++)
-            CHECK(d[i] == f2_want[i] && !signbit(d[i]) == !signbit(f2_want[i]), "f2[%d] = %a, want %a",
-                  i, d[i], f2_want[i]);
+            CHECK(d[i] == f2_want[i] && !signbit(d[i]) == !signbit(f2_want[i]),
+                  "f2[%d] = %a, want %a", i, d[i], f2_want[i]);
         free(d);
     } else {
         CHECK_FAIL("f2 read: %s", err);

@@ -7,10 +7,11 @@
  *  - layernorm f32 against a double two-pass loop at dims 1..70, 127-129,
  *    768, 1023, 4096, 4097, 6656, 6657 (the body's switch from single-row
  *    to looped is at 6656 for LayerNorm, 4096 for RMSNorm), with row
- *    strides, with and without gamma, beta, mean and rstd; a row holding NaN or Inf comes out all NaN and leaves
- *    its neighbours alone; a constant row gives exactly beta where the
- *    kernel promises LN_CAP_EXACT_CONSTANT; the gaps between strided rows
- *    are never written;
+ *    strides, with and without gamma, beta, mean and rstd; a row holding
+ *    NaN or Inf comes out all NaN and leaves its neighbours alone; a
+ *    constant row gives exactly beta where the kernel promises
+ *    LN_CAP_EXACT_CONSTANT; the gaps between strided rows are never
+ *    written;
  *  - every op, dtype and cast the kernel declares, against the double loop
  *    at tails and at both sides of the single-row/looped switches
  *    (the definition of lnbench_kernel.h's ln_cast), and h = x + residual

@@ -298,8 +298,9 @@ static void check_prefix_and_wrap(const char *name, lnb_topo *t, lnb_pin_policy 
     }
     CHECK(lnb_place_plan(t, pol, kind, pus + 3, pl, err, sizeof err) == 0, "%s: %s", name, err);
     for (int j = 0; j < 3; j++)
-        CHECK(!memcmp(&pl[pus + j], &full[j % pus], sizeof *pl), "%s %s: thread %d does not wrap to %d",
-              name, lnb_pin_policy_name(pol), pus + j, j % pus);
+        CHECK(!memcmp(&pl[pus + j], &full[j % pus], sizeof *pl),
+              "%s %s: thread %d does not wrap to %d", name, lnb_pin_policy_name(pol), pus + j,
+              j % pus);
 }
 
 /* ------------------------------------------------------- the stated lines */

@@ -65,4 +65,5 @@ static inline void welford_pairwise_stats(const void *x, ln_dtype dt, size_t dim
     *rstd_out = 1.0f / sqrtf(total.m2 / (float)dim + eps);
 }
 
-LN_SCALAR_FLOAT_KERNEL(welford_pairwise, "float Welford in 64-element chunks merged pairwise (PyTorch CPU's scheme)");
+LN_SCALAR_FLOAT_KERNEL(welford_pairwise,
+                       "float Welford in 64-element chunks merged pairwise (PyTorch CPU's scheme)");

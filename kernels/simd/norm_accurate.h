@@ -263,7 +263,8 @@ static __attribute__((unused)) double *accurate_alloc(size_t dim)
     return aligned_alloc(64, bytes);
 }
 
-static __attribute__((unused)) int accurate_prepare(const ln_desc *d, void **state, const char **why)
+static __attribute__((unused)) int accurate_prepare(const ln_desc *d, void **state,
+                                                     const char **why)
 {
     accurate_state *st = malloc(sizeof *st);
     double *gb = accurate_alloc(d->dim);

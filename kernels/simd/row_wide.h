@@ -97,7 +97,8 @@ static __attribute__((unused)) void ln_rows_wide(const ln_desc *d, const ln_tens
             const char *r = (const char *)t->residual + i * d->x_stride * es;
             char *h = (char *)t->h + i * d->y_stride * es;
             for (size_t j = 0; j < d->dim; j++)
-                ln_dtype_store(d->dtype, h, j, ln_dtype_load(d->dtype, x, j) + ln_dtype_load(d->dtype, r, j));
+                ln_dtype_store(d->dtype, h, j,
+                               ln_dtype_load(d->dtype, x, j) + ln_dtype_load(d->dtype, r, j));
             x = h;
         }
         ln_row_wide(d->dtype, rms, d->cast, x, y, d->dim, t->gamma, t->beta, d->eps,

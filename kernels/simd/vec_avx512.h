@@ -155,9 +155,13 @@ LN_INLINE void vf_pair_store_bf16(uint16_t *p, vf a, vf b, int stream)
 {
     __m512i r;
 #ifdef __AVX512BF16__
-    const __m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8,
-                                         23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
-    if (__builtin_expect((_mm512_fpclass_ps_mask(a, 0x20) | _mm512_fpclass_ps_mask(b, 0x20)) == 0, 1))
+    const __m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12,
+                                         27, 11, 26, 10, 25, 9, 24, 8,
+                                         23, 7, 22, 6, 21, 5, 20, 4,
+                                         19, 3, 18, 2, 17, 1, 16, 0);
+    const __mmask16 sub_a = _mm512_fpclass_ps_mask(a, 0x20);
+    const __mmask16 sub_b = _mm512_fpclass_ps_mask(b, 0x20);
+    if (__builtin_expect((sub_a | sub_b) == 0, 1))
         r = _mm512_permutexvar_epi16(idx, (__m512i)_mm512_cvtne2ps_pbh(b, a));
     else
 #endif
